@@ -1,0 +1,100 @@
+"""Shared fixtures: fast VGG construction, random-weight descriptors, small random tensors."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import torch
+import torchvision
+from torch import Tensor, nn
+
+from texture_nets.descriptor import VGGDescriptor
+from texture_nets.weights import build_descriptor, resolve_weights
+
+# The real constructors, captured before any test patches ``torchvision.models``.
+_REAL_VGG: dict[str, Callable[..., nn.Module]] = {
+    "vgg16": torchvision.models.vgg16,
+    "vgg19": torchvision.models.vgg19,
+}
+RANDOM_WARNING = "descriptor: RANDOM VGG weights"
+
+
+def _fast_constructor(arch: str) -> Callable[..., nn.Module]:
+    """``torchvision.models.<arch>`` that only materialises (and initialises) ``.features``.
+
+    ``vgg16(weights=None)`` also builds and initialises the 120M-parameter classifier (about
+    2.5 s per call here). The descriptor code only ever reads ``.features``, so the substitute
+    builds the real torchvision model on the meta device, then materialises the conv stack on
+    the CPU with VGG's own init (kaiming-normal fan_out, zero bias), using the global RNG as
+    torchvision does. The classifier stays on the meta device.
+    """
+    real = _REAL_VGG[arch]
+
+    def build(*, weights: Any = None, **kwargs: Any) -> nn.Module:
+        assert weights is None, "tests never load real torchvision weights"
+        with torch.device("meta"):
+            model = real(weights=None, **kwargs)
+        model.features.to_empty(device="cpu")
+        for module in model.features.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+        return model
+
+    return build
+
+
+@contextmanager
+def patched_vgg() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        for arch in _REAL_VGG:
+            mp.setattr(torchvision.models, arch, _fast_constructor(arch))
+        yield
+
+
+@pytest.fixture
+def fast_vgg() -> Iterator[None]:
+    """Patch ``torchvision.models.vgg16/vgg19`` with the fast features-only constructors."""
+    with patched_vgg():
+        yield
+
+
+@contextmanager
+def quiet_random_warning() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=RANDOM_WARNING, category=UserWarning)
+        yield
+
+
+def random_features_state(arch: str = "vgg16", seed: int = 0) -> dict[str, Tensor]:
+    """Seeded random ``<arch>().features`` state dict (via the ``random`` source)."""
+    with patched_vgg(), quiet_random_warning():
+        return dict(resolve_weights("random", arch, seed).features_state)
+
+
+def random_descriptor(
+    arch: str = "vgg16", pooling: str = "avg", last_layer: str = "relu3_1", seed: int = 0
+) -> VGGDescriptor:
+    with patched_vgg(), quiet_random_warning():
+        descriptor, _ = build_descriptor("random", arch, pooling, last_layer, seed)
+    return descriptor
+
+
+@pytest.fixture(scope="session")
+def vgg16_state() -> dict[str, Tensor]:
+    return random_features_state("vgg16", seed=0)
+
+
+@pytest.fixture(scope="session")
+def descriptor() -> VGGDescriptor:
+    """Random VGG16, average pooling, cut after relu3_1 (shared: do not modify)."""
+    return random_descriptor("vgg16", "avg", "relu3_1")
+
+
+@pytest.fixture
+def rng() -> torch.Generator:
+    return torch.Generator().manual_seed(1234)

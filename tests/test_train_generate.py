@@ -1,0 +1,234 @@
+"""End to end: train.py -> checkpoint -> generate.py, resume, interrupt, NaN, CLI errors.
+
+Tiny runs: random descriptor, 32 px, 3 scales, a few steps (seconds each).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from PIL import Image
+
+from texture_nets import generate_cli, train_cli
+from texture_nets.checkpoint import read_checkpoint
+from texture_nets.module import TextureNetsModule
+
+TINY = [
+    "--descriptor",
+    "random",
+    "--image-size",
+    "32",
+    "--batch-size",
+    "2",
+    "--num-scales",
+    "3",
+    "--style-layers",
+    "relu1_1,relu2_1",
+    "--style-size",
+    "48",
+    "--log-every",
+    "1",
+    "--sample-every",
+    "0",
+    "--checkpoint-every",
+    "2",
+    "--precision",
+    "fp32",
+    "--logger",
+    "csv",
+]
+
+
+@pytest.fixture
+def texture(tmp_path: Path) -> Path:
+    rng = torch.Generator().manual_seed(0)
+    pixels = (torch.rand(40, 40, 3, generator=rng) * 255).byte().numpy()
+    path = tmp_path / "example.png"
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def train(texture: Path, out: Path, steps: int, *extra: str) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return train_cli.main(
+            ["--texture", str(texture), "--out", str(out), "--max-steps", str(steps), *TINY, *extra]
+        )
+
+
+def generator_state(out: Path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(out).generator_state
+
+
+def test_train_then_generate_any_size(texture: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert train(texture, run, 4) == 0
+    info = read_checkpoint(run)
+    assert info.global_step == 4
+    assert info.descriptor_source.startswith("random:")
+    assert len(info.style_sha256) == 64
+    assert (run / "config.yaml").is_file()
+    assert sorted(p.name for p in (run / "checkpoints").glob("step=*.ckpt")) == [
+        "step=000002.ckpt",
+        "step=000004.ckpt",
+    ]
+    samples = tmp_path / "samples"
+    code = generate_cli.main(
+        [
+            "--texture",
+            str(run),
+            "--size",
+            "45x29",
+            "--count",
+            "3",
+            "--seed",
+            "7",
+            "--out",
+            str(samples),
+        ]
+    )
+    assert code == 0
+    files = sorted(samples.glob("*.png"))
+    assert [f.name for f in files] == [f"example_45x29_seed{s}.png" for s in (7, 8, 9)]
+    assert Image.open(files[0]).size == (45, 29)
+    first = (samples / "example_45x29_seed7.png").read_bytes()
+    again = tmp_path / "again"
+    assert (
+        generate_cli.main(
+            ["--texture", str(run), "--size", "45x29", "--seed", "7", "--out", str(again)]
+        )
+        == 0
+    )
+    assert (again / "example_45x29_seed7.png").read_bytes() == first  # same seed, same sample
+
+
+def test_resume_reaches_the_same_weights(texture: Path, tmp_path: Path) -> None:
+    straight = tmp_path / "straight"
+    assert train(texture, straight, 6) == 0
+    resumed = tmp_path / "resumed"
+    assert train(texture, resumed, 3) == 0
+    assert read_checkpoint(resumed).global_step == 3
+    assert train(texture, resumed, 6, "--resume", "auto") == 0
+    assert read_checkpoint(resumed).global_step == 6
+    a, b = generator_state(straight), generator_state(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    assert (
+        generate_cli.main(["--texture", str(resumed), "--size", "32", "--out", str(tmp_path / "g")])
+        == 0
+    )
+
+
+def test_descriptor_stays_frozen_and_out_of_checkpoints(texture: Path, tmp_path: Path) -> None:
+    config = train_cli.resolve_config(
+        ["--texture", str(texture), "--out", str(tmp_path / "run"), "--max-steps", "2", *TINY]
+    )[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = TextureNetsModule(config.to_dict())
+    before = {k: v.clone() for k, v in model.descriptor.state_dict().items()}
+    generator_before = [p.detach().clone() for p in model.generator.parameters()]
+    trainer = pl.Trainer(
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    from texture_nets.data import NoiseDataModule
+
+    trainer.fit(model, datamodule=NoiseDataModule(2))
+    assert all(p.grad is None and not p.requires_grad for p in model.descriptor.parameters())
+    for key, value in model.descriptor.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(generator_before, model.generator.parameters(), strict=True)
+    )
+    assert not any(k.startswith("descriptor.") for k in model.state_dict())
+
+
+class _InterruptAt(pl.Callback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_interrupt_writes_a_resumable_checkpoint(
+    texture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = train_cli.make_callbacks
+    monkeypatch.setattr(
+        train_cli, "make_callbacks", lambda c, o: [*original(c, o), _InterruptAt(3)]
+    )
+    run = tmp_path / "run"
+    assert train(texture, run, 10, "--checkpoint-every", "100") == 130
+    assert read_checkpoint(run).global_step == 3
+    monkeypatch.setattr(train_cli, "make_callbacks", original)
+    assert train(texture, run, 5, "--resume", "auto") == 0
+    assert read_checkpoint(run).global_step == 5
+
+
+def test_nan_loss_stops_and_keeps_the_good_checkpoint(
+    texture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = tmp_path / "run"
+    assert train(texture, run, 2) == 0
+    good = (run / "checkpoints" / "last.ckpt").read_bytes()
+    original = TextureNetsModule.compute_loss
+
+    def poisoned(self: TextureNetsModule, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if self.global_step >= 3:
+            result.total = result.total * float("nan")
+        return result
+
+    monkeypatch.setattr(TextureNetsModule, "compute_loss", poisoned)
+    assert train(texture, run, 6, "--resume", "auto") == 1
+    assert "non-finite loss at step 3" in caplog.text
+    assert (
+        read_checkpoint(run).global_step == 2
+        or (run / "checkpoints" / "last.ckpt").read_bytes() != good
+    )
+    for value in generator_state(run).values():
+        assert torch.isfinite(value).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--texture", "missing.jpg"], "no such file"),
+        (["--texture", "{tmp}"], "is a directory"),
+        (["--texture", "{img}", "--style", "{img}"], "not both"),
+        (["--texture", "{img}", "--image-size", "0"], "image_size must be positive"),
+        (["--texture", "{img}", "--style-layers", "relu9_1"], "unknown vgg16 layer"),
+        (["--texture", "{img}", "--config", "{tmp}/nope.yaml"], "config file not found"),
+        (["--texture", "{img}", "--resume", "{tmp}/none.ckpt"], "no checkpoint"),
+        ([], "no example image"),
+    ],
+)
+def test_train_user_errors_exit_2(
+    args: list[str], message: str, texture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [a.format(tmp=tmp_path, img=texture) for a in args]
+    assert train_cli.main([*argv, "--out", str(tmp_path / "out"), "--descriptor", "random"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_generate_user_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    assert generate_cli.main(["--texture", str(junk), "--out", str(tmp_path)]) == 2
+    assert "not a texture-nets checkpoint" in capsys.readouterr().err
+    assert generate_cli.main(["--texture", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert "without checkpoints" in capsys.readouterr().err

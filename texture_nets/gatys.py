@@ -1,0 +1,815 @@
+"""Gatys et al.'s baseline: optimise the pixels of one image against the shared ``TextureLoss``.
+
+Texture synthesis (Gatys, Ecker & Bethge 2015) and style transfer (Gatys et al. 2016) by
+gradient descent on the image itself, with the same frozen descriptor and the same objective
+the texture networks are trained with (``texture_nets.losses.TextureLoss``): the baseline and
+the networks are therefore compared on one loss.
+
+Library: ``optimize_image`` (pure torch) and ``make_init``. Command line::
+
+    python -m texture_nets.gatys --texture IMG --size 256 --out result.png
+    python -m texture_nets.gatys --style A.jpg B.jpg --style-blend 0.7 0.3 --content photo.jpg
+
+Design choices (measured on 32-64 px images; see the module tests):
+
+* Parametrisation: pixels are optimised directly and projected onto [0, 1] after every update
+  (``clamp_``). A sigmoid parametrisation keeps L-BFGS's curvature pairs exact, but it starts
+  every saturated pixel (0 or 1 in a content image) with a vanishing gradient, halves the
+  pixel-space step of Adam near the middle of the range and, measured, reached a given loss
+  more slowly for both optimisers. Clamping rarely binds after the first few iterations, so
+  the mismatch it causes in L-BFGS's history is small in practice.
+* Objective scale: ``TextureLoss`` normalises Grams by the number of positions, so the
+  gradient per pixel shrinks like 1 / (H W). The optimisers see ``loss * H * W`` (the loss that
+  is recorded and returned stays unscaled): without it, L-BFGS (which drops curvature pairs
+  with ``s·y <= 1e-10`` and takes a unit first step along the raw gradient) stalls on large
+  images, and Adam's ``eps`` starts to dominate its steps.
+* L-BFGS: ``torch.optim.LBFGS(max_iter=1, history_size=100, line_search_fn=None)``, so one
+  iteration is one function evaluation plus one update, like one Adam step. A strong-Wolfe
+  line search costs at least one more evaluation per iteration (the next step re-evaluates the
+  accepted point) and did not lower the loss per evaluation on the tiny cases. The tolerances
+  are 0: the optimiser never stops on its own, ``steps`` and ``stop_at_loss`` decide.
+* Adam: ``lr`` halves when the loss has not improved by 0.1 % for ``ADAM_PATIENCE`` iterations
+  (``ReduceLROnPlateau``).
+* Init ``noise``: uniform noise in [0, 1] (Gatys et al.'s white noise), seeded; it converged
+  faster than mid-grey plus small noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import re
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from PIL import Image, ImageDraw, ImageFont
+from torch import Tensor
+
+from texture_nets.descriptor import ARCHITECTURES, POOLING_MODES, VGGDescriptor, check_layers
+from texture_nets.errors import UserError, exit_on_user_error
+from texture_nets.image import atomic_write, open_image, pil_to_tensor, resize_max_side, save_image
+from texture_nets.losses import TextureLoss
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = ("lbfgs", "adam")
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
+INIT_KINDS = ("noise", "content", "content+noise")
+PRECISIONS = ("auto", "bf16", "fp32")
+LBFGS_HISTORY = 100
+ADAM_PATIENCE = 10  # iterations without a 0.1 % improvement before Adam's lr halves
+ADAM_MIN_LR_FACTOR = 1e-3  # Adam's lr never falls below this fraction of the initial lr
+
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+
+
+@dataclass
+class GatysResult:
+    """What ``optimize_image`` found.
+
+    ``losses[i]`` is the total loss evaluated in iteration ``i + 1``, of the image that
+    iteration started from (``losses[0]`` is the initial image's loss); ``seconds[i]`` is the
+    wall time since the start when iteration ``i + 1`` ended. ``image`` is the evaluated image
+    with the lowest loss, so ``best_loss == min(losses)`` (``inf`` if no loss was finite).
+    """
+
+    image: Tensor
+    losses: list[float]
+    seconds: list[float]
+    best_loss: float
+    interrupted: bool
+
+
+class _NonFiniteLoss(ArithmeticError):
+    """Raised from the closure before the optimiser can apply a NaN/inf gradient."""
+
+
+# -- library --------------------------------------------------------------------------------
+
+
+def make_init(
+    kind: str,
+    size: tuple[int, int],
+    content: Tensor | None = None,
+    noise_ratio: float = 0.5,
+    seed: int = 0,
+) -> Tensor:
+    """The starting image, (1, 3, H, W) in [0, 1]; ``size`` is (height, width).
+
+    ``noise``: seeded uniform noise in [0, 1]. ``content``: the content image (resized to
+    ``size`` if needed). ``content+noise``: ``(1 - noise_ratio) * content + noise_ratio * noise``.
+    """
+    if kind not in INIT_KINDS:
+        raise ValueError(f"unknown init {kind!r}; choose one of {', '.join(INIT_KINDS)}")
+    height, width = size
+    if height <= 0 or width <= 0:
+        raise ValueError(f"init size must be positive, got {width}x{height}")
+    if not 0.0 <= noise_ratio <= 1.0:
+        raise ValueError(f"noise_ratio must be in [0, 1], got {noise_ratio}")
+    noise = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(seed))
+    if kind == "noise":
+        return noise
+    if content is None:
+        raise ValueError(f"init {kind!r} needs a content image")
+    content = content.detach().float().cpu()
+    if content.dim() == 3:
+        content = content.unsqueeze(0)
+    if content.shape[-2:] != (height, width):
+        content = F.interpolate(
+            content, size=(height, width), mode="bilinear", align_corners=False, antialias=True
+        )
+    content = content.clamp(0, 1)
+    if kind == "content":
+        return content.clone()
+    return ((1.0 - noise_ratio) * content + noise_ratio * noise).clamp(0, 1)
+
+
+def optimize_image(
+    descriptor: VGGDescriptor,
+    loss: TextureLoss,
+    init: Tensor,
+    steps: int,
+    optimizer: str = "lbfgs",
+    lr: float | None = None,
+    content_targets: Mapping[str, Tensor] | None = None,
+    use_bf16: bool = False,
+    callback: Callable[[int, Tensor, float], None] | None = None,
+    progress: bool = True,
+    stop_at_loss: float | None = None,
+) -> GatysResult:
+    """Optimise the pixels of ``init`` to minimise ``loss`` (style targets already set).
+
+    Args:
+        descriptor: the frozen VGG; it must provide every layer of ``loss.layers``.
+        loss: the shared objective (``set_style`` already called).
+        init: (1, 3, H, W) in [0, 1] (see ``make_init``); not modified.
+        steps: maximum number of iterations (one function evaluation + one update each).
+        optimizer: ``"lbfgs"`` or ``"adam"``.
+        lr: learning rate (default 1.0 for L-BFGS, 0.02 for Adam).
+        content_targets: content features (style transfer), keyed by content layer.
+        use_bf16: run the descriptor under bf16 autocast (the Grams stay fp32).
+        callback: called as ``callback(iteration, image, loss)`` every iteration (1-based),
+            with the image that was evaluated and its loss; raising ``KeyboardInterrupt`` in
+            it stops the optimisation like Ctrl-C does.
+        progress: show a progress bar with the current loss (on stderr).
+        stop_at_loss: stop as soon as an evaluated loss is ``<=`` this.
+
+    Ctrl-C and a non-finite loss stop the loop early; the best image so far is returned
+    (``interrupted=True`` for Ctrl-C, a logged warning for NaN/inf).
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if steps <= 0:
+        raise ValueError(f"steps must be positive, got {steps}")
+    if init.dim() != 4 or init.shape[:2] != (1, 3):
+        raise ValueError(f"init must have shape (1, 3, H, W), got {tuple(init.shape)}")
+    lr = DEFAULT_LR[optimizer] if lr is None else lr
+    if lr <= 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    device = descriptor.mean.device
+    layers = loss.layers
+    targets = {k: v.to(device) for k, v in content_targets.items()} if content_targets else None
+    # See the module docstring: pixels in [0, 1], projected after every update.
+    pixels = init.detach().to(device=device, dtype=torch.float32).clamp(0, 1).clone()
+    pixels.requires_grad_(True)
+    scale = float(pixels.shape[-2] * pixels.shape[-1])  # gradient per pixel O(loss), any size
+    opt: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau | None = None
+    if optimizer == "lbfgs":
+        opt = torch.optim.LBFGS(
+            [pixels],
+            lr=lr,
+            max_iter=1,
+            history_size=LBFGS_HISTORY,
+            tolerance_grad=0.0,
+            tolerance_change=0.0,
+            line_search_fn=None,
+        )
+    else:
+        opt = torch.optim.Adam([pixels], lr=lr)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt,
+            mode="min",
+            factor=0.5,
+            patience=ADAM_PATIENCE,
+            threshold=1e-3,
+            min_lr=lr * ADAM_MIN_LR_FACTOR,
+        )
+
+    evaluated: list[tuple[float, Tensor]] = []
+
+    def closure() -> Tensor:
+        opt.zero_grad(set_to_none=True)
+        with _autocast(device, use_bf16):
+            features = descriptor(pixels.contiguous(memory_format=torch.channels_last), layers)
+        total = loss(features, targets, pixels).total
+        value = float(total.detach())
+        if not math.isfinite(value):
+            raise _NonFiniteLoss(value)
+        (total * scale).backward()
+        if not evaluated:  # the iteration's own point (a line search would add trial points)
+            evaluated.append((value, pixels.detach().clone()))
+        return total.detach() * scale
+
+    best_image = pixels.detach().clone()
+    best_loss = math.inf
+    losses: list[float] = []
+    seconds: list[float] = []
+    interrupted = False
+    start = time.perf_counter()
+    with torch.enable_grad(), _progress_bar(progress, steps, optimizer) as advance:
+        try:
+            for iteration in range(1, steps + 1):
+                evaluated.clear()
+                if scheduler is None:
+                    opt.step(closure)
+                else:
+                    closure()
+                    opt.step()
+                    scheduler.step(evaluated[0][0])
+                with torch.no_grad():
+                    pixels.clamp_(0, 1)
+                value, image = evaluated[0]
+                losses.append(value)
+                seconds.append(time.perf_counter() - start)
+                if value < best_loss:
+                    best_loss, best_image = value, image
+                advance(value)
+                if callback is not None:
+                    callback(iteration, image, value)
+                if stop_at_loss is not None and value <= stop_at_loss:
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+            log.warning("interrupted after %d iteration(s); keeping the best image", len(losses))
+        except _NonFiniteLoss as error:
+            log.warning(
+                "non-finite loss (%s) at iteration %d; stopping with the best image (loss %.4g)",
+                error,
+                len(losses) + 1,
+                best_loss,
+            )
+    return GatysResult(best_image, losses, seconds, best_loss, interrupted)
+
+
+def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast around the descriptor, as ``TextureNetsModule.describe`` does."""
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, total: int, name: str) -> Iterator[Callable[[float], None]]:
+    """A rich progress bar on stderr; yields ``advance(loss)``."""
+    if not enabled:
+        yield lambda value: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    task = bar.add_task(f"gatys {name}", total=total, loss="-")
+    with bar:
+        yield lambda value: bar.update(task, advance=1, loss=f"{value:.4g}")
+
+
+def describe(
+    descriptor: VGGDescriptor, images: Tensor, layers: Sequence[str], use_bf16: bool = False
+) -> dict[str, Tensor]:
+    """Descriptor features without gradient (style and content targets), same precision."""
+    device = descriptor.mean.device
+    with torch.no_grad(), _autocast(device, use_bf16):
+        images = images.to(device).contiguous(memory_format=torch.channels_last)
+        return {k: v.float() for k, v in descriptor(images, layers).items()}
+
+
+# -- loss curve (PIL only) ------------------------------------------------------------------
+
+
+def plot_losses(losses: Sequence[float], path: str | Path, title: str = "") -> Path:
+    """Draw the loss curve as a PNG: iteration on x, loss on a log-scale y axis."""
+    width, height = 720, 440
+    left, right, top, bottom = 84, 24, 36, 56
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default()
+    points = [(i + 1, v) for i, v in enumerate(losses) if math.isfinite(v) and v > 0]
+    x0, x1, y0, y1 = left, width - right, top, height - bottom
+    if points:
+        exps = [math.log10(v) for _, v in points]
+        lo, hi = math.floor(min(exps)), math.ceil(max(exps))
+        hi = max(hi, lo + 1)
+        n = max(2, len(losses))
+
+        def px(iteration: float) -> float:
+            return x0 + (iteration - 1) / (n - 1) * (x1 - x0)
+
+        def py(exp: float) -> float:
+            return y1 - (exp - lo) / (hi - lo) * (y1 - y0)
+
+        decade_step = max(1, math.ceil((hi - lo) / 8))
+        for exp in range(lo, hi + 1):
+            y = py(exp)
+            if (exp - lo) % decade_step == 0:
+                draw.line([(x0, y), (x1, y)], fill=(225, 225, 225))
+                label = f"1e{exp}"
+                box = draw.textbbox((0, 0), label, font=font)
+                draw.text(
+                    (x0 - 8 - (box[2] - box[0]), y - (box[3] - box[1]) / 2 - box[1]),
+                    label,
+                    fill="black",
+                    font=font,
+                )
+            if hi - lo <= 4 and exp < hi:  # minor ticks at 2..9 x 10^exp
+                for k in range(2, 10):
+                    draw.line(
+                        [(x0 - 3, py(exp + math.log10(k))), (x0, py(exp + math.log10(k)))],
+                        fill="black",
+                    )
+            draw.line([(x0 - 6, y), (x0, y)], fill="black")
+        for iteration in _nice_ticks(1, n):
+            x = px(iteration)
+            draw.line([(x, y1), (x, y1 + 6)], fill="black")
+            label = str(iteration)
+            box = draw.textbbox((0, 0), label, font=font)
+            draw.text((x - (box[2] - box[0]) / 2, y1 + 9), label, fill="black", font=font)
+        line = [(px(i), py(math.log10(v))) for i, v in points]
+        if len(line) == 1:
+            draw.ellipse(
+                [line[0][0] - 2, line[0][1] - 2, line[0][0] + 2, line[0][1] + 2],
+                fill=(31, 119, 180),
+            )
+        else:
+            draw.line(line, fill=(31, 119, 180), width=2)
+    draw.rectangle([x0, y0, x1, y1], outline="black")
+    xlabel = "iteration"
+    box = draw.textbbox((0, 0), xlabel, font=font)
+    draw.text(((x0 + x1 - (box[2] - box[0])) / 2, height - 22), xlabel, fill="black", font=font)
+    ylabel = "loss (log scale)"
+    box = draw.textbbox((0, 0), ylabel, font=font)
+    text = Image.new("RGB", (box[2] + 2, box[3] + 2), "white")
+    ImageDraw.Draw(text).text((0, 0), ylabel, fill="black", font=font)
+    text = text.rotate(90, expand=True)
+    image.paste(text, (8, (y0 + y1 - text.height) // 2))
+    if title:
+        draw.text((x0, 12), title, fill="black", font=font)
+    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
+
+
+def _nice_ticks(first: int, last: int, count: int = 6) -> list[int]:
+    """Integer tick positions at 1/2/5 x 10^k spacing covering [first, last]."""
+    span = max(1, last - first)
+    raw = span / count
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = max(1, int(step))
+    ticks = [first] + [t for t in range(step, last + 1, step) if t > first]
+    return ticks
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors become ``UserError`` (one line, exit 2) like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see --help)")
+
+
+def _size(text: str) -> tuple[int, int | None]:
+    """``N`` -> (N, None): longer side N; ``WxH`` -> (W, H): exactly that size."""
+    match = re.fullmatch(r"(\d+)(?:x(\d+))?", text.strip().lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"size must be N or WIDTHxHEIGHT, got {text!r}")
+    width, height = int(match.group(1)), match.group(2)
+    if width <= 0 or (height is not None and int(height) <= 0):
+        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
+    return width, None if height is None else int(height)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from error
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _layer_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(item) for item in _layer_list(text)]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m texture_nets.gatys",
+        description="Gatys et al.'s optimisation baseline: texture synthesis (--texture) or "
+        "style transfer (--style ... --content), by optimising the pixels of one image.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    what = parser.add_argument_group("what to make")
+    what.add_argument("--texture", metavar="IMG", help="texture synthesis from this example")
+    what.add_argument("--style", metavar="IMG", nargs="+", help="style transfer: style image(s)")
+    what.add_argument(
+        "--style-blend",
+        metavar="W",
+        type=float,
+        nargs="+",
+        help="weights of the style images' Grams (default: equal)",
+    )
+    what.add_argument("--content", metavar="PHOTO", help="style transfer: the content photo")
+    what.add_argument(
+        "--size",
+        type=_size,
+        default=None,
+        metavar="N|WxH",
+        help="output size; N: N x N for textures, longer side N for style transfer (default 256)",
+    )
+    what.add_argument(
+        "--style-size",
+        type=_positive_int,
+        default=512,
+        metavar="N",
+        help="style/texture images are downscaled to this longer side if larger",
+    )
+    what.add_argument("--out", default="result.png", help="output image (.png or .jpg)")
+    what.add_argument(
+        "--save-every",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="also write <out stem>_iterNNNN.png every N iterations",
+    )
+    opt = parser.add_argument_group("optimisation")
+    opt.add_argument("--steps", type=_positive_int, default=300, help="iterations")
+    opt.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    opt.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 1.0 for lbfgs, 0.02 for adam)",
+    )
+    opt.add_argument(
+        "--init",
+        choices=INIT_KINDS,
+        default=None,
+        help="starting image (default: noise for textures, content for style transfer)",
+    )
+    opt.add_argument(
+        "--noise-ratio", type=float, default=0.5, help="share of noise in --init content+noise"
+    )
+    opt.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
+    opt.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="descriptor precision: auto = bf16 where it is fast",
+    )
+    opt.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    loss = parser.add_argument_group("descriptor and loss")
+    loss.add_argument(
+        "--descriptor",
+        default="auto",
+        help="VGG weights: auto|torchvision|onnx|onnx:FILE|FILE.pth|random",
+    )
+    loss.add_argument(
+        "--descriptor-arch",
+        choices=ARCHITECTURES,
+        default=None,
+        help="vgg16|vgg19 (default: what the source provides)",
+    )
+    loss.add_argument("--pooling", choices=POOLING_MODES, default="avg")
+    loss.add_argument(
+        "--style-layers",
+        type=_layer_list,
+        default=list(DEFAULT_STYLE_LAYERS),
+        metavar="L1,L2,...",
+        help="layers of the Gram loss",
+    )
+    loss.add_argument(
+        "--style-layer-weights",
+        type=_float_list,
+        default=None,
+        metavar="W1,W2,...",
+        help="one weight per style layer (default: all 1)",
+    )
+    loss.add_argument(
+        "--content-layers",
+        type=_layer_list,
+        default=list(DEFAULT_CONTENT_LAYERS),
+        metavar="L1,...",
+        help="layers of the content loss (style transfer)",
+    )
+    loss.add_argument("--style-weight", type=float, default=1.0)
+    loss.add_argument("--content-weight", type=float, default=1.0)
+    loss.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> str:
+    """Validate the flags before any heavy work; returns the mode (texture|style)."""
+    if args.texture and args.style:
+        raise UserError(
+            "give either --texture IMG (texture synthesis) or --style IMG "
+            "--content PHOTO (style transfer), not both"
+        )
+    if args.content and not args.style:
+        raise UserError("--content needs --style IMG (for texture synthesis use --texture IMG)")
+    if args.style and not args.content:
+        raise UserError("--style needs --content PHOTO (for texture synthesis use --texture IMG)")
+    if not args.texture and not args.style:
+        raise UserError("nothing to do: give --texture IMG, or --style IMG --content PHOTO")
+    mode = "texture" if args.texture else "style"
+    if args.style_blend is not None:
+        if mode != "style":
+            raise UserError("--style-blend applies to --style images only")
+        if len(args.style_blend) != len(args.style):
+            raise UserError(
+                f"--style-blend: {len(args.style_blend)} weight(s) for "
+                f"{len(args.style)} style image(s)"
+            )
+        if any(w < 0 for w in args.style_blend) or sum(args.style_blend) <= 0:
+            raise UserError("--style-blend weights must be >= 0 and not all 0")
+    if mode == "texture" and args.init in ("content", "content+noise"):
+        raise UserError(f"--init {args.init} needs a content image (style transfer)")
+    if not 0.0 <= args.noise_ratio <= 1.0:
+        raise UserError(f"--noise-ratio must be in [0, 1], got {args.noise_ratio}")
+    if args.lr is not None and not args.lr > 0:
+        raise UserError(f"--lr must be positive, got {args.lr}")
+    for name in ("style_weight", "content_weight", "tv_weight"):
+        if not getattr(args, name) >= 0:
+            raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
+    if not args.style_layers:
+        raise UserError("--style-layers must name at least one layer")
+    if mode == "style" and not args.content_layers:
+        raise UserError("--content-layers must name at least one layer for style transfer")
+    weights = args.style_layer_weights
+    if weights is not None:
+        if len(weights) != len(args.style_layers):
+            raise UserError(
+                f"--style-layer-weights: {len(weights)} weight(s) for "
+                f"{len(args.style_layers)} style layer(s)"
+            )
+        if any(w < 0 for w in weights):
+            raise UserError("--style-layer-weights must be >= 0")
+    _check_layer_names(args.descriptor_arch or "vgg19", _loss_layers(args, mode))
+    if Image.registered_extensions().get(Path(args.out).suffix.lower()) is None:
+        raise UserError(f"--out {args.out}: unknown image format; use .png or .jpg")
+    return mode
+
+
+def _loss_layers(args: argparse.Namespace, mode: str) -> list[str]:
+    content = args.content_layers if mode == "style" else []
+    return list(dict.fromkeys([*args.style_layers, *content]))
+
+
+def _check_layer_names(arch: str, layers: Sequence[str]) -> None:
+    try:
+        check_layers(arch, layers)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+
+
+def load_descriptor(
+    source: str, arch: str | None, pooling: str, layers: Sequence[str], seed: int
+) -> tuple[VGGDescriptor, str]:
+    """Resolve the weights, check the layers against their architecture, build the descriptor."""
+    from texture_nets.weights import resolve_weights
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
+            weights = resolve_weights(source, arch, seed)
+    except ValueError as error:
+        raise UserError(f"--descriptor {source}: {error}") from error
+    _check_layer_names(weights.arch, layers)
+    order = _layer_order(weights.arch)
+    deepest = max(layers, key=order.index)
+    descriptor = VGGDescriptor(
+        weights.arch, weights.features_state, weights.normalization, pooling, deepest
+    )
+    return descriptor, weights.source
+
+
+def _layer_order(arch: str) -> list[str]:
+    from texture_nets.descriptor import layer_names
+
+    return layer_names(arch)
+
+
+def _output_size(args: argparse.Namespace, content_size: tuple[int, int] | None) -> tuple[int, int]:
+    """(width, height) of the result."""
+    size = args.size or (256, None)
+    if size[1] is not None:
+        return size[0], size[1]
+    side = size[0]
+    if content_size is None:
+        return side, side
+    width, height = content_size
+    scale = side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _resolve_precision(precision: str, device: torch.device) -> bool:
+    if precision == "auto":
+        # module.py holds the CPU/GPU check; imported here so the library stays Lightning-free.
+        from texture_nets.module import bf16_supported
+
+        return bf16_supported(device)
+    return precision == "bf16"
+
+
+def _install_sigterm_as_interrupt() -> None:
+    from texture_nets.callbacks import install_sigterm_as_interrupt
+
+    install_sigterm_as_interrupt()
+
+
+def _outputs(out: Path) -> dict[str, Path]:
+    stem = out.with_suffix("")
+    return {
+        "image": out,
+        "loss_curve": stem.with_name(stem.name + "_loss.png"),
+        "json": stem.with_suffix(".json"),
+    }
+
+
+def _write(path: Path, write: Callable[[Path], object]) -> Path:
+    try:
+        return atomic_write(path, write)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    mode = check_args(args)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as error:
+        raise UserError(f"--device {args.device}: {error}") from error
+
+    # Images first (fast failures), then the descriptor.
+    style_paths: list[str] = [args.texture] if mode == "texture" else list(args.style)
+    styles = [pil_to_tensor(resize_max_side(open_image(p), args.style_size)) for p in style_paths]
+    content_pil = open_image(args.content) if mode == "style" else None
+    width, height = _output_size(args, content_pil.size if content_pil else None)
+    content = None
+    if content_pil is not None:
+        content = pil_to_tensor(content_pil.resize((width, height), Image.Resampling.LANCZOS))
+    init_kind = args.init or ("content" if mode == "style" else "noise")
+
+    layers = _loss_layers(args, mode)
+    descriptor, source = load_descriptor(
+        args.descriptor, args.descriptor_arch, args.pooling, layers, args.seed
+    )
+    descriptor = descriptor.to(device)
+    if source.startswith("random"):
+        log.warning("WARNING: descriptor has RANDOM weights (tests only); results are meaningless")
+    use_bf16 = _resolve_precision(args.precision, device)
+    style_weights = args.style_layer_weights or [1.0] * len(args.style_layers)
+    loss = TextureLoss(
+        dict(zip(args.style_layers, style_weights, strict=True)),
+        {name: 1.0 for name in args.content_layers} if mode == "style" else None,
+        style_weight=args.style_weight,
+        content_weight=args.content_weight,
+        tv_weight=args.tv_weight,
+    ).to(device)
+    loss.set_style(
+        [describe(descriptor, s, list(loss.style_layers), use_bf16) for s in styles],
+        args.style_blend,
+    )
+    content_targets = (
+        describe(descriptor, content, list(loss.content_layers), use_bf16)
+        if content is not None
+        else None
+    )
+    init = make_init(init_kind, (height, width), content, args.noise_ratio, args.seed)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    log.info(
+        "gatys %s: %s %dx%d, %d steps of %s (lr %g), init %s, descriptor %s (%s pooling, %s)",
+        mode,
+        ", ".join(style_paths),
+        width,
+        height,
+        args.steps,
+        args.optimizer,
+        lr,
+        init_kind,
+        source,
+        args.pooling,
+        "bf16" if use_bf16 else "fp32",
+    )
+
+    out = Path(args.out)
+    paths = _outputs(out)
+
+    def save_intermediate(iteration: int, image: Tensor, value: float) -> None:
+        if args.save_every and iteration % args.save_every == 0:
+            stem = out.with_suffix("")
+            path = stem.with_name(f"{stem.name}_iter{iteration:04d}{out.suffix}")
+            _write(path, lambda tmp: save_image(image, tmp.with_suffix(out.suffix)) and None)
+
+    _install_sigterm_as_interrupt()
+    result = optimize_image(
+        descriptor,
+        loss,
+        init,
+        args.steps,
+        optimizer=args.optimizer,
+        lr=lr,
+        content_targets=content_targets,
+        use_bf16=use_bf16,
+        callback=save_intermediate if args.save_every else None,
+    )
+
+    try:
+        save_image(result.image.cpu(), out)
+    except OSError as error:
+        raise UserError(f"cannot write {out}: {error.strerror or error}") from error
+    plot_losses(
+        result.losses, paths["loss_curve"], f"gatys {args.optimizer}, {mode}, {width}x{height}"
+    )
+    record = {
+        "mode": mode,
+        "settings": {k: v for k, v in vars(args).items() if k != "verbose"},
+        "resolved": {
+            "width": width,
+            "height": height,
+            "init": init_kind,
+            "lr": lr,
+            "precision": "bf16" if use_bf16 else "fp32",
+            "device": str(device),
+            "style_layers": loss.style_layers,
+            "content_layers": loss.content_layers,
+        },
+        "descriptor_source": source,
+        "iterations": len(result.losses),
+        "best_loss": result.best_loss if math.isfinite(result.best_loss) else None,
+        "final_loss": result.losses[-1] if result.losses else None,
+        "interrupted": result.interrupted,
+        "seconds_total": result.seconds[-1] if result.seconds else 0.0,
+        "losses": result.losses,
+        "seconds": result.seconds,
+        "outputs": {k: str(v) for k, v in paths.items()},
+        "torch": torch.__version__,
+    }
+    _write(paths["json"], lambda tmp: tmp.write_text(json.dumps(record, indent=2, default=str)))
+    if result.interrupted:
+        log.warning(
+            "interrupted: best image so far (loss %.4g) written to %s", result.best_loss, out
+        )
+        return 130
+    log.info(
+        "best loss %.4g after %d iteration(s) in %.1f s -> %s",
+        result.best_loss,
+        len(result.losses),
+        record["seconds_total"],
+        out,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Image files <-> float tensors (B, 3, H, W) in [0, 1]: the only code that touches image files.
+
+Any PIL-readable image is accepted: grayscale, palette, CMYK and 16-bit images are converted to
+RGB, EXIF orientation is applied, and transparency is composited onto white. Built-in example
+images (``builtin:NAME``) come from scikit-image's bundled data, so a fresh install can run the
+main job without any image of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import Tensor
+
+from texture_nets.errors import UserError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+MAX_PIXELS = 16384 * 16384  # refuse image bombs beyond this (PIL's own default is ~89 Mpx)
+
+# scikit-image bundles these; the first five are textures.
+BUILTIN_IMAGES = (
+    "immunohistochemistry",
+    "brick",
+    "gravel",
+    "grass",
+    "hubble_deep_field",
+    "coffee",
+    "chelsea",
+    "astronaut",
+    "rocket",
+)
+
+
+class ImageError(UserError, ValueError):
+    """An input image that cannot be used; the message says which file and why."""
+
+
+def is_builtin(name: str | Path) -> bool:
+    return str(name).startswith("builtin:")
+
+
+def _load_builtin(name: str) -> Image.Image:
+    key = name.removeprefix("builtin:")
+    if key not in BUILTIN_IMAGES:
+        raise ImageError(
+            f"unknown built-in image {name!r}; available: "
+            + ", ".join(f"builtin:{n}" for n in BUILTIN_IMAGES)
+        )
+    try:
+        import skimage.data
+    except ImportError as error:
+        raise ImageError(
+            "built-in images need scikit-image (`pip install scikit-image`)"
+        ) from error
+    array = np.asarray(getattr(skimage.data, key)())
+    return Image.fromarray(array)
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """Open an image file (or ``builtin:NAME``) as an RGB PIL image, or raise ``ImageError``."""
+    if is_builtin(path):
+        return to_rgb(_load_builtin(str(path)))
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path} is a directory, expected an image file")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path} is empty (0 bytes)")
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                return to_rgb(ImageOps.exif_transpose(image))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(f"{path}: image too large ({error})") from error
+    except UnidentifiedImageError as error:
+        raise ImageError(f"{path} is not an image PIL can read") from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{path}: cannot decode image ({error})") from error
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB; transparency is composited onto white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray((array / peak * 255).round().clip(0, 255).astype(np.uint8))
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def pil_to_tensor(image: Image.Image) -> Tensor:
+    """RGB PIL image -> (1, 3, H, W) float32 in [0, 1]."""
+    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def tensor_to_pil(image: Tensor) -> Image.Image:
+    """(3, H, W) or (1, 3, H, W) tensor in [0, 1] -> RGB PIL image."""
+    if image.dim() == 4:
+        if image.shape[0] != 1:
+            raise ValueError("tensor_to_pil takes a single image")
+        image = image[0]
+    array = (image.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(array)
+
+
+def resize_max_side(image: Image.Image, max_side: int | None) -> Image.Image:
+    """Downscale (never upscale) so that the longer side is at most ``max_side``."""
+    if max_side is None or max(image.size) <= max_side:
+        return image
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def load_image(path: str | Path, max_side: int | None = None) -> Tensor:
+    """Load an image as (1, 3, H, W) in [0, 1], downscaled to ``max_side`` if larger."""
+    return pil_to_tensor(resize_max_side(open_image(path), max_side))
+
+
+def image_sha256(path: str | Path) -> str:
+    """Content hash of an image source (for checkpoints: which example was this trained on?)."""
+    if is_builtin(path):
+        data = np.asarray(open_image(path)).tobytes()
+    else:
+        data = Path(path).expanduser().read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Write a file atomically: ``write(tmp_path)`` then rename. Returns ``path``."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+    return Path(path)
+
+
+def save_image(image: Tensor, path: str | Path) -> Path:
+    """Save a (3, H, W) or (1, 3, H, W) tensor in [0, 1] atomically (format from the suffix)."""
+    pil = tensor_to_pil(image)
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unknown image format; use .png or .jpg")
+    return atomic_write(path, lambda tmp: pil.save(tmp, format=fmt))
+
+
+def list_images(directory: str | Path) -> list[Path]:
+    """All image files below ``directory`` (recursively), sorted."""
+    root = Path(directory).expanduser()
+    if not root.exists():
+        raise ImageError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise ImageError(f"{root} is a file, expected a directory of images")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

@@ -1,0 +1,197 @@
+"""The LightningModule: trains the generator against the frozen descriptor.
+
+Texture mode: noise pyramid -> generator -> descriptor -> Gram loss against the example's
+Grams, which are computed once in ``setup``. Only the generator's parameters are optimised.
+Noise for step ``s`` is drawn from a generator seeded with (seed, s), so a resumed run sees
+exactly the noise an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor
+
+from texture_nets.config import TrainConfig
+from texture_nets.descriptor import VGGDescriptor
+from texture_nets.generator import Generator, make_inputs, make_noise, seeded_generator
+from texture_nets.image import image_sha256, load_image
+from texture_nets.losses import LossTerms, TextureLoss
+from texture_nets.weights import build_descriptor
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = 1
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bf16 autocast is fast here (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = cpuinfo.read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def deepest_layer(descriptor_arch: str, layers: list[str]) -> str:
+    from texture_nets.descriptor import layer_names
+
+    order = layer_names(descriptor_arch)
+    return max(layers, key=order.index)
+
+
+class TextureNetsModule(pl.LightningModule):
+    """Generator + frozen descriptor + ``TextureLoss``; see ``TrainConfig`` for the keys."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        descriptor: VGGDescriptor | None = None,
+        descriptor_source: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = TrainConfig(**config)
+        self.generator = Generator(self.config.generator)
+        if descriptor is None:
+            descriptor, descriptor_source = build_descriptor(
+                self.config.descriptor,
+                self.config.descriptor_arch,
+                self.config.pooling,
+                deepest_layer(
+                    self.config.descriptor_arch or "vgg16", self.config.deepest_layer_candidates
+                ),
+                seed=self.config.seed,
+            )
+        self.descriptor = descriptor
+        self.loss = TextureLoss(
+            self.config.style_layer_dict,
+            {name: 1.0 for name in self.config.content_layers}
+            if self.config.mode == "stylize"
+            else None,
+            style_weight=self.config.style_weight,
+            content_weight=self.config.content_weight,
+            tv_weight=self.config.tv_weight,
+        )
+        self.descriptor_source = descriptor_source or "unknown"
+        self.style_sha256 = image_sha256(self.config.style_image) if self.config.style_image else ""
+        self.save_hyperparameters(
+            {
+                "config": self.config.to_dict(),
+                "generator": self.config.generator.to_dict(),
+                "descriptor_source": self.descriptor_source,
+                "style_sha256": self.style_sha256,
+                "format": CHECKPOINT_FORMAT,
+            }
+        )
+        # The descriptor's weights are not trained and not needed to sample: keep them out of
+        # checkpoints (loading tolerates their absence).
+        self.strict_loading = False
+        self._use_bf16 = False
+
+    # -- setup -------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        self._use_bf16 = self.config.precision == "bf16" or (
+            self.config.precision == "auto" and bf16_supported(self.device)
+        )
+        if self.config.style_image is None:
+            raise ValueError("no style/texture image configured")
+        style = load_image(self.config.style_image, self.config.style_size).to(self.device)
+        with torch.no_grad():
+            features = self.describe(style, self.loss.style_layers)
+        self.loss.set_style([features])
+        log.info(
+            "descriptor %s (%s pooling, %s), style image %s (%dx%d)",
+            self.descriptor_source,
+            self.config.pooling,
+            "bf16" if self._use_bf16 else "fp32",
+            self.config.style_image,
+            style.shape[-1],
+            style.shape[-2],
+        )
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        state = super().state_dict(*args, **kwargs)
+        return {k: v for k, v in state.items() if not k.startswith("descriptor.")}
+
+    @contextlib.contextmanager
+    def _descriptor_precision(self) -> Iterator[None]:
+        if self._use_bf16:
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                yield
+        else:
+            yield
+
+    def describe(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
+        """Descriptor features (bf16 autocast where enabled; Grams are then taken in fp32)."""
+        with self._descriptor_precision():
+            images = images.contiguous(memory_format=torch.channels_last)
+            return self.descriptor(images, layers)
+
+    # -- training ----------------------------------------------------------------------------
+    def step_noise(self, step: int, batch: int, size: int) -> list[Tensor]:
+        rng = seeded_generator(self.config.seed * 1_000_003 + step)
+        return make_noise(batch, size, size, self.config.generator, rng, self.device)
+
+    def forward(self, noise: list[Tensor], content: Tensor | None = None) -> Tensor:
+        return self.generator(make_inputs(self.config.generator, noise, content))
+
+    def compute_loss(self, images: Tensor, content: Tensor | None = None) -> LossTerms:
+        content_targets = None
+        if content is not None and self.config.content_layers:
+            with torch.no_grad():
+                content_targets = self.describe(content, self.config.content_layers)
+        features = self.describe(images, self.loss.layers)
+        return self.loss(features, content_targets, images)
+
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+        content = batch if self.config.mode == "stylize" else None
+        size = self.config.image_size
+        batch_size = content.shape[0] if content is not None else self.config.batch_size
+        noise = self.step_noise(self.global_step, batch_size, size)
+        images = self(noise, content)
+        result = self.compute_loss(images, content)
+        if not torch.isfinite(result.total):
+            terms = ", ".join(f"{k}={v.item():.4g}" for k, v in result.terms.items())
+            raise FloatingPointError(
+                f"non-finite loss at step {self.global_step} ({terms}); lower --lr or raise "
+                "--warmup-steps, then resume from the last good checkpoint"
+            )
+        self.log("train/loss", result.total, prog_bar=True)
+        self.log("step", float(self.global_step + 1))  # monitored to keep the latest checkpoints
+        self.log_dict({f"train/{k}": v for k, v in result.terms.items()})
+        return result.total
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.Adam(self.generator.parameters(), lr=self.config.lr)
+        cfg = self.config
+
+        def factor(step: int) -> float:
+            warm = min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
+            return warm * cfg.lr_decay ** (step // cfg.lr_decay_every)
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    @torch.no_grad()
+    def sample(self, count: int, size: int, seed: int) -> Tensor:
+        """Texture samples from fixed noise (for the periodic sample grid)."""
+        was_training = self.generator.training
+        self.generator.eval()
+        rng = seeded_generator(seed)
+        noise = make_noise(count, size, size, self.config.generator, rng, self.device)
+        images = self(noise)
+        self.generator.train(was_training)
+        return images

@@ -1,0 +1,246 @@
+"""``python train.py``: train a texture network (``--texture``) or a stylizer (``--style``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import yaml
+from lightning.pytorch.callbacks import (
+    Callback,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    RichProgressBar,
+    TQDMProgressBar,
+)
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
+
+from texture_nets.callbacks import (
+    AtomicCheckpointIO,
+    InterruptCheckpoint,
+    SampleGrid,
+    install_sigterm_as_interrupt,
+)
+from texture_nets.checkpoint import CheckpointError, read_checkpoint
+from texture_nets.config import (
+    ConfigError,
+    TrainConfig,
+    add_config_flags,
+    code_defaults,
+    default_config_file,
+    load_yaml,
+    make_config,
+)
+from texture_nets.data import NoiseDataModule
+from texture_nets.errors import UserError, exit_on_user_error
+from texture_nets.image import atomic_write, open_image
+from texture_nets.module import TextureNetsModule
+
+log = logging.getLogger("texture_nets")
+
+
+def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="train.py",
+        description="Train a texture network (Ulyanov et al. 2016) against a frozen VGG.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--texture", metavar="IMG", help="texture mode: the example texture image")
+    parser.add_argument("--style", metavar="IMG", help="stylize mode: the style image (painting)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        metavar="YAML",
+        help="config file(s), later ones win (default: configs/<mode>.yaml)",
+    )
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the final config and exit"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_config_flags(parser, defaults)
+    return parser
+
+
+def resolve_config(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
+    """Defaults < YAML < checkpoint config (when resuming) < flags."""
+    preliminary = build_parser(code_defaults()).parse_args(argv)
+    flags = {k: v for k, v in vars(preliminary).items() if k in code_defaults()}
+    if preliminary.texture and preliminary.style:
+        raise ConfigError(
+            "give either --texture (texture mode) or --style (stylize mode), not both"
+        )
+    if preliminary.texture:
+        flags["style_image"] = preliminary.texture
+        flags.setdefault("mode", "texture")
+    elif preliminary.style:
+        flags["style_image"] = preliminary.style
+        flags.setdefault("mode", "stylize")
+    mode = flags.get("mode", "texture")
+    files = preliminary.config or [p for p in [default_config_file(mode)] if p.is_file()]
+    layers = [load_yaml(path) for path in files]
+    resume = resume_path(flags.get("resume"), {**code_defaults(), **_merge(layers), **flags})
+    if resume is not None:
+        flags["resume"] = str(resume)
+        layers.append(read_checkpoint(resume, expect_mode=mode if "mode" in flags else None).config)
+    config = make_config(*layers, flags)
+    return config, preliminary
+
+
+def _merge(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    return merged
+
+
+def resume_path(resume: str | None, config: dict[str, Any]) -> Path | None:
+    """``--resume auto`` -> the run's ``last.ckpt`` if there is one; a path must exist."""
+    if resume is None:
+        return None
+    if resume == "auto":
+        last = Path(config["out"]) / "checkpoints" / "last.ckpt"
+        if last.is_file():
+            return last
+        log.info("--resume auto: no checkpoint in %s, starting a new run", last.parent)
+        return None
+    path = Path(resume)
+    if path.is_dir():
+        path = (
+            path / "checkpoints" / "last.ckpt"
+            if (path / "checkpoints").is_dir()
+            else path / "last.ckpt"
+        )
+    if not path.is_file():
+        raise CheckpointError(f"--resume {resume}: no checkpoint at {path}")
+    return path
+
+
+def make_loggers(config: TrainConfig, out: Path) -> list[Logger]:
+    if config.logger == "none":
+        return []
+    if config.logger == "wandb":
+        # Offline unless the user has configured wandb for online use: never needs an account.
+        online = os.environ.get("WANDB_MODE") == "online" or bool(os.environ.get("WANDB_API_KEY"))
+        os.environ.setdefault("WANDB_SILENT", "true")
+        return [
+            WandbLogger(
+                project="texture-nets", name=out.name, save_dir=str(out), offline=not online
+            )
+        ]
+    if config.logger == "tensorboard":
+        try:
+            return [TensorBoardLogger(str(out), name="tensorboard", version="")]
+        except ModuleNotFoundError as error:
+            raise ConfigError("--logger tensorboard needs `pip install tensorboard`") from error
+    return [CSVLogger(str(out), name="logs", version="")]
+
+
+def make_callbacks(config: TrainConfig, out: Path) -> list[Callback]:
+    checkpoints = out / "checkpoints"
+    callbacks: list[Callback] = [
+        ModelCheckpoint(
+            dirpath=checkpoints,
+            filename="step={step:06d}",
+            auto_insert_metric_name=False,
+            every_n_train_steps=config.checkpoint_every,
+            save_top_k=config.keep_checkpoints,
+            monitor="step",
+            mode="max",
+            save_last=True,
+        ),
+        InterruptCheckpoint(checkpoints / "last.ckpt"),
+        SampleGrid(out / "samples", config.sample_every),
+        RichProgressBar()
+        if sys.stderr.isatty()
+        else TQDMProgressBar(refresh_rate=config.log_every),
+    ]
+    if config.logger != "none":
+        callbacks.append(LearningRateMonitor(logging_interval="step"))
+    return callbacks
+
+
+def check_inputs(config: TrainConfig) -> None:
+    """Fail before any heavy work when the inputs cannot be used."""
+    if config.style_image is None:
+        raise ConfigError("no example image: pass --texture IMG (or --style IMG for stylization)")
+    open_image(config.style_image)
+    if config.mode == "stylize":
+        raise ConfigError("stylize mode is not available yet; use --texture IMG (texture mode)")
+
+
+def prepare_out_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"cannot write to the output directory {out}: {error.strerror}") from error
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> int:
+    config, args = resolve_config(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if args.print_config:
+        print(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        return 0
+    check_inputs(config)
+    out = Path(config.out)
+    prepare_out_dir(out)
+    atomic_write(
+        out / "config.yaml",
+        lambda p: p.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False)),
+    )
+
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
+        model = TextureNetsModule(config.to_dict())
+    if model.descriptor_source.startswith("random"):
+        log.warning(
+            "WARNING: descriptor has RANDOM weights (tests only); samples will be meaningless"
+        )
+    log.info("descriptor: %s", model.descriptor_source)
+    data = NoiseDataModule(config.max_steps)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    install_sigterm_as_interrupt()
+    trainer = pl.Trainer(
+        max_steps=config.max_steps,
+        default_root_dir=str(out),
+        logger=make_loggers(config, out),
+        callbacks=make_callbacks(config, out),
+        log_every_n_steps=config.log_every,
+        enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
+        num_sanity_val_steps=0,
+    )
+    try:
+        trainer.fit(model, datamodule=data, ckpt_path=config.resume, weights_only=False)
+    except SystemExit:
+        # Lightning turns Ctrl-C into sys.exit(1) after its on_exception hooks ran.
+        if not trainer.interrupted:
+            raise
+    except FloatingPointError as error:
+        log.error("training stopped: %s", error)
+        return 1
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    if trainer.interrupted:
+        log.warning("stopped early; resume with: python train.py --out %s --resume auto", out)
+        return 130
+    trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")
+    log.info(
+        "done: %s (sample with: python generate.py --texture %s)",
+        out / "checkpoints" / "last.ckpt",
+        out,
+    )
+    return 0
