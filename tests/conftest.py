@@ -38,9 +38,12 @@ def _fast_constructor(arch: str) -> Callable[..., nn.Module]:
         assert weights is None, "tests never load real torchvision weights"
         with torch.device("meta"):
             model = real(weights=None, **kwargs)
-        model.features.to_empty(device="cpu")
-        for module in model.features.modules():
+        features = model.features
+        assert isinstance(features, nn.Sequential)
+        features.to_empty(device="cpu")
+        for module in features.modules():
             if isinstance(module, nn.Conv2d):
+                assert module.bias is not None
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
         return model
@@ -82,6 +85,12 @@ def random_descriptor(
     with patched_vgg(), quiet_random_warning():
         descriptor, _ = build_descriptor("random", arch, pooling, last_layer, seed)
     return descriptor
+
+
+@pytest.fixture(scope="session")
+def random_state() -> Callable[[str, int], dict[str, Tensor]]:
+    """Factory: ``random_state(arch, seed)`` -> seeded random features state dict."""
+    return random_features_state
 
 
 @pytest.fixture(scope="session")

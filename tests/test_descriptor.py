@@ -141,7 +141,7 @@ def test_weights_are_loaded_into_named_convs(
         if name not in descriptor.layers:
             continue
         conv = descriptor.layers[name]
-        assert isinstance(conv, nn.Conv2d)
+        assert isinstance(conv, nn.Conv2d) and conv.bias is not None
         assert torch.equal(conv.weight, vgg16_state[f"{index}.weight"]), name
         assert torch.equal(conv.bias, vgg16_state[f"{index}.bias"]), name
 
@@ -203,9 +203,7 @@ def test_frozen_parameters(descriptor: VGGDescriptor) -> None:
     assert all(not p.requires_grad for p in params)
 
 
-def test_backward_reaches_input_not_weights(
-    vgg16_state: dict[str, Tensor], fast_vgg: None
-) -> None:
+def test_backward_reaches_input_not_weights(vgg16_state: dict[str, Tensor], fast_vgg: None) -> None:
     descriptor = VGGDescriptor("vgg16", vgg16_state, last_layer="relu2_1")
     images = torch.rand(1, 3, 16, 16).requires_grad_(True)
     out = descriptor(images, ["relu1_2", "relu2_1"])

@@ -234,11 +234,6 @@ def test_texture_loss_total_is_weighted_sum(rng: torch.Generator) -> None:
     assert result.total.requires_grad is False  # nothing in the inputs requires grad
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="losses.py TextureLoss.forward: terms.update() overwrites the weighted 'tv' term "
-    "with the unweighted per-sample mean (key clash with per_sample()'s 'tv')",
-)
 def test_texture_loss_logged_tv_term_is_weighted(rng: torch.Generator) -> None:
     loss = TextureLoss({"a": 1.0}, tv_weight=4.0)
     loss.set_style([make_features(rng, 1)])

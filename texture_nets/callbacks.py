@@ -55,7 +55,7 @@ class InterruptCheckpoint(pl.Callback):
         if not parameters_finite(pl_module):
             log.error("weights are not finite: no checkpoint written on interrupt")
             return
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)
         log.warning(
             "interrupted at step %d: resumable checkpoint written to %s",
             trainer.global_step,

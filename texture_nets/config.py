@@ -18,7 +18,7 @@ import yaml
 
 from texture_nets.descriptor import POOLING_MODES, check_layers
 from texture_nets.errors import UserError
-from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig
+from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_size
 
 MODES = ("texture", "stylize")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
@@ -154,7 +154,7 @@ class TrainConfig:
             raise ConfigError("style_layer_weights must have one weight per style layer")
         if not self.style_layers:
             raise ConfigError("style_layers must name at least one layer")
-        min_size = 2**self.num_scales
+        min_size = min_image_size(self.num_scales)
         if self.image_size < min_size:
             raise ConfigError(
                 f"image_size {self.image_size} is too small for {self.num_scales} scales "

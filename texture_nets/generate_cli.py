@@ -12,7 +12,13 @@ import torch
 
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.errors import UserError, exit_on_user_error
-from texture_nets.generator import Generator, make_inputs, make_noise, seeded_generator
+from texture_nets.generator import (
+    Generator,
+    make_inputs,
+    make_noise,
+    min_image_size,
+    seeded_generator,
+)
 from texture_nets.image import save_image
 
 log = logging.getLogger("texture_nets")
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     info = read_checkpoint(args.checkpoint, expect_mode="texture")
     height, width = args.size
-    min_side = 2 ** (info.generator_config.num_scales - 1)
+    min_side = min_image_size(info.generator_config.num_scales)
     if min(height, width) < min_side:
         raise UserError(f"--size: this generator needs at least {min_side} px per side")
     device = torch.device(args.device)

@@ -149,6 +149,11 @@ def pyramid_sizes(height: int, width: int, num_scales: int) -> list[tuple[int, i
     return [(math.ceil(height / 2**k), math.ceil(width / 2**k)) for k in range(num_scales)]
 
 
+def min_image_size(num_scales: int) -> int:
+    """Smallest side for which the coarsest scale still has 2 pixels (normalisation needs 2)."""
+    return 2 ** (num_scales - 1) + 1
+
+
 def make_noise(
     batch: int,
     height: int,

@@ -98,7 +98,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
     """Convert any PIL mode to 8-bit RGB; transparency is composited onto white."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if array.max() > 255 else 255.0
+        sixteen_bit = image.mode.startswith("I;16") or array.max() > 255
+        peak = 65535.0 if sixteen_bit else 255.0
         image = Image.fromarray((array / peak * 255).round().clip(0, 255).astype(np.uint8))
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")

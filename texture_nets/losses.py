@@ -155,12 +155,13 @@ class TextureLoss(nn.Module):
         images: Tensor | None = None,
     ) -> LossTerms:
         parts = self.per_sample(features, content_targets, images)
+        terms = {f"raw/{name}": value.mean().detach() for name, value in parts.items()}
         style = sum(
             (self.style_layers[n] * parts[f"style/{n}"] for n in self.style_layers),
             start=torch.zeros(()),
         )
         total = self.style_weight * style
-        terms = {"style": self.style_weight * style.mean()}
+        terms["style"] = self.style_weight * style.mean()
         if self.content_layers:
             content = sum(
                 (self.content_layers[n] * parts[f"content/{n}"] for n in self.content_layers),
@@ -171,7 +172,6 @@ class TextureLoss(nn.Module):
         if "tv" in parts:
             total = total + self.tv_weight * parts["tv"]
             terms["tv"] = self.tv_weight * parts["tv"].mean()
-        terms.update({name: value.mean().detach() for name, value in parts.items()})
         return LossTerms(total.mean(), terms)
 
 

@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     if trainer.interrupted:
         log.warning("stopped early; resume with: python train.py --out %s --resume auto", out)
         return 130
-    trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")
+    trainer.save_checkpoint(out / "checkpoints" / "last.ckpt", weights_only=False)
     log.info(
         "done: %s (sample with: python generate.py --texture %s)",
         out / "checkpoints" / "last.ckpt",

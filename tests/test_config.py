@@ -1,0 +1,213 @@
+"""Tests for texture_nets.config: YAML files, validation, command-line flags."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from texture_nets.config import (
+    CONFIG_DIR,
+    FIELD_NAMES,
+    ConfigError,
+    TrainConfig,
+    add_config_flags,
+    code_defaults,
+    default_config_file,
+    load_yaml,
+    make_config,
+)
+from texture_nets.errors import UserError
+from texture_nets.generator import GeneratorConfig
+
+CONFIG_FILES = sorted(CONFIG_DIR.glob("*.yaml"))
+
+
+def test_config_dir_has_files() -> None:
+    assert CONFIG_FILES, f"no configs/*.yaml in {CONFIG_DIR}"
+    assert default_config_file("texture") in CONFIG_FILES
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path: Path) -> None:
+    data = load_yaml(path)
+    config = make_config(data)
+    assert isinstance(config, TrainConfig)
+    for key, value in data.items():
+        assert getattr(config, key) == value, key
+    assert isinstance(config.generator, GeneratorConfig)
+    assert path.stem == config.mode  # configs/<mode>.yaml
+
+
+def test_defaults_are_valid() -> None:
+    config = TrainConfig()
+    assert config.to_dict() == code_defaults()
+    assert config.style_layer_dict == dict.fromkeys(config.style_layers, 1.0)
+
+
+def write_yaml(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_unknown_yaml_key_lists_valid_keys(tmp_path: Path) -> None:
+    path = write_yaml(tmp_path, {"image_sise": 64, "lr": 0.1})
+    with pytest.raises(ConfigError, match="image_sise") as info:
+        load_yaml(path)
+    message = str(info.value)
+    assert str(path) in message
+    for key in FIELD_NAMES:
+        assert key in message
+
+
+def test_unknown_key_in_make_config() -> None:
+    with pytest.raises(ConfigError, match="bogus"):
+        make_config({"bogus": 1})
+
+
+def test_yaml_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_yaml(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mode: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml"):
+        load_yaml(bad)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_yaml(listing)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert load_yaml(empty) == {}
+
+
+def test_later_layers_win() -> None:
+    config = make_config({"image_size": 64, "lr": 0.5}, {"image_size": 96})
+    assert config.image_size == 96
+    assert config.lr == 0.5
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"image_size": -64}, "image_size"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"max_steps": 0}, "max_steps"),
+        ({"style_size": -1}, "style_size"),
+        ({"channels": 0}, "channels"),
+        ({"lr": 0.0}, "lr"),
+        ({"tv_weight": -1.0}, "tv_weight"),
+        ({"noise_depth": -1}, "noise_depth"),
+        ({"pooling": "min"}, "pooling"),
+        ({"mode": "paint"}, "mode"),
+        ({"norm": "layer"}, "norm"),
+        ({"padding": "replicate"}, "padding"),
+        ({"logger": "stdout"}, "logger"),
+        ({"precision": "fp16"}, "precision"),
+        ({"num_scales": 6, "image_size": 32}, "too small"),
+        ({"num_scales": 5, "image_size": 16}, "too small"),
+        ({"style_layers": ["relu1_1", "relu9_1"]}, "relu9_1"),
+        ({"style_layers": ["relu5_4"]}, "relu5_4"),  # vgg19 only
+        ({"style_layers": []}, "at least one"),
+        ({"style_layer_weights": [1.0, 2.0]}, "one weight per style layer"),
+        ({"descriptor_arch": "vgg11"}, "vgg11"),
+        ({"mode": "stylize", "content_layers": ["relu6_1"]}, "relu6_1"),
+        ({"noise_depth": 0}, "noise_depth"),
+    ],
+)
+def test_invalid_values(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        make_config(overrides)
+    assert isinstance(info.value, UserError)
+
+
+def test_vgg19_layers_with_vgg19_arch() -> None:
+    config = make_config({"style_layers": ["relu1_1", "relu5_4"], "descriptor_arch": "vgg19"})
+    assert config.style_layers == ["relu1_1", "relu5_4"]
+
+
+def test_content_layers_checked_only_in_stylize_mode() -> None:
+    # Texture mode ignores content layers, so an out-of-range one is no error there.
+    assert make_config({"content_layers": ["relu5_4"]}).mode == "texture"
+
+
+def test_minimum_image_size_accepted() -> None:
+    assert make_config({"num_scales": 5, "image_size": 32}).image_size == 32
+
+
+def test_wrong_type_is_config_error() -> None:
+    with pytest.raises(ConfigError):
+        make_config({"image_size": "big"})
+
+
+def test_generator_view() -> None:
+    config = make_config({"mode": "stylize", "channels": 4, "num_scales": 3, "image_size": 16})
+    assert config.generator == GeneratorConfig(
+        num_scales=3, channels=4, noise_depth=3, content_channels=3
+    )
+    assert make_config({}).generator.content_channels == 0
+
+
+# --- command-line flags -----------------------------------------------------------------------
+
+
+def make_parser(defaults: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="train.py")
+    add_config_flags(parser, defaults if defaults is not None else code_defaults())
+    return parser
+
+
+def test_flags_parse() -> None:
+    args = make_parser().parse_args(
+        ["--image-size", "64", "--style-layers", "relu1_1,relu2_1", "--style-layer-weights", "1,2"]
+    )
+    # unspecified flags are absent, so they do not override YAML values
+    assert vars(args) == {
+        "image_size": 64,
+        "style_layers": ["relu1_1", "relu2_1"],
+        "style_layer_weights": [1.0, 2.0],
+    }
+    config = make_config(code_defaults(), vars(args))
+    assert config.style_layer_dict == {"relu1_1": 1.0, "relu2_1": 2.0}
+    assert config.image_size == 64
+
+
+def test_flags_types_and_choices() -> None:
+    parser = make_parser()
+    args = parser.parse_args(["--lr", "0.5", "--descriptor-arch", "none", "--pooling", "max"])
+    assert args.lr == 0.5 and isinstance(args.lr, float)
+    assert args.descriptor_arch is None
+    assert args.pooling == "max"
+    assert parser.parse_args(["--style-image", "builtin:brick"]).style_image == "builtin:brick"
+
+
+@pytest.mark.parametrize(
+    "argv", [["--pooling", "min"], ["--image-size", "big"], ["--style-layer-weights", "1,x"]]
+)
+def test_bad_flags_exit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        make_parser().parse_args(argv)
+    assert info.value.code == 2
+    assert argv[0] in capsys.readouterr().err
+
+
+def test_every_key_has_a_flag() -> None:
+    help_text = make_parser().format_help()
+    for name in FIELD_NAMES:
+        assert "--" + name.replace("_", "-") in help_text, name
+
+
+def test_help_shows_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    defaults = {**code_defaults(), "image_size": 96, "max_steps": 777}
+    with pytest.raises(SystemExit) as info:
+        make_parser(defaults).parse_args(["--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # undo argparse's line wrapping
+    assert "side of the generated training images (default: 96)" in text
+    assert "training steps (default: 777)" in text
+    assert "(default: relu1_1,relu2_1,relu3_1,relu4_1,relu5_1)" in text
+    assert "(default: avg)" in text
