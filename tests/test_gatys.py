@@ -1,6 +1,6 @@
 """Gatys et al.'s pixel optimisation (library and command line).
 
-Tiny runs: random VGG16 cut after relu2_1, 32 px images, at most 20 iterations each.
+Tiny runs: random VGG16, style layers relu1_1 and relu2_1, 32 px images, at most 20 iterations.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def test_uses_the_shared_texture_loss(
 ) -> None:
     result = run(descriptor, 6)
     assert len(spy_forward) == 6  # L-BFGS without line search: one evaluation per iteration
-    assert [float(c.total) for c in spy_forward] == pytest.approx(result.losses)
+    assert [float(c.total.detach()) for c in spy_forward] == pytest.approx(result.losses)
 
 
 def test_callback_every_iteration(descriptor: VGGDescriptor) -> None:
@@ -192,8 +192,9 @@ def test_style_transfer_has_content_term(
         targets = descriptor(content, ["relu2_1"])
     init = make_init("content+noise", (SIZE, SIZE), content, noise_ratio=0.5, seed=0)
     result = run(descriptor, 5, loss=loss, init=init, content_targets=targets)
-    assert {"content", "content/relu2_1", "style"} <= set(spy_forward[0].terms)
-    assert float(spy_forward[0].terms["content"]) > 0
+    terms = spy_forward[0].terms
+    assert {"content", "style"} <= set(terms)
+    assert float(terms["content"].detach()) > 0
     assert result.losses[-1] < result.losses[0]
 
 
@@ -308,6 +309,7 @@ def test_cli_texture_writes_outputs(cli: Callable[..., int], texture: Path, tmp_
     assert len(record["losses"]) == len(record["seconds"]) == 6
     assert record["best_loss"] == min(record["losses"])
     assert record["interrupted"] is False
+    assert record["stopped"] == "completed"
     assert record["resolved"]["init"] == "noise"
     assert record["settings"]["steps"] == 6
 
@@ -347,6 +349,27 @@ def test_cli_ctrl_c_writes_best_and_exits_130(
     assert out.is_file()
     record = json.loads((tmp_path / "result.json").read_text())
     assert record["interrupted"] is True
+    assert record["stopped"] == "interrupted"
+    assert len(record["losses"]) == 2
+
+
+def test_cli_nan_writes_best_and_exits_1(
+    cli: Callable[..., int], texture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = TextureLoss.forward
+    calls = []
+
+    def nan_after_two(self: TextureLoss, *args: Any, **kwargs: Any) -> LossTerms:
+        result = real(self, *args, **kwargs)
+        calls.append(1)
+        return LossTerms(result.total * float("nan"), result.terms) if len(calls) > 2 else result
+
+    monkeypatch.setattr(TextureLoss, "forward", nan_after_two)
+    out = tmp_path / "result.png"
+    assert cli("--texture", str(texture), "--out", str(out)) == 1
+    assert out.is_file()
+    record = json.loads((tmp_path / "result.json").read_text())
+    assert record["stopped"] == "non-finite loss"
     assert len(record["losses"]) == 2
 
 
