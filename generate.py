@@ -1,4 +1,4 @@
-"""Sample textures from a trained network: ``python generate.py --texture RUN`` (see ``--help``)."""
+"""Sample textures (``--texture RUN``) or stylize photos (``--checkpoint RUN --content PATH``)."""
 
 import sys
 

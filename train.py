@@ -1,4 +1,4 @@
-"""Train a texture network: ``python train.py --texture IMG`` (see ``--help``)."""
+"""Train a texture network (``--texture IMG``) or a stylizer (``--style IMG``); see ``--help``."""
 
 import sys
 

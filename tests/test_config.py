@@ -22,6 +22,7 @@ from texture_nets.config import (
 )
 from texture_nets.errors import UserError
 from texture_nets.generator import GeneratorConfig
+from texture_nets.johnson import JohnsonConfig
 
 CONFIG_FILES = sorted(CONFIG_DIR.glob("*.yaml"))
 
@@ -38,7 +39,7 @@ def test_shipped_configs_are_valid(path: Path) -> None:
     assert isinstance(config, TrainConfig)
     for key, value in data.items():
         assert getattr(config, key) == value, key
-    assert isinstance(config.generator, GeneratorConfig)
+    assert isinstance(config.network_config, (GeneratorConfig, JohnsonConfig))
     assert path.stem == config.mode  # configs/<mode>.yaml
 
 
@@ -146,10 +147,10 @@ def test_wrong_type_is_config_error() -> None:
 
 def test_generator_view() -> None:
     config = make_config({"mode": "stylize", "channels": 4, "num_scales": 3, "image_size": 16})
-    assert config.generator == GeneratorConfig(
+    assert config.ulyanov_config == GeneratorConfig(
         num_scales=3, channels=4, noise_depth=3, content_channels=3
     )
-    assert make_config({}).generator.content_channels == 0
+    assert make_config({}).ulyanov_config.content_channels == 0
 
 
 # --- command-line flags -----------------------------------------------------------------------

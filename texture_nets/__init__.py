@@ -2,12 +2,15 @@
 
 from texture_nets.descriptor import VGGDescriptor, layer_names
 from texture_nets.generator import Generator, GeneratorConfig, make_inputs, make_noise
+from texture_nets.johnson import JohnsonConfig, JohnsonNet
 from texture_nets.losses import TextureLoss, content_loss, gram_matrix, tv_loss
 from texture_nets.weights import build_descriptor, resolve_weights
 
 __all__ = [
     "Generator",
     "GeneratorConfig",
+    "JohnsonConfig",
+    "JohnsonNet",
     "TextureLoss",
     "VGGDescriptor",
     "build_descriptor",

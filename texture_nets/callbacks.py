@@ -14,6 +14,7 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid
 
+from texture_nets.data import PhotoDataModule
 from texture_nets.image import atomic_path, save_image
 
 log = logging.getLogger(__name__)
@@ -102,10 +103,69 @@ class SampleGrid(pl.Callback):
             return
         images = pl_module.sample(self.count, self.size, self.seed)  # type: ignore[operator]
         grid = make_grid(images.float().cpu(), nrow=self.count, padding=2, pad_value=1.0)
-        path = save_image(grid, self.directory / f"step_{step:06d}.png")
-        for logger in trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_image("samples", [grid], step=step)
-            elif isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("samples", grid, step)
-        log.debug("sample grid written to %s", path)
+        publish_grid(trainer, grid, self.directory, step)
+
+
+def publish_grid(trainer: pl.Trainer, grid: torch.Tensor, directory: Path, step: int) -> Path:
+    """Save a sample grid as ``directory/step_<step>.png`` and send it to image loggers."""
+    path = save_image(grid, directory / f"step_{step:06d}.png")
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_image("samples", [grid], step=step)
+        elif isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_image("samples", grid, step)
+    log.debug("sample grid written to %s", path)
+    return path
+
+
+class StylizationGrid(pl.Callback):
+    """After every validation (and at the end): the fixed validation photos and their
+    stylizations (fixed noise), as a two-row grid: PNG in the run dir + the image loggers."""
+
+    def __init__(self, directory: Path, every: int, seed: int = 1234) -> None:
+        self.directory = directory
+        self.every = every  # validations run every ``every`` steps; 0: no grids at all
+        self.seed = seed
+        self.last_step = -1
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self.write(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.every:
+            self.write(trainer, pl_module)
+
+    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = trainer.global_step
+        datamodule = getattr(trainer, "datamodule", None)
+        if not isinstance(datamodule, PhotoDataModule) or not trainer.is_global_zero:
+            return
+        if step == self.last_step:
+            return
+        photos = datamodule.sample_photos()
+        if photos.numel() == 0:
+            return
+        self.last_step = step
+        stylized = pl_module.stylize(photos.to(pl_module.device), self.seed)  # type: ignore[operator]
+        rows = torch.cat([photos, stylized.float().cpu()])
+        grid = make_grid(rows, nrow=photos.shape[0], padding=2, pad_value=1.0)
+        publish_grid(trainer, grid, self.directory, step)
+
+
+class UnreadableImagesReport(pl.Callback):
+    """One warning counting the photos that could not be decoded: after the first full epoch
+    (every file has been tried by then), or at the end of training if that comes first."""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Lightning also ends the epoch when max_steps stops it midway: that one is partial.
+        self.report(trainer, complete=trainer.global_step < trainer.max_steps)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.report(trainer, complete=False)
+
+    @staticmethod
+    def report(trainer: pl.Trainer, complete: bool) -> None:
+        datamodule = getattr(trainer, "datamodule", None)
+        if isinstance(datamodule, PhotoDataModule):
+            datamodule.report_unreadable(complete)

@@ -10,7 +10,14 @@ import torch
 from torch import Tensor
 
 from texture_nets.errors import UserError
-from texture_nets.generator import Generator, GeneratorConfig
+from texture_nets.generator import Generator
+from texture_nets.networks import (
+    DEFAULT_ARCHITECTURE,
+    Network,
+    NetworkConfig,
+    build_network,
+    config_from_dict,
+)
 
 GENERATOR_PREFIX = "generator."
 
@@ -23,18 +30,29 @@ class CheckpointError(UserError):
 class CheckpointInfo:
     path: Path
     config: dict[str, Any]
-    generator_config: GeneratorConfig
+    generator_config: NetworkConfig
     generator_state: dict[str, Tensor]
     descriptor_source: str
     style_sha256: str
     global_step: int
+    architecture: str = DEFAULT_ARCHITECTURE
 
     @property
     def mode(self) -> str:
         return str(self.config.get("mode", "texture"))
 
     def build_generator(self) -> Generator:
-        generator = Generator(self.generator_config)
+        """The trained multiscale generator (what texture sampling needs), in eval mode."""
+        network = self.build_network()
+        if not isinstance(network, Generator):
+            raise CheckpointError(
+                f"{self.path} holds a {self.architecture} network, not a multiscale generator"
+            )
+        return network
+
+    def build_network(self) -> Network:
+        """The trained network of whichever architecture the checkpoint holds, in eval mode."""
+        generator = build_network(self.generator_config)
         try:
             generator.load_state_dict(self.generator_state)
         except RuntimeError as error:
@@ -73,8 +91,9 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
         raise CheckpointError(
             f"{path} is not a texture-nets checkpoint (no generator settings inside)"
         )
+    architecture = str(hparams.get("architecture", DEFAULT_ARCHITECTURE))
     try:
-        generator_config = GeneratorConfig(**hparams["generator"])
+        generator_config = config_from_dict(architecture, hparams["generator"])
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: unreadable generator settings ({error})") from error
     state = {
@@ -90,6 +109,7 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
         descriptor_source=str(hparams.get("descriptor_source", "unknown")),
         style_sha256=str(hparams.get("style_sha256", "")),
         global_step=int(raw.get("global_step", 0)),
+        architecture=architecture,
     )
     if expect_mode is not None and info.mode != expect_mode:
         raise CheckpointError(

@@ -19,6 +19,9 @@ import yaml
 from texture_nets.descriptor import POOLING_MODES, check_layers
 from texture_nets.errors import UserError
 from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_size
+from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
+from texture_nets.johnson import JohnsonConfig
+from texture_nets.networks import ARCHITECTURES, NetworkConfig
 
 MODES = ("texture", "stylize")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
@@ -61,11 +64,17 @@ class TrainConfig:
     content_weight: float = _key(1.0, "weight of the content loss (stylize mode)")
     tv_weight: float = _key(0.0, "weight of the total-variation loss")
     # generator
-    num_scales: int = _key(6, "number of noise scales K")
-    channels: int = _key(8, "channels of each conv block")
-    noise_depth: int = _key(3, "noise channels per scale")
+    generator: str = _key(
+        "ulyanov", "architecture: ulyanov (multiscale) | johnson (stylize mode)", ARCHITECTURES
+    )
+    num_scales: int = _key(6, "number of noise scales K (ulyanov)")
+    channels: int = _key(8, "channels of each conv block (ulyanov)")
+    noise_depth: int = _key(3, "noise channels per scale (ulyanov; 0: none, stylize mode)")
+    residual_blocks: int = _key(5, "residual blocks (johnson)")
     norm: str = _key("instance", "normalisation layers", NORMS)
-    padding: str = _key("circular", "conv padding (circular: seamlessly tileable)", PADDINGS)
+    padding: str = _key(
+        "circular", "conv padding of ulyanov (circular: seamlessly tileable)", PADDINGS
+    )
     # optimisation
     image_size: int = _key(128, "side of the generated training images")
     batch_size: int = _key(4, "images per step")
@@ -78,11 +87,16 @@ class TrainConfig:
     seed: int = _key(0, "seed of weights init and noise")
     # bookkeeping
     log_every: int = _key(10, "steps between logged losses")
-    sample_every: int = _key(250, "steps between sample grids (0: never)")
+    sample_every: int = _key(
+        250, "steps between sample grids (0: never); stylize mode: between validations"
+    )
     checkpoint_every: int = _key(250, "steps between periodic checkpoints")
     keep_checkpoints: int = _key(3, "periodic checkpoints kept (plus last.ckpt)")
     logger: str = _key("csv", "where metrics go", LOGGERS)
     num_workers: int = _key(2, "data-loading worker processes (stylize mode)")
+    val_fraction: float = _key(0.05, "share of --content-dir held out (when no --val-dir)")
+    val_batches: int = _key(5, "batches per validation (0: the whole validation set)")
+    val_samples: int = _key(4, "validation photos shown in the sample grid (the first N)")
     resume: str | None = _key(None, "checkpoint to resume from, or 'auto' (the run's last.ckpt)")
 
     def __post_init__(self) -> None:
@@ -90,7 +104,7 @@ class TrainConfig:
 
     # -- derived views ----------------------------------------------------------------------
     @property
-    def generator(self) -> GeneratorConfig:
+    def ulyanov_config(self) -> GeneratorConfig:
         return GeneratorConfig(
             num_scales=self.num_scales,
             channels=self.channels,
@@ -99,6 +113,15 @@ class TrainConfig:
             norm=self.norm,
             padding=self.padding,
         )
+
+    @property
+    def johnson_config(self) -> JohnsonConfig:
+        return JohnsonConfig(residual_blocks=self.residual_blocks, norm=self.norm)
+
+    @property
+    def network_config(self) -> NetworkConfig:
+        """The config of the selected generator architecture (``generator`` key)."""
+        return self.johnson_config if self.generator == "johnson" else self.ulyanov_config
 
     @property
     def style_layer_dict(self) -> dict[str, float]:
@@ -145,6 +168,9 @@ class TrainConfig:
             "keep_checkpoints",
             "num_workers",
             "noise_depth",
+            "residual_blocks",
+            "val_batches",
+            "val_samples",
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -154,12 +180,20 @@ class TrainConfig:
             raise ConfigError("style_layer_weights must have one weight per style layer")
         if not self.style_layers:
             raise ConfigError("style_layers must name at least one layer")
-        min_size = min_image_size(self.num_scales)
-        if self.image_size < min_size:
-            raise ConfigError(
-                f"image_size {self.image_size} is too small for {self.num_scales} scales "
-                f"(the coarsest would be under 2 px); use at least {min_size} or fewer scales"
-            )
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.generator == "johnson":
+            if self.mode != "stylize":
+                raise ConfigError("the johnson generator transforms photos: use it with --style")
+            if self.image_size < JOHNSON_MIN_SIDE:
+                raise ConfigError(f"image_size must be at least {JOHNSON_MIN_SIDE} for johnson")
+        else:
+            min_size = min_image_size(self.num_scales)
+            if self.image_size < min_size:
+                raise ConfigError(
+                    f"image_size {self.image_size} is too small for {self.num_scales} scales "
+                    f"(the coarsest would be under 2 px); use at least {min_size} or fewer scales"
+                )
         if self.mode == "texture" and self.noise_depth == 0:
             raise ConfigError("texture mode needs noise_depth > 0")
         try:

@@ -1,16 +1,25 @@
-"""``python generate.py --texture RUN``: draw texture samples of any size (no VGG needed)."""
+"""``python generate.py``: texture samples or stylized photos from a checkpoint (no VGG needed).
+
+``--texture RUN``: draw texture samples of any size. ``--checkpoint RUN --content FILE_OR_DIR``:
+stylize one photo or a folder of photos (see ``texture_nets.stylize``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import re
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from rich.console import Console
+from rich.progress import Progress
 
-from texture_nets.checkpoint import read_checkpoint
+from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
 from texture_nets.errors import UserError, exit_on_user_error
 from texture_nets.generator import (
     Generator,
@@ -19,7 +28,8 @@ from texture_nets.generator import (
     min_image_size,
     seeded_generator,
 )
-from texture_nets.image import save_image
+from texture_nets.image import ImageError, is_builtin, list_images, save_image
+from texture_nets.stylize import StylizeOptions, stylize_files
 
 log = logging.getLogger("texture_nets")
 
@@ -43,10 +53,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="generate.py",
-        description="Sample textures from a trained texture network.",
+        description="Sample textures (--texture RUN) or stylize photos "
+        "(--checkpoint RUN --content FILE_OR_DIR) with a trained network.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
@@ -58,16 +76,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="a run directory (uses checkpoints/last.ckpt) or a .ckpt file",
     )
     parser.add_argument(
-        "--size",
-        type=parse_size,
-        default=(512, 512),
-        metavar="N|WxH",
-        help="output size in pixels (any size, not only the training size)",
+        "--content",
+        metavar="FILE_OR_DIR",
+        help="stylize this photo, or every image below this folder (stylization checkpoints)",
     )
-    parser.add_argument("--count", type=positive_int, default=1, help="number of samples")
-    parser.add_argument("--seed", type=int, default=0, help="sample i uses noise seed SEED+i")
     parser.add_argument(
-        "--batch-size", type=positive_int, default=4, help="samples per forward pass"
+        "--size",
+        metavar="N|WxH",
+        help="textures: output size in pixels, any size (default 512); photos: longer side "
+        "of the outputs (default: the photo's own size)",
+    )
+    parser.add_argument("--count", type=positive_int, default=1, help="number of texture samples")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="texture sample i uses noise seed SEED+i; photos: SEED"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=4, help="images per forward pass"
+    )
+    parser.add_argument(
+        "--content-scale",
+        type=positive_float,
+        default=1.0,
+        help="photos: stylize at this factor x the output size, then resize to the output size "
+        "(< 1: larger style features relative to the photo, > 1: finer)",
+    )
+    parser.add_argument(
+        "--original-colors",
+        action="store_true",
+        help="photos: keep the photo's colours, transfer luminance only (Gatys et al. 2016)",
     )
     parser.add_argument("--out", default="samples", help="output directory")
     parser.add_argument("--format", choices=("png", "jpg"), default="png")
@@ -92,20 +128,47 @@ def sample_textures(
     return generator(make_inputs(generator.config, noise))
 
 
+def style_stem(info: CheckpointInfo, default: str) -> str:
+    """``../styles/wave.jpg`` -> ``wave``; ``builtin:brick`` -> ``brick``."""
+    stem = Path(str(info.config.get("style_image") or default)).stem.removeprefix("builtin:")
+    return stem.split(":")[-1]
+
+
+def read_for_mode(checkpoint: str, mode: str) -> CheckpointInfo:
+    """Read the checkpoint; one that was trained for the other mode says what to do instead."""
+    info = read_checkpoint(checkpoint)
+    if info.mode == mode:
+        return info
+    if info.mode == "stylize":
+        raise UserError(
+            f"{info.path} is a stylize-mode checkpoint (it stylizes photos, it does not sample "
+            f"textures): use --checkpoint {checkpoint} --content PHOTO_OR_DIR"
+        )
+    raise UserError(
+        f"{info.path} is a {info.mode}-mode checkpoint (it samples textures from noise, it "
+        f"does not stylize photos): drop --content and use --texture {checkpoint} --size N"
+    )
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    info = read_checkpoint(args.checkpoint, expect_mode="texture")
-    height, width = args.size
-    min_side = min_image_size(info.generator_config.num_scales)
-    if min(height, width) < min_side:
-        raise UserError(f"--size: this generator needs at least {min_side} px per side")
+    if args.content is not None:
+        return stylize_main(parser, args)
+    try:
+        height, width = parse_size(args.size or "512")
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"argument --size: {error}")
+    info = read_for_mode(args.checkpoint, "texture")
     device = torch.device(args.device)
     generator = info.build_generator().to(device)
+    min_side = min_image_size(generator.config.num_scales)
+    if min(height, width) < min_side:
+        raise UserError(f"--size: this generator needs at least {min_side} px per side")
     out = Path(args.out)
-    stem = Path(str(info.config.get("style_image") or "texture")).stem.removeprefix("builtin:")
-    stem = stem.split(":")[-1]
+    stem = style_stem(info, "texture")
     seeds = [args.seed + i for i in range(args.count)]
     start = time.perf_counter()
     written = []
@@ -127,3 +190,62 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
     log.info("%d sample(s) of %dx%d in %.2f s -> %s", len(written), width, height, elapsed, out)
     return 0
+
+
+def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``--content FILE_OR_DIR``: stylize one photo or every image below a folder."""
+    longer_side = None
+    if args.size is not None:
+        if not re.fullmatch(r"\s*\d+\s*", args.size) or int(args.size) <= 0:
+            parser.error(
+                f"argument --size: with --content, one positive number (the longer "
+                f"side), got {args.size!r}"
+            )
+        longer_side = int(args.size)
+    info = read_for_mode(args.checkpoint, "stylize")
+    content = Path(args.content).expanduser()
+    if content.is_dir():
+        root: Path | None = content
+        sources = list_images(content)
+        if not sources:
+            raise UserError(f"{content}: no images found (searched recursively)")
+    elif content.exists() or is_builtin(args.content):
+        root, sources = None, [Path(args.content)]
+    else:
+        raise ImageError(f"{content}: no such file or directory")
+    options = StylizeOptions(
+        size=longer_side,
+        content_scale=args.content_scale,
+        original_colors=args.original_colors,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        format=args.format,
+        device=args.device,
+    )
+    network = info.build_network().to(torch.device(args.device))
+    out = Path(args.out)
+    start = time.perf_counter()
+    with progress_bar(enabled=root is not None) as progress:
+        written = stylize_files(
+            network, sources, root, out, style_stem(info, "style"), options, progress
+        )
+    elapsed = time.perf_counter() - start
+    if not written:
+        raise UserError(f"no image in {content} could be stylized")
+    log.info("%d image(s) stylized in %.2f s -> %s", len(written), elapsed, out)
+    return 0
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[int], Callable[[int], None]] | None]:
+    """A rich progress bar on stderr: yields ``start(total) -> advance(n)`` (or None)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(console=Console(file=sys.stderr), transient=False) as progress:
+
+        def start(total: int) -> Callable[[int], None]:
+            task = progress.add_task("stylizing", total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield start

@@ -38,6 +38,9 @@ BUILTIN_IMAGES = (
     "astronaut",
     "rocket",
 )
+BUILTIN_PHOTOS = ("coffee", "chelsea", "astronaut", "rocket")  # stylize mode's demo content
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)  # rotated by 90 degrees: width and height swap
 
 
 class ImageError(UserError, ValueError):
@@ -92,6 +95,19 @@ def open_image(path: str | Path) -> Image.Image:
         raise ImageError(f"{path}: cannot decode image ({error})") from error
     finally:
         Image.MAX_IMAGE_PIXELS = previous
+
+
+def oriented_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) as ``open_image`` will return it, from the header only (no decoding)."""
+    if is_builtin(path):
+        return open_image(path).size
+    try:
+        with Image.open(Path(path).expanduser()) as image:
+            width, height = image.size
+            orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise ImageError(f"{path} is not an image PIL can read ({error})") from error
+    return (height, width) if orientation in _TRANSPOSED_ORIENTATIONS else (width, height)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

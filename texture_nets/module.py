@@ -4,6 +4,11 @@ Texture mode: noise pyramid -> generator -> descriptor -> Gram loss against the 
 Grams, which are computed once in ``setup``. Only the generator's parameters are optimised.
 Noise for step ``s`` is drawn from a generator seeded with (seed, s), so a resumed run sees
 exactly the noise an uninterrupted one would have.
+
+Stylize mode: a batch of content photos (+ the step's noise, for the Ulyanov generator) ->
+generator -> descriptor -> style Grams against the style image's, content features against
+the photos' own (computed without gradients), optional TV. Validation logs the same terms on
+held-out photos with fixed noise.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from torch import Tensor
 
 from texture_nets.config import TrainConfig
 from texture_nets.descriptor import VGGDescriptor
-from texture_nets.generator import Generator, make_inputs, make_noise, seeded_generator
+from texture_nets.generator import Generator, make_noise, seeded_generator
 from texture_nets.image import image_sha256, load_image
 from texture_nets.losses import LossTerms, TextureLoss
+from texture_nets.networks import build_network, run_network, seeded_noise
 from texture_nets.weights import build_descriptor
 
 log = logging.getLogger(__name__)
@@ -61,7 +67,7 @@ class TextureNetsModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.config = TrainConfig(**config)
-        self.generator = Generator(self.config.generator)
+        self.generator = build_network(self.config.network_config)
         if descriptor is None:
             descriptor, descriptor_source = build_descriptor(
                 self.config.descriptor,
@@ -87,7 +93,8 @@ class TextureNetsModule(pl.LightningModule):
         self.save_hyperparameters(
             {
                 "config": self.config.to_dict(),
-                "generator": self.config.generator.to_dict(),
+                "architecture": self.config.generator,
+                "generator": self.config.network_config.to_dict(),
                 "descriptor_source": self.descriptor_source,
                 "style_sha256": self.style_sha256,
                 "format": CHECKPOINT_FORMAT,
@@ -138,12 +145,21 @@ class TextureNetsModule(pl.LightningModule):
             return self.descriptor(images, layers)
 
     # -- training ----------------------------------------------------------------------------
-    def step_noise(self, step: int, batch: int, size: int) -> list[Tensor]:
-        rng = seeded_generator(self.config.seed * 1_000_003 + step)
-        return make_noise(batch, size, size, self.config.generator, rng, self.device)
+    def step_noise(
+        self, step: int, batch: int, height: int, width: int | None = None
+    ) -> list[Tensor] | None:
+        """The noise of training step ``step`` (None for a network without noise input)."""
+        return seeded_noise(
+            self.config.network_config,
+            batch,
+            height,
+            width or height,
+            self.config.seed * 1_000_003 + step,
+            self.device,
+        )
 
-    def forward(self, noise: list[Tensor], content: Tensor | None = None) -> Tensor:
-        return self.generator(make_inputs(self.config.generator, noise, content))
+    def forward(self, noise: list[Tensor] | None, content: Tensor | None = None) -> Tensor:
+        return run_network(self.generator, content, noise)
 
     def compute_loss(self, images: Tensor, content: Tensor | None = None) -> LossTerms:
         content_targets = None
@@ -155,9 +171,12 @@ class TextureNetsModule(pl.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         content = batch if self.config.mode == "stylize" else None
-        size = self.config.image_size
-        batch_size = content.shape[0] if content is not None else self.config.batch_size
-        noise = self.step_noise(self.global_step, batch_size, size)
+        if content is None:
+            size = self.config.image_size
+            noise = self.step_noise(self.global_step, self.config.batch_size, size)
+        else:
+            height, width = content.shape[-2:]
+            noise = self.step_noise(self.global_step, content.shape[0], height, width)
         images = self(noise, content)
         result = self.compute_loss(images, content)
         if not torch.isfinite(result.total):
@@ -185,13 +204,44 @@ class TextureNetsModule(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
+    def validation_step(self, batch: Tensor, batch_idx: int) -> None:
+        """Stylize mode: the loss terms on validation photos, with fixed noise per batch."""
+        height, width = batch.shape[-2:]
+        noise = seeded_noise(
+            self.config.network_config,
+            batch.shape[0],
+            height,
+            width,
+            self.config.seed * 1_000_003 - 1 - batch_idx,
+            self.device,
+        )
+        result = self.compute_loss(self(noise, batch), batch)
+        size = batch.shape[0]
+        self.log("val/loss", result.total, batch_size=size)
+        self.log_dict({f"val/{k}": v for k, v in result.terms.items()}, batch_size=size)
+
     @torch.no_grad()
     def sample(self, count: int, size: int, seed: int) -> Tensor:
         """Texture samples from fixed noise (for the periodic sample grid)."""
+        if not isinstance(self.generator, Generator):
+            raise TypeError("texture samples need the multiscale generator")
         was_training = self.generator.training
         self.generator.eval()
         rng = seeded_generator(seed)
-        noise = make_noise(count, size, size, self.config.generator, rng, self.device)
+        noise = make_noise(count, size, size, self.generator.config, rng, self.device)
         images = self(noise)
+        self.generator.train(was_training)
+        return images
+
+    @torch.no_grad()
+    def stylize(self, content: Tensor, seed: int) -> Tensor:
+        """Stylize a batch of photos with fixed noise (for the validation sample grid)."""
+        was_training = self.generator.training
+        self.generator.eval()
+        height, width = content.shape[-2:]
+        noise = seeded_noise(
+            self.config.network_config, content.shape[0], height, width, seed, self.device
+        )
+        images = self(noise, content)
         self.generator.train(was_training)
         return images

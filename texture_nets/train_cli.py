@@ -26,6 +26,8 @@ from texture_nets.callbacks import (
     AtomicCheckpointIO,
     InterruptCheckpoint,
     SampleGrid,
+    StylizationGrid,
+    UnreadableImagesReport,
     install_sigterm_as_interrupt,
 )
 from texture_nets.checkpoint import CheckpointError, read_checkpoint
@@ -38,7 +40,7 @@ from texture_nets.config import (
     load_yaml,
     make_config,
 )
-from texture_nets.data import NoiseDataModule
+from texture_nets.data import NoiseDataModule, PhotoDataModule, photo_split
 from texture_nets.errors import UserError, exit_on_user_error
 from texture_nets.image import atomic_write, open_image
 from texture_nets.module import TextureNetsModule
@@ -49,7 +51,8 @@ log = logging.getLogger("texture_nets")
 def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="train.py",
-        description="Train a texture network (Ulyanov et al. 2016) against a frozen VGG.",
+        description="Train a texture network (--texture IMG) or a stylizer (--style IMG "
+        "--content-dir PHOTOS) after Ulyanov et al. 2016, against a frozen VGG.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--texture", metavar="IMG", help="texture mode: the example texture image")
@@ -156,7 +159,11 @@ def make_callbacks(config: TrainConfig, out: Path) -> list[Callback]:
             save_last=True,
         ),
         InterruptCheckpoint(checkpoints / "last.ckpt"),
-        SampleGrid(out / "samples", config.sample_every),
+        *(
+            [StylizationGrid(out / "samples", config.sample_every), UnreadableImagesReport()]
+            if config.mode == "stylize"
+            else [SampleGrid(out / "samples", config.sample_every)]
+        ),
         RichProgressBar()
         if sys.stderr.isatty()
         else TQDMProgressBar(refresh_rate=config.log_every),
@@ -171,8 +178,39 @@ def check_inputs(config: TrainConfig) -> None:
     if config.style_image is None:
         raise ConfigError("no example image: pass --texture IMG (or --style IMG for stylization)")
     open_image(config.style_image)
-    if config.mode == "stylize":
-        raise ConfigError("stylize mode is not available yet; use --texture IMG (texture mode)")
+    if config.mode == "texture" and (config.content_dir or config.val_dir):
+        raise ConfigError("--content-dir and --val-dir belong to stylize mode (--style IMG)")
+
+
+def make_data(config: TrainConfig) -> pl.LightningDataModule:
+    """Texture mode: the step loader; stylize mode: the photos (checked before training)."""
+    if config.mode == "texture":
+        return NoiseDataModule(config.max_steps)
+    split = photo_split(config.content_dir, config.val_dir, config.val_fraction, config.seed)
+    data = PhotoDataModule(
+        split, config.image_size, config.batch_size, config.num_workers, config.val_samples
+    )
+    data.check_readable()
+    log.info(
+        "photos: %d for training, %d for validation, from %s",
+        len(split.train),
+        len(split.val),
+        split.source,
+    )
+    return data
+
+
+def validation_options(config: TrainConfig) -> dict[str, Any]:
+    """Trainer options: stylize mode validates every ``sample_every`` steps (texture: never)."""
+    if config.mode == "texture":
+        return {}
+    if config.sample_every == 0:
+        return {"limit_val_batches": 0}
+    return {
+        "val_check_interval": config.sample_every,
+        "check_val_every_n_epoch": None,
+        "limit_val_batches": config.val_batches or None,
+    }
 
 
 def prepare_out_dir(out: Path) -> None:
@@ -193,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         print(yaml.safe_dump(config.to_dict(), sort_keys=False))
         return 0
     check_inputs(config)
+    data = make_data(config)
     out = Path(config.out)
     prepare_out_dir(out)
     atomic_write(
@@ -209,7 +248,6 @@ def main(argv: list[str] | None = None) -> int:
             "WARNING: descriptor has RANDOM weights (tests only); samples will be meaningless"
         )
     log.info("descriptor: %s", model.descriptor_source)
-    data = NoiseDataModule(config.max_steps)
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     install_sigterm_as_interrupt()
     trainer = pl.Trainer(
@@ -221,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         enable_model_summary=False,
         plugins=[AtomicCheckpointIO()],
         num_sanity_val_steps=0,
+        **validation_options(config),
     )
     try:
         trainer.fit(model, datamodule=data, ckpt_path=config.resume, weights_only=False)
@@ -238,9 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("stopped early; resume with: python train.py --out %s --resume auto", out)
         return 130
     trainer.save_checkpoint(out / "checkpoints" / "last.ckpt", weights_only=False)
+    usage = "--texture {out}" if config.mode == "texture" else "--checkpoint {out} --content PHOTO"
     log.info(
-        "done: %s (sample with: python generate.py --texture %s)",
+        "done: %s (use with: python generate.py %s)",
         out / "checkpoints" / "last.ckpt",
-        out,
+        usage.format(out=out),
     )
     return 0
