@@ -40,19 +40,12 @@ from PIL import Image
 from torch import Tensor
 
 from benchmarks.common import REPO, data_root, machine_info
-from texture_nets.compare import image_grid
 from texture_nets.descriptor import VGGDescriptor, layer_names
-from texture_nets.gatys import (
-    DEFAULT_LR,
-    Curve,
-    describe,
-    make_init,
-    optimize_image,
-    plot_curves,
-)
+from texture_nets.gatys import DEFAULT_LR, describe, make_init, optimize_image
 from texture_nets.image import is_builtin, load_image, open_image, pil_to_tensor, tensor_to_pil
 from texture_nets.losses import TextureLoss
 from texture_nets.metrics import ContentDistance, ContentSSIM, StyleDistance, texture_report
+from texture_nets.plots import Curve, image_grid, plot_curves
 from texture_nets.weights import resolve_weights
 
 STUDIES = ("optimizers", "pooling", "layers", "init", "ratio")

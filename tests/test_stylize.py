@@ -285,7 +285,9 @@ def test_stylize_folder_keeps_names_and_sizes(
         assert np.abs(a - b).max() <= 1, name
 
 
-def test_size_and_content_scale(builtin_run: tuple[Path, str], tmp_path: Path) -> None:
+def test_size_and_content_scale(
+    builtin_run: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run, _ = builtin_run
     photo = write_photo(tmp_path / "p.png", 60, 40)
     out = tmp_path / "out"
@@ -295,8 +297,10 @@ def test_size_and_content_scale(builtin_run: tuple[Path, str], tmp_path: Path) -
     args = ["--checkpoint", run, "--content", photo, "--out", scaled, "--content-scale", "0.5"]
     assert generate(*args) == 0
     assert sizes(scaled) == {"p_brick.png": (60, 40)}  # stylized at 30x20, output at 60x40
-    with pytest.raises(SystemExit):
-        generate("--checkpoint", run, "--content", photo, "--out", out, "--size", "60x40")
+    assert generate("--checkpoint", run, "--content", photo, "--out", out, "--size", "60x40") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: argument --size: with --content, one positive number")
+    assert err.count("\n") == 1
 
 
 def test_too_small_photo(

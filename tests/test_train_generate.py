@@ -208,21 +208,63 @@ def test_nan_loss_stops_and_keeps_the_good_checkpoint(
     [
         (["--texture", "missing.jpg"], "no such file"),
         (["--texture", "{tmp}"], "is a directory"),
+        (["--texture", "{bad}/text.jpg"], "text.jpg is not an image PIL can read"),
+        (["--texture", "{bad}/cut.jpg"], "cut.jpg: cannot decode image (image file is truncated"),
+        (["--texture", "{bad}/empty.png"], "empty.png is empty (0 bytes)"),
+        (["--texture", "{bad}/bomb.png"], "bomb.png: image too large (100000x100000"),
+        (["--texture", "{img}", "--out", "{bad}/afile"], "afile is a file, expected a folder"),
+        (["--texture", "{img}", "--out", "{bad}/afile/sub"], "afile is a file, so no folder"),
+        (["--style", "{img}", "--content-dir", "{bad}/afile"], "expected a directory of images"),
+        (["--style", "{img}", "--val-dir", "{bad}/afile"], "expected a directory of images"),
+        (["--texture", "{img}", "--content-dir", "{tmp}"], "belong to stylize mode"),
         (["--texture", "{img}", "--style", "{img}"], "not both"),
         (["--texture", "{img}", "--image-size", "0"], "image_size must be positive"),
+        (
+            ["--texture", "{img}", "--image-size", "16", "--num-scales", "3"],
+            "too small for relu5_1",
+        ),
+        (["--texture", "{img}", "--style-size", "-1"], "style_size must be positive"),
+        (["--texture", "{img}", "--max-steps", "0"], "max_steps must be positive, got 0"),
+        (["--texture", "{img}", "--max-steps", "-5"], "max_steps must be positive, got -5"),
+        (["--texture", "{img}", "--batch-size", "0"], "batch_size must be positive"),
+        (["--texture", "{img}", "--lr", "0"], "lr must be positive"),
+        (["--texture", "{img}", "--style-weight", "-1"], "style_weight must be >= 0"),
+        (["--texture", "{img}", "--tv-weight", "-0.5"], "tv_weight must be >= 0"),
+        (["--texture", "{img}", "--image-size", "big"], "argument --image-size: invalid int"),
         (["--texture", "{img}", "--style-layers", "relu9_1"], "unknown vgg16 layer"),
+        (["--texture", "{img}", "--style-layers", "relu9_1"], "valid layers: relu1_1, relu1_2"),
+        (["--texture", "{img}", "--imag-size", "64"], "did you mean --image-size?"),
+        (["--texture", "{img}", "--zzz", "1"], "valid flags: --batch-size, --channels"),
         (["--texture", "{img}", "--config", "{tmp}/nope.yaml"], "config file not found"),
+        (["--texture", "{img}", "--config", "{bad}/afile"], "must hold a mapping"),
+        (["--texture", "{img}", "--descriptor", "bogus"], "unknown descriptor source 'bogus'"),
+        (["--texture", "{img}", "--descriptor", "{bad}/text.pth"], "weights file not found"),
+        (["--texture", "{img}", "--descriptor", "{img}.pth"], "weights file not found"),
         (["--texture", "{img}", "--resume", "{tmp}/none.ckpt"], "no checkpoint"),
+        (["--texture", "{img}", "--resume", "{bad}/afile"], "not a texture-nets checkpoint"),
         ([], "no example image"),
     ],
 )
 def test_train_user_errors_exit_2(
-    args: list[str], message: str, texture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    args: list[str],
+    message: str,
+    texture: Path,
+    bad_files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    argv = [a.format(tmp=tmp_path, img=texture) for a in args]
-    assert train_cli.main([*argv, "--out", str(tmp_path / "out"), "--descriptor", "random"]) == 2
+    """One line naming the problem, exit 2, no traceback, and nothing written."""
+    bad = bad_files["afile"].parent
+    argv = [a.format(tmp=tmp_path, img=texture, bad=bad) for a in args]
+    for flag, default in (("--out", str(tmp_path / "out")), ("--descriptor", "random")):
+        if flag not in argv:
+            argv += [flag, default]
+    before = sorted(tmp_path.rglob("*"))
+    assert train_cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err, err
+    assert err.count("\n") == 1, err
+    assert sorted(tmp_path.rglob("*")) == before  # no run folder, no config.yaml
 
 
 def test_generate_user_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -57,9 +57,21 @@ class CheckpointInfo:
             generator.load_state_dict(self.generator_state)
         except RuntimeError as error:
             raise CheckpointError(
-                f"{self.path}: generator weights do not match its config ({error})"
+                f"{self.path}: generator weights do not match its config "
+                f"({summarize_load_error(error)}); the file is damaged or was edited"
             ) from error
         return generator.eval()
+
+
+def summarize_load_error(error: BaseException, limit: int = 200) -> str:
+    """``load_state_dict``'s multi-line report as one line: its first problem, and a count."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    details = [line for line in lines if not line.startswith("Error(s) in loading")] or lines
+    if not details:
+        return type(error).__name__
+    first = details[0].rstrip(".")
+    first = first if len(first) <= limit else first[: limit - 3] + "..."
+    return first + (f" (and {len(details) - 1} more)" if len(details) > 1 else "")
 
 
 def find_checkpoint(path: str | Path) -> Path:

@@ -18,83 +18,53 @@ The output folder holds ``comparison.png`` (textures: example | Gatys | network 
 stylization, one row per photo: content | style | Gatys | network), ``report.json``,
 ``report.md`` (every metric of ``texture_nets.metrics``, per layer too, the objective, wall
 time and peak memory per method, and the speed ratio), the single images under ``images/``
-and Gatys' loss curve(s).
-
-Measurement (also written into both reports):
-
-* Metrics are computed afterwards, in this process, in fp32 with the chosen descriptor, on the
-  saved outputs: identical scoring for both methods (Gatys may *optimise* under bf16 autocast,
-  ``--precision``).
-* Wall time (``time.perf_counter``): network, the median of batch-1 forward passes (noise
-  drawing and input pyramid included) after one untimed warm-up pass; every output is one timed
-  pass, topped up to ``--repeats`` passes. Gatys: per image, the computation of its targets
-  (style Grams, content features) plus the whole optimisation loop, after an untimed
-  2-iteration warm-up. Loading models and images is excluded for both (the warm-ups are inside
-  the memory measurement). Speed ratio = Gatys seconds per image / network seconds per image.
-* Peak memory on CUDA: ``torch.cuda.max_memory_allocated()`` minus ``memory_allocated()``
-  after ``reset_peak_memory_stats()``, taken after the method's models and inputs are on the
-  GPU: the tensor memory the method allocates on top of its loaded weights (caching-allocator
-  slack excluded). The network runs before the descriptor is moved to the GPU.
-* Peak memory on the CPU: each method runs in a fresh process (``multiprocessing``, "spawn"
-  context; the result comes back through a file). After its imports, model load (checkpoint /
-  descriptor weights) and inputs, the process resets its peak-RSS counter (Linux:
-  ``/proc/self/clear_refs`` "5" sets ``VmHWM`` to the current ``VmRSS``) and notes its RSS;
-  it runs the method (warm-up included) and reads ``VmHWM``. The reported number is the
-  difference: the most resident memory the method added on top of the loaded process, at any
-  moment. Whole-process memory (tensors, autograd graph, allocator and library overhead), at
-  page granularity; memory the allocator kept from loading and reused is not counted.
-  ``getrusage(RUSAGE_SELF).ru_maxrss`` alone does not work for this: multiprocessing starts
-  the child with (v)fork + exec, and Linux carries the pre-exec high-water mark (the
-  *parent's* peak RSS) into the child's ``ru_maxrss`` (measured here: a parent at 833 MB
-  gave a fresh child ``ru_maxrss`` 833 MB, ``VmHWM`` 15 MB), so a child smaller than its
-  parent reads 0. Both ``ru_maxrss`` values are still recorded in ``report.json``. Without
-  ``/proc`` (macOS) the ``ru_maxrss`` increase is used; if the reset is refused, the
-  ``VmHWM`` increase (then a lower bound: a higher transient peak while loading hides the
-  method's memory up to that level).
+and Gatys' loss curve(s). How time, memory and metrics are measured is written into both
+reports (``TIME_NOTE``, ``MEMORY_NOTE_*``, ``METRICS_NOTE``; see ``texture_nets.measure``).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import math
-import multiprocessing
 import os
 import platform
 import statistics
 import sys
 import tempfile
-import time
-import traceback
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageOps
 from torch import Tensor, nn
 
-from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
-from texture_nets.descriptor import InputNormalization, VGGDescriptor, check_layers, layer_names
-from texture_nets.errors import UserError, exit_on_user_error
+from texture_nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
+from texture_nets.config import PRECISIONS
+from texture_nets.descriptor import VGGDescriptor, min_input_side
+from texture_nets.errors import UserError, UserErrorParser, exit_on_user_error
 from texture_nets.gatys import (
+    DEFAULT_CONTENT_LAYERS,
     DEFAULT_LR,
+    DEFAULT_STYLE_LAYERS,
     OPTIMIZERS,
     GatysResult,
+    LossSettings,
     describe,
+    load_descriptor,
     make_init,
     optimize_image,
+    resolve_bf16,
 )
-from texture_nets.gatys import plot_losses as plot_loss_curve
-from texture_nets.generate_cli import sample_textures
-from texture_nets.generator import Generator, make_inputs, make_noise, seeded_generator
+from texture_nets.generate_cli import positive_int, sample_textures
+from texture_nets.generator import Generator
 from texture_nets.image import (
     atomic_write,
+    check_output_dir,
     image_sha256,
     load_image,
     open_image,
@@ -102,22 +72,20 @@ from texture_nets.image import (
     save_image,
     tensor_to_pil,
 )
-from texture_nets.losses import TextureLoss
+from texture_nets.measure import MemoryProbe, run_in_fresh_process, timed
 from texture_nets.metrics import (
     ContentDistance,
     ContentSSIM,
     Diversity,
     SlicedWassersteinDistance,
     StyleDistance,
-    texture_report,
 )
 from texture_nets.networks import min_side
+from texture_nets.plots import image_grid, plot_losses
+from texture_nets.stylize import output_size, stylize_tensor
 
 log = logging.getLogger(__name__)
 
-METHODS = ("gatys", "network")
-PRECISIONS = ("auto", "bf16", "fp32")
-DEFAULT_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 MEMORY_NOTE_CPU = (
     "CPU: each method ran in a fresh process (multiprocessing 'spawn'). After imports, model "
     "and input loading, the process reset its peak-RSS counter (Linux /proc/self/clear_refs "
@@ -138,30 +106,34 @@ TIME_NOTE = (
     "whole optimisation loop, after an untimed 2-iteration warm-up. Model and image loading "
     "excluded for both; warm-ups are inside the memory measurement."
 )
+METRICS_NOTE = (
+    "computed afterwards in fp32 with the descriptor above, on the saved outputs of both "
+    "methods (texture_nets.metrics); 'loss' is the training objective (TextureLoss) with the "
+    "checkpoint's weights."
+)
 
 
-# -- the stylization adapter ----------------------------------------------------------------
+# -- settings ---------------------------------------------------------------------------------
 
 
-@torch.no_grad()
-def stylize(generator: nn.Module, content: Tensor, seed: int) -> Tensor:
-    """Run a stylization network on ``content`` (B, 3, H, W) in [0, 1] with noise ``seed``.
+@dataclass
+class CompareOptions:
+    """The command line's settings (see ``build_parser``)."""
 
-    A local adapter while stylization inference lands in ``generate_cli`` (for a batch of one
-    it matches ``texture_nets.stylize.stylize_tensor``): the multiscale generator gets the
-    content image at every scale joined with a noise pyramid drawn from ``seed``
-    (``generator.make_inputs``); any other network is called on the content alone.
-    """
-    if isinstance(generator, Generator):
-        config = generator.config
-        if not config.content_channels:
-            raise UserError("this generator is not content-conditioned (a texture network)")
-        height, width = content.shape[-2:]
-        noise = make_noise(
-            content.shape[0], height, width, config, seeded_generator(seed), content.device
-        )
-        return generator(make_inputs(config, noise, content))
-    return generator(content)
+    checkpoint: str
+    out: Path
+    texture: str | None = None
+    style: str | None = None
+    content: list[str] = field(default_factory=list)
+    size: int = 256
+    samples: int = 4
+    gatys_steps: int = 300
+    gatys_optimizer: str = "lbfgs"
+    seed: int = 0
+    descriptor: str = "auto"
+    precision: str = "auto"
+    repeats: int = 5
+    device: str = "cpu"
 
 
 def takes_noise(network: nn.Module) -> bool:
@@ -169,52 +141,26 @@ def takes_noise(network: nn.Module) -> bool:
     return isinstance(network, Generator) and network.config.noise_depth > 0
 
 
-# -- settings ---------------------------------------------------------------------------------
+def loss_settings(config: Mapping[str, Any], stylize: bool) -> LossSettings:
+    """The objective a checkpoint was trained on, from its config."""
+    layers = list(config.get("style_layers") or DEFAULT_STYLE_LAYERS)
+    weights = config.get("style_layer_weights") or [1.0] * len(layers)
+    if len(weights) != len(layers):
+        raise UserError("checkpoint config: style_layer_weights do not match style_layers")
+    content = list(config.get("content_layers") or DEFAULT_CONTENT_LAYERS) if stylize else []
+    return LossSettings(
+        style_layers={name: float(w) for name, w in zip(layers, weights, strict=True)},
+        content_layers={name: 1.0 for name in content},
+        style_weight=float(config.get("style_weight", 1.0)),
+        content_weight=float(config.get("content_weight", 1.0)),
+        tv_weight=float(config.get("tv_weight", 0.0)),
+        pooling=str(config.get("pooling", "avg")),
+        style_size=int(config.get("style_size", 512)),
+        descriptor_arch=config.get("descriptor_arch"),
+    )
 
 
-@dataclass(frozen=True)
-class LossSettings:
-    """The objective of a checkpoint (``TextureLoss``'s arguments), from its config."""
-
-    style_layers: dict[str, float]
-    content_layers: dict[str, float]
-    style_weight: float
-    content_weight: float
-    tv_weight: float
-    pooling: str
-    style_size: int
-    descriptor_arch: str | None
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], stylize: bool) -> LossSettings:
-        layers = list(config.get("style_layers") or DEFAULT_STYLE_LAYERS)
-        weights = config.get("style_layer_weights") or [1.0] * len(layers)
-        if len(weights) != len(layers):
-            raise UserError("checkpoint config: style_layer_weights do not match style_layers")
-        content = list(config.get("content_layers") or ["relu4_2"]) if stylize else []
-        return cls(
-            style_layers={name: float(w) for name, w in zip(layers, weights, strict=True)},
-            content_layers={name: 1.0 for name in content},
-            style_weight=float(config.get("style_weight", 1.0)),
-            content_weight=float(config.get("content_weight", 1.0)),
-            tv_weight=float(config.get("tv_weight", 0.0)),
-            pooling=str(config.get("pooling", "avg")),
-            style_size=int(config.get("style_size", 512)),
-            descriptor_arch=config.get("descriptor_arch"),
-        )
-
-    @property
-    def layers(self) -> list[str]:
-        return list(dict.fromkeys([*self.style_layers, *self.content_layers]))
-
-    def build_loss(self) -> TextureLoss:
-        return TextureLoss(
-            self.style_layers,
-            self.content_layers or None,
-            style_weight=self.style_weight,
-            content_weight=self.content_weight,
-            tv_weight=self.tv_weight,
-        )
+# -- one method, in this process or a spawned one ---------------------------------------------
 
 
 @dataclass
@@ -222,421 +168,192 @@ class Job:
     """Everything one method run needs; plain data, so it crosses a spawn boundary."""
 
     method: str
+    options: CompareOptions
     mode: str
-    checkpoint: str
-    inputs: str  # torch file: {"example": T} or {"style": T, "contents": [T, ...]}
-    descriptor: str  # torch file: the descriptor's weights and construction arguments
+    checkpoint: str  # the checkpoint file
+    workdir: str  # holds inputs.pt ({"style": T, "contents": [T, ...]}) and descriptor.pt
     loss: LossSettings
-    device: str
     threads: int
-    seed: int
-    samples: int
-    repeats: int
-    gatys_steps: int
-    gatys_optimizer: str
     use_bf16: bool
-    size: tuple[int, int]  # (height, width) of texture outputs
 
 
 @dataclass
 class MethodRun:
     """What one method produced, how long it took and how much memory it needed."""
 
-    outputs: list[Tensor]  # textures: one (1, 3, H, W) per image; stylize: (S, 3, H, W) per photo
+    outputs: list[Tensor]  # (S, 3, H, W) per input: the texture example, or each content photo
     seconds: list[float]  # network: every timed pass; gatys: every image
     memory: dict[str, Any]
     curves: list[list[float]] = field(default_factory=list)  # gatys: loss per iteration
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-# -- one method, in this process or a spawned one ---------------------------------------------
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-class _MemoryProbe:
-    """Peak memory of what runs between ``start()`` and ``stop()`` (see the module docstring)."""
-
-    def __init__(self, device: torch.device, isolated: bool) -> None:
-        self.device = device
-        self.isolated = isolated
-        self.baseline = 0
-        self.how = "not measured"
-        self.ru_maxrss_start = 0
-
-    def start(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self.baseline = torch.cuda.memory_allocated(self.device)
-            self.how = "cuda max_memory_allocated - memory_allocated at start"
-            return
-        if not self.isolated:  # a shared process: other work's peaks would be counted
-            return
-        gc.collect()
-        self.ru_maxrss_start = _ru_maxrss_bytes()
-        if _proc_status_bytes("VmHWM") is None:  # no /proc (macOS): ru_maxrss is per process
-            self.baseline = self.ru_maxrss_start
-            self.how = "ru_maxrss increase"
-        elif _reset_peak_rss():
-            self.baseline = _proc_status_bytes("VmRSS") or 0
-            self.how = "VmHWM after a clear_refs reset - VmRSS at start"
-        else:
-            self.baseline = _proc_status_bytes("VmHWM") or 0
-            self.how = "VmHWM increase (peak could not be reset: a lower bound)"
-
-    def stop(self) -> dict[str, Any]:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            peak = torch.cuda.max_memory_allocated(self.device)
-        elif not self.isolated:
-            return {"peak_increase_bytes": None, "how": self.how}
-        elif self.how == "ru_maxrss increase":
-            peak = _ru_maxrss_bytes()
-        else:
-            peak = _proc_status_bytes("VmHWM") or 0
-        record: dict[str, Any] = {
-            "peak_increase_bytes": float(max(0, peak - self.baseline)),
-            "baseline_bytes": float(self.baseline),
-            "peak_bytes": float(peak),
-            "how": self.how,
-        }
-        if self.device.type != "cuda":
-            record["ru_maxrss_start_bytes"] = float(self.ru_maxrss_start)
-            record["ru_maxrss_end_bytes"] = float(_ru_maxrss_bytes())
-        return record
-
-
-def _ru_maxrss_bytes() -> int:
-    """``getrusage(RUSAGE_SELF).ru_maxrss`` in bytes (KiB on Linux, bytes on macOS)."""
-    import resource
-
-    value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(value) if sys.platform == "darwin" else int(value) * 1024
-
-
-def _proc_status_bytes(key: str) -> int | None:
-    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, Linux only."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024  # "VmHWM:    12345 kB"
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    """Reset this process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def _load_descriptor_file(path: str, device: torch.device) -> VGGDescriptor:
-    data = torch.load(path, map_location="cpu", weights_only=True)
-    descriptor = VGGDescriptor(
-        data["arch"],
-        data["features_state"],
-        InputNormalization(**data["normalization"]),
-        data["pooling"],
-        data["last_layer"],
-    )
-    return descriptor.to(device)
+    seeds: list[int] = field(default_factory=list)  # network: the noise seeds of each input
 
 
 def run_method(job: Job, isolated: bool = False) -> MethodRun:
-    """Run one method of the comparison (``job.method``) and measure it."""
+    """Run one method of the comparison (``job.method``) and measure it; ``isolated``: this
+    process runs nothing else (CPU peak memory is measured only then)."""
     torch.set_num_threads(job.threads)
-    device = torch.device(job.device)
-    inputs = torch.load(job.inputs, map_location="cpu", weights_only=True)
+    device = torch.device(job.options.device)
+    inputs = torch.load(Path(job.workdir, "inputs.pt"), map_location="cpu", weights_only=True)
     if job.method == "network":
-        return _run_network(job, device, inputs, isolated)
+        return _run_network(job, device, inputs["contents"], isolated)
     if job.method == "gatys":
-        return _run_gatys(job, device, inputs, isolated)
+        return _run_gatys(job, device, inputs["style"], inputs["contents"], isolated)
     raise ValueError(f"unknown method {job.method!r}")
 
 
 def _run_network(
-    job: Job, device: torch.device, inputs: Mapping[str, Any], isolated: bool
+    job: Job, device: torch.device, contents: list[Tensor], isolated: bool
 ) -> MethodRun:
-    info = read_checkpoint(job.checkpoint)
+    """Every output timed once (topped up to ``--repeats`` passes), after a warm-up pass."""
+    options, info = job.options, read_checkpoint(job.checkpoint)
     if job.mode == "texture":
         generator = info.build_generator().to(device)
-        height, width = job.size
-        seeds = [job.seed + i for i in range(job.samples)]
-        plan: list[Callable[[], Tensor]] = [
-            partial(sample_textures, generator, height, width, [s], device) for s in seeds
-        ]
+        seeds = [options.seed + i for i in range(options.samples)]
+        side = options.size
+        plan = [partial(sample_textures, generator, side, side, [s], device) for s in seeds]
     else:
-        network: nn.Module = info.build_network().to(device)
-        contents = [c.to(device) for c in inputs["contents"]]
-        seeds = [job.seed + i for i in range(job.samples if takes_noise(network) else 1)]
-        plan = [partial(stylize, network, c, s) for c in contents for s in seeds]
-    probe = _MemoryProbe(device, isolated)
+        network = info.build_network().to(device)
+        contents = [c.to(device) for c in contents]
+        samples = options.samples if takes_noise(network) else 1
+        seeds = [options.seed + i for i in range(samples)]
+        plan = [partial(stylize_tensor, network, c, s) for c in contents for s in seeds]
+    probe = MemoryProbe(device, isolated)
     probe.start()
-    with torch.no_grad():
-        plan[0]()  # warm-up (allocator, kernels, lazy init)
-        _sync(device)
-        outputs: list[Tensor] = []
-        seconds: list[float] = []
-        for index in range(max(job.repeats, len(plan))):
-            start = time.perf_counter()
-            output = plan[index % len(plan)]()
-            _sync(device)
-            seconds.append(time.perf_counter() - start)
-            if index < len(plan):
-                outputs.append(output.cpu())
+    timed(device, plan[0])  # warm-up (allocator, kernels, lazy init)
+    outputs: list[Tensor] = []
+    seconds: list[float] = []
+    for index in range(max(options.repeats, len(plan))):
+        output, elapsed = timed(device, plan[index % len(plan)])
+        seconds.append(elapsed)
+        if index < len(plan):
+            outputs.append(output.cpu())
     memory = probe.stop()
-    if job.mode == "stylize":  # group the outputs per content photo: (S, 3, H, W) each
-        per = len(seeds)
-        outputs = [torch.cat(outputs[i : i + per]) for i in range(0, len(outputs), per)]
-    return MethodRun(outputs, seconds, memory, extra={"seeds": seeds, "passes": len(seconds)})
+    per_input = [torch.cat(outputs[i : i + len(seeds)]) for i in range(0, len(outputs), len(seeds))]
+    return MethodRun(per_input, seconds, memory, seeds=seeds)
 
 
 def _run_gatys(
-    job: Job, device: torch.device, inputs: Mapping[str, Any], isolated: bool
+    job: Job, device: torch.device, style: Tensor, contents: list[Tensor], isolated: bool
 ) -> MethodRun:
-    descriptor = _load_descriptor_file(job.descriptor, device)
+    """One image per input (targets + optimisation timed), after a 2-iteration warm-up."""
+    # Written by the parent into its own temporary folder: unpickling the module is safe.
+    descriptor = torch.load(Path(job.workdir, "descriptor.pt"), weights_only=False)
+    descriptor = cast(VGGDescriptor, descriptor).to(device)
     loss = job.loss.build_loss().to(device)
-    style_layers = list(job.loss.style_layers)
-    content_layers = list(job.loss.content_layers)
-    if job.mode == "texture":
-        style = inputs["example"]
-        cases: list[tuple[Tensor | None, tuple[int, int]]] = [(None, job.size)]
-    else:
-        style = inputs["style"]
-        cases = [(c, (int(c.shape[-2]), int(c.shape[-1]))) for c in inputs["contents"]]
+    style_layers, content_layers = list(job.loss.style_layers), list(job.loss.content_layers)
+    options = job.options
 
-    def synthesize(content: Tensor | None, size: tuple[int, int], steps: int) -> GatysResult:
+    def synthesize(content: Tensor | None, steps: int) -> GatysResult:
         loss.set_style([describe(descriptor, style, style_layers, job.use_bf16)])
-        targets = None
+        targets, kind, size = None, "noise", (options.size, options.size)  # a texture
         if content is not None:
             targets = describe(descriptor, content, content_layers, job.use_bf16)
-        init = make_init("noise" if content is None else "content", size, content, seed=job.seed)
-        result = optimize_image(
+            kind, size = "content", (content.shape[-2], content.shape[-1])
+        init = make_init(kind, size, content, seed=options.seed)
+        return optimize_image(
             descriptor,
             loss,
             init,
             steps,
-            optimizer=job.gatys_optimizer,
+            optimizer=options.gatys_optimizer,
             content_targets=targets,
             use_bf16=job.use_bf16,
             progress=False,
         )
-        _sync(device)
-        return result
 
-    probe = _MemoryProbe(device, isolated)
+    inputs: list[Tensor | None] = list(contents) or [None]  # a texture: one image from noise
+    probe = MemoryProbe(device, isolated)
     probe.start()
-    synthesize(*cases[0], steps=min(2, job.gatys_steps))  # warm-up, untimed
+    timed(device, partial(synthesize, inputs[0], min(2, options.gatys_steps)))  # warm-up
     outputs: list[Tensor] = []
     seconds: list[float] = []
     curves: list[list[float]] = []
-    iterations: list[int] = []
-    for content, size in cases:
-        start = time.perf_counter()
-        result = synthesize(content, size, job.gatys_steps)
-        seconds.append(time.perf_counter() - start)
+    for content in inputs:
+        result, elapsed = timed(device, partial(synthesize, content, options.gatys_steps))
         outputs.append(result.image.cpu())
+        seconds.append(elapsed)
         curves.append(result.losses)
-        iterations.append(len(result.losses))
-    memory = probe.stop()
-    return MethodRun(outputs, seconds, memory, curves, {"iterations": iterations})
+    return MethodRun(outputs, seconds, probe.stop(), curves)
 
 
-def _child(job: Job, result_path: str) -> None:
-    """Entry point of the spawned process: run the job, write the result (or the error)."""
-    try:
-        run = run_method(job, isolated=True)
-        record: dict[str, Any] = {"ok": True, **asdict(run)}
-    except BaseException as error:  # reported to the parent, which re-raises
-        record = {
-            "ok": False,
-            "user_error": isinstance(error, UserError),
-            "message": str(error),
-            "traceback": traceback.format_exc(),
-        }
-    torch.save(record, result_path)
-
-
-def run_isolated(job: Job, workdir: Path) -> MethodRun:
-    """``run_method`` in a fresh spawned process (for the CPU peak-memory measurement)."""
-    result_path = workdir / f"{job.method}_result.pt"
-    context = multiprocessing.get_context("spawn")
-    process = context.Process(target=_child, args=(job, str(result_path)), daemon=False)
-    process.start()
-    process.join()
-    if not result_path.is_file():
-        raise RuntimeError(
-            f"the {job.method} process died without a result (exit code {process.exitcode}); "
-            "out of memory?"
-        )
-    record = torch.load(result_path, map_location="cpu", weights_only=True)
-    result_path.unlink()
-    if not record["ok"]:
-        if record["user_error"]:
-            raise UserError(record["message"])
-        raise RuntimeError(f"the {job.method} run failed:\n{record['traceback']}")
-    record.pop("ok")
-    return MethodRun(**record)
+def _run_in_child(job: Job) -> dict[str, Any]:
+    return asdict(run_method(job, isolated=True))
 
 
 # -- scoring ----------------------------------------------------------------------------------
 
 
-def _floats(values: Mapping[str, Any]) -> dict[str, float]:
-    return {key: float(value) for key, value in values.items()}
+def score(
+    descriptor: VGGDescriptor,
+    style: Tensor,
+    outputs: Sequence[Tensor],
+    settings: LossSettings,
+    seed: int,
+    contents: Sequence[Tensor] | None = None,
+) -> dict[str, float]:
+    """Every metric of one method's outputs (fp32, ``texture_nets.metrics``).
+
+    ``outputs[i]`` (S, 3, H, W) are the outputs for input i: the texture example (one input),
+    or ``contents[i]`` (1, 3, H, W) when stylizing, which adds the content distance (per layer
+    too) and SSIM. Diversity (mean pixel distance between the S outputs of one input) only when
+    every S >= 2.
+    """
+    device = descriptor.mean.device
+    style = style.to(device)
+    style_distance = StyleDistance(descriptor, style, settings.style_layers)
+    swd = SlicedWassersteinDistance(descriptor, style, list(settings.style_layers), seed=seed)
+    diversity = Diversity().to(device) if all(o.shape[0] >= 2 for o in outputs) else None
+    content_distances = {n: ContentDistance(descriptor, n) for n in settings.content_layers}
+    ssim = ContentSSIM().to(device)
+    for index, images in enumerate(outputs):
+        images = images.to(device)
+        style_distance.update(images)
+        swd.update(images)
+        if diversity is not None:
+            diversity.update(images)
+        if contents is not None:
+            content = contents[index].to(device)
+            for metric in content_distances.values():
+                metric.update(images, content)
+            ssim.update(images, content)
+    report = {k: float(v) for k, v in (style_distance.compute() | swd.compute()).items()}
+    if contents is not None:
+        per_layer = {n: float(m.compute()) for n, m in content_distances.items()}
+        report["content_distance"] = sum(
+            settings.content_layers[n] * per_layer[n] for n in per_layer
+        )
+        report.update({f"content_distance/{n}": value for n, value in per_layer.items()})
+        report["content_ssim"] = float(cast(Tensor, ssim.compute()))
+    if diversity is not None:
+        report["diversity"] = float(diversity.compute())
+    return {"loss": _objective(descriptor, style, outputs, settings, contents), **report}
 
 
 def _objective(
     descriptor: VGGDescriptor,
-    loss: TextureLoss,
-    images: Sequence[Tensor],
-    contents: Sequence[Tensor | None],
-) -> float:
-    """Mean of the training objective over images (fp32), each with its content target."""
-    values: list[float] = []
-    with torch.no_grad():
-        for batch, content in zip(images, contents, strict=True):
-            batch = batch.to(descriptor.mean.device)
-            targets = None
-            if content is not None and loss.content_layers:
-                targets = descriptor(content.to(batch.device), list(loss.content_layers))
-            features = descriptor(batch, loss.layers)
-            per_sample = loss(features, targets, batch)
-            values.extend([float(per_sample.total)] * batch.shape[0])
-    return statistics.fmean(values)
-
-
-def texture_metrics(
-    descriptor: VGGDescriptor,
-    example: Tensor,
-    images: Tensor,
-    settings: LossSettings,
-    seed: int,
-) -> dict[str, float]:
-    """``texture_report`` (style distance, SWD, diversity) plus the training objective."""
-    report = texture_report(
-        descriptor,
-        example,
-        images,
-        list(settings.style_layers),
-        layer_weights=settings.style_layers,
-        seed=seed,
-    )
-    loss = settings.build_loss().to(descriptor.mean.device)
-    with torch.no_grad():
-        loss.set_style([descriptor(example.to(descriptor.mean.device), list(loss.style_layers))])
-    per_image = [images[i : i + 1] for i in range(images.shape[0])]
-    return {"loss": _objective(descriptor, loss, per_image, [None] * len(per_image)), **report}
-
-
-def stylize_metrics(
-    descriptor: VGGDescriptor,
     style: Tensor,
-    contents: Sequence[Tensor],
     outputs: Sequence[Tensor],
     settings: LossSettings,
-    seed: int,
-) -> dict[str, float]:
-    """Style distance, SWD, content distance (per layer), SSIM, diversity, the objective.
-
-    ``outputs[i]`` (S, 3, H, W) are the outputs for ``contents[i]`` (1, 3, H, W); diversity
-    (mean pixel distance between the S outputs of one photo) only when S >= 2.
-    """
-    device = descriptor.mean.device
-    layers = list(settings.style_layers)
-    style_distance = StyleDistance(descriptor, style.to(device), settings.style_layers)
-    swd = SlicedWassersteinDistance(descriptor, style.to(device), layers, seed=seed)
-    content_distances = {
-        name: ContentDistance(descriptor, name) for name in settings.content_layers
-    }
-    ssim = ContentSSIM().to(device)
-    diversity = Diversity().to(device)
-    several = all(o.shape[0] >= 2 for o in outputs)
-    for content, images in zip(contents, outputs, strict=True):
-        images, content = images.to(device), content.to(device)
-        style_distance.update(images)
-        swd.update(images)
-        for metric in content_distances.values():
-            metric.update(images, content)
-        ssim.update(images, content)
-        if several:
-            diversity.update(images)
-    report = _floats(style_distance.compute()) | _floats(swd.compute())
-    per_layer = {f"content_distance/{n}": float(m.compute()) for n, m in content_distances.items()}
-    report["content_distance"] = sum(
-        settings.content_layers[n] * per_layer[f"content_distance/{n}"]
-        for n in settings.content_layers
-    )
-    report.update(per_layer)
-    report["content_ssim"] = float(cast(Tensor, ssim.compute()))
-    if several:
-        report["diversity"] = float(diversity.compute())
-    loss = settings.build_loss().to(device)
+    contents: Sequence[Tensor] | None,
+) -> float:
+    """The training objective (fp32), averaged over every output, each against its content."""
+    loss = settings.build_loss().to(descriptor.mean.device)
+    batches: list[tuple[Tensor, Tensor | None]]
+    if contents is None:  # textures: one image at a time
+        batches = [(image[None], None) for images in outputs for image in images]
+    else:
+        batches = list(zip(outputs, contents, strict=True))
+    values: list[float] = []
     with torch.no_grad():
-        loss.set_style([descriptor(style.to(device), layers)])
-    report = {"loss": _objective(descriptor, loss, outputs, list(contents)), **report}
-    return report
-
-
-# -- pictures ---------------------------------------------------------------------------------
-
-
-def _fit(image: Image.Image, box: tuple[int, int]) -> Image.Image:
-    """Scale to fit into ``box`` (width, height), keeping the aspect ratio."""
-    scale = min(box[0] / image.width, box[1] / image.height)
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
-
-
-def _center_crop(image: Tensor, height: int, width: int) -> Tensor:
-    """A centred crop of at most (height, width): the example at its true pixel scale."""
-    h, w = image.shape[-2:]
-    top, left = max(0, (h - height) // 2), max(0, (w - width) // 2)
-    return image[..., top : top + height, left : left + width]
-
-
-def image_grid(
-    rows: Sequence[Sequence[Image.Image]], labels: Sequence[str], gap: int = 4
-) -> Image.Image:
-    """Rows of images under one header row of column labels (PIL only), on white."""
-    font = ImageFont.load_default()
-    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    label_widths = [int(probe.textbbox((0, 0), t, font=font)[2]) + 4 for t in labels]
-    columns = max(len(labels), *(len(r) for r in rows))
-    widths = [
-        max([label_widths[c] if c < len(labels) else 0] + [r[c].width for r in rows if c < len(r)])
-        for c in range(columns)
-    ]
-    heights = [max(image.height for image in row) for row in rows]
-    header = 16
-    canvas = Image.new(
-        "RGB",
-        (sum(widths) + gap * (columns + 1), header + sum(heights) + gap * (len(rows) + 1)),
-        "white",
-    )
-    draw = ImageDraw.Draw(canvas)
-    x = gap
-    for column, text in enumerate(labels):
-        draw.text((x + 2, 2), text, fill="black", font=font)
-        x += widths[column] + gap
-    y = header + gap
-    for row, height in zip(rows, heights, strict=True):
-        x = gap
-        for column, image in enumerate(row):
-            canvas.paste(image, (x + (widths[column] - image.width) // 2, y))
-            x += widths[column] + gap
-        y += height + gap
-    return canvas
+        loss.set_style([descriptor(style, list(loss.style_layers))])
+        for images, content in batches:
+            images = images.to(style.device)
+            targets = None
+            if content is not None:
+                targets = descriptor(content.to(style.device), list(loss.content_layers))
+            total = loss(descriptor(images, loss.layers), targets, images).total
+            values.extend([float(total)] * images.shape[0])
+    return statistics.fmean(values)
 
 
 # -- reports ----------------------------------------------------------------------------------
@@ -659,15 +376,15 @@ def _metric_label(key: str) -> str:
 
 
 def _metric_order(keys: Sequence[str]) -> list[str]:
-    """Totals in ``METRIC_NAMES`` order, each followed by its per-layer entries (as computed)."""
-    totals = [k for k in METRIC_NAMES if k in keys]
-    totals += [k for k in keys if "/" not in k and k not in totals]
-    ordered: list[str] = []
-    for total in totals:
-        ordered.append(total)
-        ordered.extend(k for k in keys if k.partition("/")[0] == total and "/" in k)
-    ordered.extend(k for k in keys if k not in ordered)
-    return ordered
+    """Totals in ``METRIC_NAMES`` order, then the other totals, each followed by its per-layer
+    entries; per-layer entries without a total come last."""
+    totals = [key for key in METRIC_NAMES if key in keys] + [k for k in keys if "/" not in k]
+
+    def rank(key: str) -> tuple[int, bool]:
+        base = key.partition("/")[0]
+        return totals.index(base) if base in totals else len(totals), "/" in key
+
+    return sorted(keys, key=rank)
 
 
 def _fmt(value: float | None) -> str:
@@ -689,17 +406,13 @@ def _fmt_seconds(seconds: float) -> str:
 
 
 def _fmt_bytes(value: float | None) -> str:
-    if value is None:
-        return "not measured"
-    return f"{value / 2**20:.1f} MiB"
+    return "not measured" if value is None else f"{value / 2**20:.1f} MiB"
 
 
 def to_markdown(report: Mapping[str, Any]) -> str:
     """``report.md``: settings, the picture, one table of every metric, time and memory."""
-    methods = report["methods"]
-    gatys, network = methods["gatys"], methods["network"]
-    settings = report["settings"]
-    inputs = report["inputs"]
+    gatys, network = report["methods"]["gatys"], report["methods"]["network"]
+    settings, inputs, checkpoint = report["settings"], report["inputs"], report["checkpoint"]
     if report["mode"] == "texture":
         title = f"Texture network vs Gatys et al.: {Path(inputs['texture']).name}"
         what = (
@@ -713,44 +426,45 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             f"{network['outputs_per_input']} network output(s) and 1 Gatys image per photo"
         )
     loss = settings["loss"]
-    layers = ", ".join(f"{k} ({v:g})" for k, v in loss["style_layers"].items())
+    objective = f"Style layers {', '.join(f'{k} ({v:g})' for k, v in loss['style_layers'].items())}"
+    objective += f", style weight {loss['style_weight']:g}"
+    if loss["content_layers"]:
+        objective += (
+            f", content layers {', '.join(loss['content_layers'])} "
+            f"(weight {loss['content_weight']:g})"
+        )
+    if loss["tv_weight"]:
+        objective += f", TV weight {loss['tv_weight']:g}"
+    optimizer, steps = settings["gatys_optimizer"], settings["gatys_steps"]
+    keys = _metric_order(list(dict.fromkeys([*gatys["metrics"], *network["metrics"]])))
+
+    def column(method: Mapping[str, Any]) -> list[str]:
+        return [
+            *(_fmt(method["metrics"].get(key)) for key in keys),
+            _fmt_seconds(method["seconds_per_image"]),
+            _fmt_bytes(method["memory"]["peak_increase_bytes"]),
+        ]
+
+    labels = [*map(_metric_label, keys), "wall time per image", "peak memory (increase)"]
     lines = [
         f"# {title}",
         "",
-        f"Checkpoint `{report['checkpoint']['path']}` (step {report['checkpoint']['global_step']},"
-        f" {report['checkpoint']['architecture']}); {what}.",
+        f"Checkpoint `{checkpoint['path']}` (step {checkpoint['global_step']},"
+        f" {checkpoint['architecture']}); {what}.",
         f"Descriptor `{report['descriptor']['source']}` ({loss['pooling']} pooling; the network "
-        f"was trained with `{report['checkpoint']['descriptor_source']}`). Style layers {layers}, "
-        f"style weight {loss['style_weight']:g}"
-        + (
-            f", content layers {', '.join(loss['content_layers'])} (weight "
-            f"{loss['content_weight']:g})"
-            if loss["content_layers"]
-            else ""
-        )
-        + (f", TV weight {loss['tv_weight']:g}" if loss["tv_weight"] else "")
-        + f", style size {loss['style_size']} px.",
-        f"Gatys: {settings['gatys_steps']} iterations of {settings['gatys_optimizer']} "
-        f"({settings['gatys_precision']} descriptor), seed {settings['seed']}. "
-        f"{report['machine']['summary']}",
+        f"was trained with `{checkpoint['descriptor_source']}`). {objective}, "
+        f"style size {loss['style_size']} px.",
+        f"Gatys: {steps} iterations of {optimizer} ({settings['gatys_precision']} descriptor), "
+        f"seed {settings['seed']}. {report['machine']['summary']}",
         "",
         f"![comparison]({report['outputs']['grid']})",
         "",
-        f"| metric | Gatys ({settings['gatys_optimizer']}, {settings['gatys_steps']} it.) "
-        f"| network |",
+        f"| metric | Gatys ({optimizer}, {steps} it.) | network |",
         "|---|---|---|",
-    ]
-    keys = list(dict.fromkeys([*gatys["metrics"], *network["metrics"]]))
-    for key in _metric_order(keys):
-        lines.append(
-            f"| {_metric_label(key)} | {_fmt(gatys['metrics'].get(key))} "
-            f"| {_fmt(network['metrics'].get(key))} |"
-        )
-    lines += [
-        f"| wall time per image | {_fmt_seconds(gatys['seconds_per_image'])} "
-        f"| {_fmt_seconds(network['seconds_per_image'])} |",
-        f"| peak memory (increase) | {_fmt_bytes(gatys['memory']['peak_increase_bytes'])} "
-        f"| {_fmt_bytes(network['memory']['peak_increase_bytes'])} |",
+        *(
+            f"| {label} | {g} | {n} |"
+            for label, g, n in zip(labels, column(gatys), column(network), strict=True)
+        ),
         "",
         f"**Speed ratio** (Gatys time / network time per image): **{report['speed_ratio']:.4g}x**.",
         "",
@@ -765,6 +479,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
 
 
 def _finite_or_none(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become ``None``, in nested dicts and lists too."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -802,101 +517,6 @@ def machine_summary(device: torch.device) -> dict[str, Any]:
 
 
 @dataclass
-class CompareOptions:
-    """The command line's settings (see ``build_parser``)."""
-
-    checkpoint: str
-    out: Path
-    texture: str | None = None
-    style: str | None = None
-    content: list[str] = field(default_factory=list)
-    size: int = 256
-    samples: int = 4
-    gatys_steps: int = 300
-    gatys_optimizer: str = "lbfgs"
-    seed: int = 0
-    descriptor: str = "auto"
-    precision: str = "auto"
-    repeats: int = 5
-    device: str = "cpu"
-
-
-def _resolve_descriptor(
-    source: str, settings: LossSettings, seed: int
-) -> tuple[VGGDescriptor, dict[str, Any]]:
-    """The descriptor for both methods and the metrics, and its weights for a child process."""
-    from texture_nets.weights import resolve_weights
-
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
-            weights = resolve_weights(source, settings.descriptor_arch, seed)
-    except ValueError as error:
-        raise UserError(f"--descriptor {source}: {error}") from error
-    try:
-        check_layers(weights.arch, settings.layers)
-    except ValueError as error:
-        raise UserError(f"the checkpoint's layers do not fit this descriptor: {error}") from error
-    order = layer_names(weights.arch)
-    last = max(settings.layers, key=order.index)
-    descriptor = VGGDescriptor(
-        weights.arch, weights.features_state, weights.normalization, settings.pooling, last
-    )
-    record = {
-        "arch": weights.arch,
-        "features_state": dict(weights.features_state),
-        "normalization": asdict(weights.normalization),
-        "pooling": settings.pooling,
-        "last_layer": last,
-        "source": weights.source,
-    }
-    return descriptor, record
-
-
-def _check_mode(options: CompareOptions, info: CheckpointInfo) -> str:
-    mode = info.mode
-    if mode == "texture":
-        if options.style or options.content:
-            raise UserError(
-                f"{info.path} is a texture checkpoint: give --texture IMG, not --style/--content"
-            )
-        return mode
-    if mode != "stylize":
-        raise UserError(f"{info.path}: unknown checkpoint mode {mode!r}")
-    if options.texture:
-        raise UserError(
-            f"{info.path} is a stylization checkpoint: give --style IMG --content PHOTO..., "
-            "not --texture"
-        )
-    if not options.content:
-        raise UserError(f"{info.path} is a stylization checkpoint: give --content PHOTO [...]")
-    return mode
-
-
-def _min_side(info: CheckpointInfo) -> int:
-    """The smallest image side the checkpoint's network can process."""
-    return min_side(info.generator_config)
-
-
-def _content_tensor(path: str, side: int, minimum: int) -> Tensor:
-    image = open_image(path)
-    scale = side / max(image.size)
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    if min(size) < minimum:
-        raise UserError(
-            f"--size {side}: {path} would be {size[0]}x{size[1]} px; this network needs at "
-            f"least {minimum} px per side"
-        )
-    return pil_to_tensor(image.resize(size, Image.Resampling.LANCZOS))
-
-
-def _run_dir(checkpoint: Path) -> Path:
-    return (
-        checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
-    )
-
-
-@dataclass
 class _Setup:
     """The checked inputs of one comparison."""
 
@@ -908,10 +528,40 @@ class _Setup:
     style_path: str
     example: Tensor  # the texture example / style image, at the checkpoint's style_size
     contents: list[Tensor]  # stylization: the content photos, longer side --size
-    size: tuple[int, int]  # textures: (height, width) of every output
     descriptor: VGGDescriptor
-    descriptor_record: dict[str, Any]
+    descriptor_source: str
     use_bf16: bool
+
+
+def _check_mode(options: CompareOptions, info: CheckpointInfo) -> str:
+    if info.mode == "texture":
+        if options.style or options.content:
+            raise UserError(
+                f"{info.path} is a texture checkpoint: give --texture IMG, not --style/--content"
+            )
+    elif info.mode == "stylize":
+        if options.texture:
+            raise UserError(
+                f"{info.path} is a stylization checkpoint: give --style IMG --content PHOTO..., "
+                "not --texture"
+            )
+        if not options.content:
+            raise UserError(f"{info.path} is a stylization checkpoint: give --content PHOTO [...]")
+    else:
+        raise UserError(f"{info.path}: unknown checkpoint mode {info.mode!r}")
+    return info.mode
+
+
+def _content_tensor(path: str, side: int, minimum: int) -> Tensor:
+    """A content photo scaled (up or down) to longer side ``side``."""
+    image = open_image(path)
+    size = output_size(image.size, side)
+    if min(size) < minimum:
+        raise UserError(
+            f"--size {side}: {path} would be {size[0]}x{size[1]} px; this network needs at "
+            f"least {minimum} px per side"
+        )
+    return pil_to_tensor(image.resize(size, Image.Resampling.LANCZOS))
 
 
 def _prepare(options: CompareOptions, isolate: bool | None) -> _Setup:
@@ -929,12 +579,12 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> _Setup:
         raise UserError(f"--device {options.device}: {error}") from error
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {options.device}: CUDA is not available")
-    if options.out.exists() and not options.out.is_dir():
-        raise UserError(f"--out {options.out} is a file, expected a folder")
+    check_output_dir(options.out)
     info = read_checkpoint(options.checkpoint)
+    info.build_network()  # a damaged checkpoint fails here, not in a worker process
     mode = _check_mode(options, info)
-    settings = LossSettings.from_config(info.config, mode == "stylize")
-    minimum = _min_side(info)
+    settings = loss_settings(info.config, mode == "stylize")
+    minimum = min_side(info.generator_config)
 
     style_path = (options.texture if mode == "texture" else options.style) or str(
         info.config.get("style_image") or ""
@@ -942,21 +592,19 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> _Setup:
     if not style_path:
         flag = "--texture" if mode == "texture" else "--style"
         raise UserError(f"give {flag} IMG (the checkpoint does not name its example)")
-    example = load_image(style_path, settings.style_size)
+    arch = str(info.config.get("descriptor_arch") or "vgg19")
+    example = load_image(
+        style_path, settings.style_size, min_side=min_input_side(arch, settings.layers)
+    )
     if info.style_sha256 and image_sha256(style_path) != info.style_sha256:
         log.warning("note: %s is not the image this network was trained on", style_path)
-    contents: list[Tensor] = []
     if mode == "texture" and options.size < minimum:
         raise UserError(f"--size: this generator needs at least {minimum} px per side")
-    if mode == "stylize":
-        contents = [_content_tensor(p, options.size, minimum) for p in options.content]
+    contents = [_content_tensor(p, options.size, minimum) for p in options.content]
 
-    descriptor, record = _resolve_descriptor(
+    descriptor, source = load_descriptor(
         options.descriptor, settings, int(info.config.get("seed", 0))
     )
-    source = record["source"]
-    if source.startswith("random"):
-        log.warning("WARNING: descriptor has RANDOM weights (tests only); results are meaningless")
     if source.split(":")[0] != info.descriptor_source.split(":")[0]:
         log.warning(
             "note: scoring with %s; the network was trained with %s", source, info.descriptor_source
@@ -970,65 +618,42 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> _Setup:
         style_path=style_path,
         example=example,
         contents=contents,
-        size=(options.size, options.size),
         descriptor=descriptor,
-        descriptor_record=record,
-        use_bf16=_use_bf16(options.precision, device),
+        descriptor_source=source,
+        use_bf16=resolve_bf16(options.precision, device),
     )
 
 
 def _run_methods(setup: _Setup, options: CompareOptions) -> dict[str, MethodRun]:
     """Both methods, each in a fresh process when ``setup.isolate``; the network first."""
     runs: dict[str, MethodRun] = {}
-    with tempfile.TemporaryDirectory(prefix="texture-nets-compare-") as tmp:
-        workdir = Path(tmp)
-        inputs_path, descriptor_path = workdir / "inputs.pt", workdir / "descriptor.pt"
-        if setup.mode == "texture":
-            torch.save({"example": setup.example}, inputs_path)
-        else:
-            torch.save({"style": setup.example, "contents": setup.contents}, inputs_path)
-        weights = {k: v for k, v in setup.descriptor_record.items() if k != "source"}
-        torch.save(weights, descriptor_path)
-        del weights
+    with tempfile.TemporaryDirectory(prefix="texture-nets-compare-") as workdir:
+        torch.save({"style": setup.example, "contents": setup.contents}, Path(workdir, "inputs.pt"))
+        torch.save(setup.descriptor, Path(workdir, "descriptor.pt"))
         for method in ("network", "gatys"):  # the network first: on CUDA, its peak without VGG
             job = Job(
                 method=method,
+                options=options,
                 mode=setup.mode,
                 checkpoint=str(setup.info.path),
-                inputs=str(inputs_path),
-                descriptor=str(descriptor_path),
+                workdir=workdir,
                 loss=setup.settings,
-                device=str(setup.device),
                 threads=torch.get_num_threads(),
-                seed=options.seed,
-                samples=options.samples,
-                repeats=options.repeats,
-                gatys_steps=options.gatys_steps,
-                gatys_optimizer=options.gatys_optimizer,
                 use_bf16=setup.use_bf16,
-                size=setup.size,
             )
             log.info("running %s%s", method, " (in a fresh process)" if setup.isolate else "")
-            runs[method] = run_isolated(job, workdir) if setup.isolate else run_method(job)
+            if setup.isolate:
+                runs[method] = MethodRun(**run_in_fresh_process(method, _run_in_child, job))
+            else:
+                runs[method] = run_method(job)
     return runs
 
 
-def _score(setup: _Setup, runs: Mapping[str, MethodRun], seed: int) -> dict[str, dict[str, float]]:
-    """Every metric of both methods: fp32, this process, the same descriptor."""
-    descriptor = setup.descriptor.to(setup.device)
-    if setup.mode == "texture":
-        return {
-            name: texture_metrics(
-                descriptor, setup.example, torch.cat(run.outputs), setup.settings, seed
-            )
-            for name, run in runs.items()
-        }
-    return {
-        name: stylize_metrics(
-            descriptor, setup.example, setup.contents, run.outputs, setup.settings, seed
-        )
-        for name, run in runs.items()
-    }
+def _center_crop(image: Tensor, height: int, width: int) -> Tensor:
+    """A centred crop of at most (height, width): the example at its true pixel scale."""
+    h, w = image.shape[-2:]
+    top, left = max(0, (h - height) // 2), max(0, (w - width) // 2)
+    return image[..., top : top + height, left : left + width]
 
 
 def _write_images(
@@ -1037,46 +662,32 @@ def _write_images(
     """``comparison.png``, ``images/*.png`` and Gatys' loss curves; returns the file names."""
     out = options.out
     gatys, network = runs["gatys"], runs["network"]
-    seeds: list[int] = network.extra["seeds"]
+    seeds = network.seeds
     written: dict[str, Any] = {"grid": "comparison.png", "images": [], "gatys_loss_curves": []}
-
-    def save(image: Tensor, name: str) -> None:
-        save_image(image, out / "images" / name)
-        written["images"].append(f"images/{name}")
-
-    if setup.mode == "texture":
-        crop = _center_crop(setup.example, *setup.size)
-        row = [tensor_to_pil(crop), tensor_to_pil(gatys.outputs[0])]
-        row += [tensor_to_pil(image) for image in network.outputs]
-        grid = image_grid([row], ["example (crop)", "Gatys", *[f"network seed {s}" for s in seeds]])
-        save(gatys.outputs[0], "gatys.png")
-        for seed, image in zip(seeds, network.outputs, strict=True):
-            save(image, f"network_seed{seed}.png")
-    else:
-        rows = []
-        style = open_image(setup.style_path)
-        for index, (content, result, outputs) in enumerate(
-            zip(setup.contents, gatys.outputs, network.outputs, strict=True)
-        ):
+    texture = setup.mode == "texture"
+    style = None if texture else open_image(setup.style_path)
+    rows = []
+    for index, (result, outputs) in enumerate(zip(gatys.outputs, network.outputs, strict=True)):
+        if style is None:
+            stem = ""
+            row = [tensor_to_pil(_center_crop(setup.example, options.size, options.size))]
+        else:
+            stem = f"{index:02d}_{Path(options.content[index]).stem}_"
+            content = setup.contents[index]
             box = (content.shape[-1], content.shape[-2])
-            rows.append(
-                [
-                    tensor_to_pil(content),
-                    _fit(style, box),
-                    tensor_to_pil(result),
-                    *[tensor_to_pil(o) for o in outputs],
-                ]
-            )
-            stem = f"{index:02d}_{Path(options.content[index]).stem}"
-            save(result, f"{stem}_gatys.png")
-            for seed, output in zip(seeds, outputs, strict=True):
-                save(output[None], f"{stem}_network_seed{seed}.png")
-        network_labels = [f"network seed {s}" for s in seeds] if len(seeds) > 1 else ["network"]
-        grid = image_grid(rows, ["content", "style", "Gatys", *network_labels])
+            row = [tensor_to_pil(content), ImageOps.contain(style, box, Image.Resampling.LANCZOS)]
+        rows.append([*row, tensor_to_pil(result), *map(tensor_to_pil, outputs)])
+        names = [f"{stem}gatys.png", *(f"{stem}network_seed{seed}.png" for seed in seeds)]
+        for image, name in zip([result, *outputs], names, strict=True):
+            save_image(image, out / "images" / name)
+            written["images"].append(f"images/{name}")
+    inputs = ["example (crop)"] if texture else ["content", "style"]
+    networks = [f"network seed {s}" for s in seeds] if texture or len(seeds) > 1 else ["network"]
+    grid = image_grid(rows, [*inputs, "Gatys", *networks])
     atomic_write(out / "comparison.png", lambda tmp: grid.save(tmp, format="PNG"))
     for index, curve in enumerate(gatys.curves):
         name = "gatys_loss.png" if len(gatys.curves) == 1 else f"gatys_loss_{index:02d}.png"
-        plot_loss_curve(curve, out / name, f"Gatys {options.gatys_optimizer}, image {index + 1}")
+        plot_losses(curve, out / name, f"Gatys {options.gatys_optimizer}, image {index + 1}")
         written["gatys_loss_curves"].append(name)
     return written
 
@@ -1097,7 +708,6 @@ def _build_report(
         memory_note = MEMORY_NOTE_CPU
     else:
         memory_note = "not measured (the methods ran in this process: isolate=False)"
-    info = setup.info
     if setup.mode == "texture":
         inputs: dict[str, Any] = {
             "texture": setup.style_path,
@@ -1109,6 +719,7 @@ def _build_report(
             "contents": list(options.content),
             "content_sizes": [list(c.shape[-2:]) for c in setup.contents],
         }
+    info = setup.info
     report: dict[str, Any] = {
         "mode": setup.mode,
         "checkpoint": {
@@ -1121,12 +732,12 @@ def _build_report(
         "inputs": inputs,
         "descriptor": {
             "requested": options.descriptor,
-            "source": setup.descriptor_record["source"],
+            "source": setup.descriptor_source,
             "arch": setup.descriptor.arch,
             "pooling": setup.settings.pooling,
         },
         "settings": {
-            "size": list(setup.size),
+            "size": [options.size, options.size],
             "samples": options.samples,
             "seed": options.seed,
             "repeats": options.repeats,
@@ -1145,13 +756,13 @@ def _build_report(
                 "metrics": metrics["gatys"],
                 "seconds_per_image": gatys_per_image,
                 "seconds": gatys.seconds,
-                "iterations": gatys.extra["iterations"],
-                "final_losses": [c[-1] if c else None for c in gatys.curves],
+                "iterations": [len(curve) for curve in gatys.curves],
+                "final_losses": [curve[-1] if curve else None for curve in gatys.curves],
                 "memory": gatys.memory,
             },
             "network": {
                 "images": sum(o.shape[0] for o in network.outputs),
-                "outputs_per_input": len(network.extra["seeds"]) if setup.mode == "stylize" else 1,
+                "outputs_per_input": len(network.seeds) if setup.mode == "stylize" else 1,
                 "metrics": metrics["network"],
                 "seconds_per_image": network_per_image,
                 "seconds": network.seconds,
@@ -1161,9 +772,7 @@ def _build_report(
         },
         "speed_ratio": gatys_per_image / network_per_image,
         "notes": {
-            "metrics": "computed afterwards in fp32 with the descriptor above, on the saved "
-            "outputs of both methods (texture_nets.metrics); 'loss' is the training objective "
-            "(TextureLoss) with the checkpoint's weights.",
+            "metrics": METRICS_NOTE,
             "time": TIME_NOTE,
             "memory": memory_note,
             "speed_ratio": "Gatys seconds per image / network seconds per image",
@@ -1183,46 +792,24 @@ def compare(options: CompareOptions, isolate: bool | None = None) -> dict[str, A
     setup = _prepare(options, isolate)
     options.out.mkdir(parents=True, exist_ok=True)
     runs = _run_methods(setup, options)
-    metrics = _score(setup, runs, options.seed)
+    descriptor, contents = setup.descriptor.to(setup.device), setup.contents or None
+    metrics = {
+        name: score(descriptor, setup.example, run.outputs, setup.settings, options.seed, contents)
+        for name, run in runs.items()
+    }
     written = _write_images(setup, runs, options)
     report = _build_report(setup, runs, metrics, options, written)
-    text = json.dumps(report, indent=2) + "\n"
+    text, markdown = json.dumps(report, indent=2) + "\n", to_markdown(report)
     atomic_write(options.out / "report.json", lambda tmp: tmp.write_text(text))
-    markdown = to_markdown(report)
     atomic_write(options.out / "report.md", lambda tmp: tmp.write_text(markdown))
     return report
-
-
-def _use_bf16(precision: str, device: torch.device) -> bool:
-    if precision == "auto":
-        from texture_nets.module import bf16_supported
-
-        return bf16_supported(device)
-    return precision == "bf16"
 
 
 # -- command line -----------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    """Argument errors become ``UserError`` (one line, exit 2) like every other bad input."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UserError(f"{message} (see --help)")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from error
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = UserErrorParser(
         prog="python -m texture_nets.compare",
         description="Compare a trained network with Gatys et al.'s optimisation on the same "
         "inputs, descriptor and loss: image grid, metrics, time and memory.",
@@ -1249,17 +836,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--size",
-        type=_positive_int,
+        type=positive_int,
         default=256,
         help="texture side / longer side of the content photos, in px",
     )
     parser.add_argument(
         "--samples",
-        type=_positive_int,
+        type=positive_int,
         default=4,
         help="network samples (noise seeds SEED, SEED+1, ...), per photo when stylizing",
     )
-    parser.add_argument("--gatys-steps", type=_positive_int, default=300, help="iterations")
+    parser.add_argument("--gatys-steps", type=positive_int, default=300, help="iterations")
     parser.add_argument("--gatys-optimizer", choices=OPTIMIZERS, default="lbfgs")
     parser.add_argument("--seed", type=int, default=0, help="noise seed of both methods")
     parser.add_argument(
@@ -1275,7 +862,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Gatys' descriptor precision (auto: bf16 where fast); metrics are always fp32",
     )
     parser.add_argument(
-        "--repeats", type=_positive_int, default=5, help="least number of timed network passes"
+        "--repeats", type=positive_int, default=5, help="least number of timed network passes"
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -1286,34 +873,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
-    out = args.out
-    if out is None:
-        from texture_nets.checkpoint import find_checkpoint
-
-        out = _run_dir(find_checkpoint(args.checkpoint)) / "compare"
-    options = CompareOptions(
-        checkpoint=args.checkpoint,
-        out=out,
-        texture=args.texture,
-        style=args.style,
-        content=list(args.content),
-        size=args.size,
-        samples=args.samples,
-        gatys_steps=args.gatys_steps,
-        gatys_optimizer=args.gatys_optimizer,
-        seed=args.seed,
-        descriptor=args.descriptor,
-        precision=args.precision,
-        repeats=args.repeats,
-        device=args.device,
-    )
+    if args.out is None:  # RUN/compare (a run keeps its checkpoints in RUN/checkpoints/)
+        folder = find_checkpoint(args.checkpoint).parent
+        args.out = (folder.parent if folder.name == "checkpoints" else folder) / "compare"
+    options = CompareOptions(**{k: v for k, v in vars(args).items() if k != "verbose"})
     report = compare(options)
     log.info(
         "Gatys %s per image, network %s per image: %.4gx faster -> %s",
         _fmt_seconds(report["methods"]["gatys"]["seconds_per_image"]),
         _fmt_seconds(report["methods"]["network"]["seconds_per_image"]),
         report["speed_ratio"],
-        out / "report.md",
+        options.out / "report.md",
     )
     return 0
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from texture_nets.descriptor import POOLING_MODES, check_layers
+from texture_nets.descriptor import POOLING_MODES, check_layers, layer_names, min_input_side
 from texture_nets.errors import UserError
 from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_size
 from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
@@ -76,8 +76,8 @@ class TrainConfig:
         "circular", "conv padding of ulyanov (circular: seamlessly tileable)", PADDINGS
     )
     # optimisation
-    image_size: int = _key(128, "side of the generated training images")
-    batch_size: int = _key(4, "images per step")
+    image_size: int = _key(256, "side of the generated training images")
+    batch_size: int = _key(1, "images per step")
     max_steps: int = _key(1500, "training steps")
     lr: float = _key(0.01, "Adam learning rate")
     warmup_steps: int = _key(50, "linear learning-rate warm-up")
@@ -196,8 +196,24 @@ class TrainConfig:
                 )
         if self.mode == "texture" and self.noise_depth == 0:
             raise ConfigError("texture mode needs noise_depth > 0")
+        arch = self.descriptor_arch or "vgg16"
         try:
-            check_layers(self.descriptor_arch or "vgg16", self.deepest_layer_candidates)
+            check_layers(arch, self.deepest_layer_candidates)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
+        deepest = max(self.deepest_layer_candidates, key=layer_names(arch).index)
+        min_side = min_input_side(arch, [deepest])
+        for name in ("image_size", "style_size"):
+            if getattr(self, name) < min_side:
+                raise ConfigError(
+                    f"{name} {getattr(self, name)} is too small for {deepest} (the descriptor "
+                    f"pools down to it: it needs at least {min_side} px a side); use "
+                    f"--{name.replace('_', '-')} {min_side} or more, or shallower layers"
+                )
+        from texture_nets.weights import check_source  # lazy: keeps config import light
+
+        try:
+            check_source(self.descriptor)
         except ValueError as error:
             raise ConfigError(str(error)) from error
 
@@ -240,7 +256,9 @@ def make_config(*layers: Mapping[str, Any]) -> TrainConfig:
         raise ConfigError(str(error)) from error
 
 
-def _list_of(kind: type) -> Any:
+def list_of(kind: type) -> Any:
+    """An argparse ``type``: ``"a, b,c"`` -> ``[kind("a"), kind("b"), kind("c")]``."""
+
     def parse(text: str) -> list[Any]:
         items = [item.strip() for item in text.split(",") if item.strip()]
         try:
@@ -265,8 +283,8 @@ _FLAG_TYPES: dict[str, Any] = {
     "float": float,
     "str": str,
     "str | None": _optional(str),
-    "list[str]": _list_of(str),
-    "list[float] | None": _list_of(float),
+    "list[str]": list_of(str),
+    "list[float] | None": list_of(float),
 }
 
 

@@ -228,9 +228,14 @@ class PhotoDataModule(pl.LightningDataModule):
     def check_readable(self) -> None:
         """Fail before training when no training photo can be decoded."""
         if not self.train_set.first_readable(1):
+            try:
+                open_image(self.train_set.files[0])
+                example = ""
+            except ImageError as error:
+                example = f" (e.g. {error})"
             raise UserError(
                 f"none of the {len(self.train_set)} training photos in {self.split.source} "
-                "can be decoded"
+                f"can be decoded{example}; replace them, or give a folder of images"
             )
 
     def _loader(self, dataset: PhotoDataset, shuffle: bool) -> DataLoader[Tensor]:

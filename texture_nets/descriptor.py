@@ -46,6 +46,21 @@ def check_layers(arch: str, layers: Iterable[str]) -> None:
         raise ValueError(f"unknown {arch} layer(s) {unknown}; valid layers: {relus}")
 
 
+def min_input_side(arch: str, layers: Iterable[str]) -> int:
+    """The smallest image side for which the deepest of ``layers`` still has 2x2 activations.
+
+    Every pooling before a layer halves (and floors) the image, so a layer behind ``P``
+    poolings needs at least ``2**P * 2`` pixels a side (relu5_1: 32, relu4_1: 16, relu1_1: 2);
+    below ``2**P`` the pooling would produce an empty map and the descriptor would fail.
+    """
+    names = layer_names(arch)
+    layers = list(layers)
+    check_layers(arch, layers)
+    deepest = max((names.index(name) for name in layers), default=0)
+    poolings = sum(1 for name in names[:deepest] if name.startswith("pool"))
+    return 2**poolings * 2
+
+
 def vgg_features(arch: str) -> nn.Sequential:
     """An untrained ``torchvision.models.<arch>().features`` (without building the classifier)."""
     if arch not in _VGG_BLOCKS:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 
 class UserError(Exception):
@@ -24,3 +26,29 @@ def exit_on_user_error(main: Callable[..., int]) -> Callable[..., int]:
             return 2
 
     return wrapper
+
+
+class UserErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are ``UserError``s: one line, exit 2, no usage.
+
+    An unknown flag gets the closest valid ones as suggestions, or the list of valid flags.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments: "):
+            message += self._suggestions(message.removeprefix("unrecognized arguments: "))
+        raise UserError(f"{message} (see --help)")
+
+    def _suggestions(self, unknown: str) -> str:
+        flags = sorted(
+            flag for action in self._actions for flag in action.option_strings if flag[:2] == "--"
+        )
+        guesses = [
+            close[0]
+            for word in unknown.split()
+            if word.startswith("--")
+            and (close := difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.6))
+        ]
+        if guesses:
+            return f"; did you mean {', '.join(guesses)}?"
+        return f"; valid flags: {', '.join(flags)}"

@@ -5,7 +5,9 @@ gradient descent on the image itself, with the same frozen descriptor and the sa
 the texture networks are trained with (``texture_nets.losses.TextureLoss``): the baseline and
 the networks are therefore compared on one loss.
 
-Library: ``optimize_image`` (pure torch) and ``make_init``. Command line::
+Library: ``optimize_image`` (pure torch) and ``make_init``; ``LossSettings`` and
+``load_descriptor`` (the objective and its descriptor, shared with ``texture_nets.compare``).
+Command line (its loss curve is drawn by ``texture_nets.plots``)::
 
     python -m texture_nets.gatys --texture IMG --size 256 --out result.png
     python -m texture_nets.gatys --style A.jpg B.jpg --style-blend 0.7 0.3 --content photo.jpg
@@ -50,7 +52,6 @@ import contextlib
 import json
 import logging
 import math
-import re
 import signal
 import sys
 import time
@@ -58,30 +59,41 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from torch import Tensor
 
+from texture_nets.config import PRECISIONS, list_of
 from texture_nets.descriptor import (
     ARCHITECTURES,
     POOLING_MODES,
     VGGDescriptor,
     check_layers,
-    layer_names,
+    min_input_side,
 )
-from texture_nets.errors import UserError, exit_on_user_error
-from texture_nets.image import atomic_write, open_image, pil_to_tensor, resize_max_side, save_image
+from texture_nets.errors import UserError, UserErrorParser, exit_on_user_error
+from texture_nets.generate_cli import parse_size, positive_int
+from texture_nets.image import (
+    atomic_write,
+    check_output_dir,
+    load_image,
+    open_image,
+    pil_to_tensor,
+    save_image,
+)
 from texture_nets.losses import TextureLoss
+from texture_nets.plots import plot_losses
+from texture_nets.stylize import Size, output_size
+from texture_nets.weights import build_descriptor
 
 log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 INIT_KINDS = ("noise", "content", "content+noise")
-PRECISIONS = ("auto", "bf16", "fp32")
 LBFGS_HISTORY = 100
 LBFGS_MAX_STEP: float | None = 0.25  # largest change of one pixel in one L-BFGS update
 ADAM_PATIENCE = 10  # iterations without a 0.1 % improvement before Adam's lr halves
@@ -363,213 +375,94 @@ def describe(
         return {k: v.float() for k, v in descriptor(images, layers).items()}
 
 
-# -- loss curves (PIL only) -----------------------------------------------------------------
-
-CURVE_COLOURS = (
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-)
+# -- the objective and its descriptor (shared with texture_nets.compare) ---------------------
 
 
 @dataclass(frozen=True)
-class Curve:
-    """One labelled line of ``plot_curves``: ``values[i]`` at ``x[i]`` (default: iteration i+1)."""
+class LossSettings:
+    """The objective (``TextureLoss``'s arguments) and the descriptor it is computed with."""
 
-    values: Sequence[float]
-    label: str = ""
-    x: Sequence[float] | None = None
+    style_layers: dict[str, float]
+    content_layers: dict[str, float]
+    style_weight: float
+    content_weight: float
+    tv_weight: float
+    pooling: str
+    style_size: int
+    descriptor_arch: str | None
 
-    def points(self) -> list[tuple[float, float]]:
-        """(x, value) pairs with a finite, positive value (drawable on a log axis)."""
-        xs = self.x if self.x is not None else range(1, len(self.values) + 1)
-        if len(xs) != len(self.values):
-            raise ValueError(f"curve {self.label!r}: {len(xs)} x values for {len(self.values)}")
-        return [
-            (float(x), v)
-            for x, v in zip(xs, self.values, strict=True)
-            if math.isfinite(v) and v > 0 and math.isfinite(x)
-        ]
+    @property
+    def layers(self) -> list[str]:
+        """Every descriptor layer the loss reads (style, then content)."""
+        return list(dict.fromkeys([*self.style_layers, *self.content_layers]))
+
+    def build_loss(self) -> TextureLoss:
+        return TextureLoss(
+            self.style_layers,
+            self.content_layers or None,
+            style_weight=self.style_weight,
+            content_weight=self.content_weight,
+            tv_weight=self.tv_weight,
+        )
 
 
-def plot_losses(losses: Sequence[float], path: str | Path, title: str = "") -> Path:
-    """Draw the loss curve as a PNG: iteration on x, loss on a log-scale y axis."""
-    return plot_curves([Curve(losses)], path, title)
+def _check_layers(arch: str, layers: Sequence[str]) -> None:
+    try:
+        check_layers(arch, layers)
+    except ValueError as error:
+        raise UserError(str(error)) from error
 
 
-def plot_curves(
-    curves: Sequence[Curve],
-    path: str | Path,
-    title: str = "",
-    xlabel: str = "iteration",
-    ylabel: str = "loss (log scale)",
-) -> Path:
-    """Several curves in one PNG (log-scale y), with a legend of the labelled ones.
+def load_descriptor(
+    source: str, settings: LossSettings, seed: int = 0
+) -> tuple[VGGDescriptor, str]:
+    """The frozen descriptor for ``settings`` and its source record (``build_descriptor``).
 
-    The x axis runs over iterations 1..N (the longest curve) when no curve has ``x`` values,
-    else over [0, the largest x] (e.g. seconds).
+    A bad ``--descriptor`` source, or a layer its architecture lacks, is a ``UserError``.
     """
-    width, height = 720, 440
-    left, right, top, bottom = 84, 24, 36, 56
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
-    x0, x1, y0, y1 = left, width - right, top, height - bottom
-    drawn = [(curve, curve.points()) for curve in curves]
-    values = [v for _, points in drawn for _, v in points]
-    iterations = all(curve.x is None for curve in curves)
-    if iterations:
-        x_lo, x_hi = 1.0, float(max([2, *(len(c.values) for c in curves)]))
-    else:
-        xs = [x for _, points in drawn for x, _ in points]
-        x_lo, x_hi = min(0.0, *xs) if xs else 0.0, max(xs) if xs else 1.0
-        x_hi = x_hi if x_hi > x_lo else x_lo + 1.0
+    from texture_nets.module import deepest_layer  # module.py imports Lightning
 
-    def px(x: float) -> float:
-        return x0 + (x - x_lo) / (x_hi - x_lo) * (x1 - x0)
-
-    def text_size(text: str) -> tuple[float, float, float]:
-        box = draw.textbbox((0, 0), text, font=font)
-        return box[2] - box[0], box[3] - box[1], box[1]
-
-    if values:
-        exps = [math.log10(v) for v in values]
-        lo, hi = math.floor(min(exps)), math.ceil(max(exps))
-        hi = max(hi, lo + 1)
-
-        def py(exp: float) -> float:
-            return y1 - (exp - lo) / (hi - lo) * (y1 - y0)
-
-        decade_step = max(1, math.ceil((hi - lo) / 8))
-        for exp in range(lo, hi + 1):
-            y = py(exp)
-            if (exp - lo) % decade_step == 0:
-                draw.line([(x0, y), (x1, y)], fill=(225, 225, 225))
-                label = f"1e{exp}"
-                w, h, off = text_size(label)
-                draw.text((x0 - 8 - w, y - h / 2 - off), label, fill="black", font=font)
-            if hi - lo <= 4 and exp < hi:  # minor ticks at 2..9 x 10^exp
-                for k in range(2, 10):
-                    y_minor = py(exp + math.log10(k))
-                    draw.line([(x0 - 3, y_minor), (x0, y_minor)], fill="black")
-            draw.line([(x0 - 6, y), (x0, y)], fill="black")
-        ticks = (
-            [float(t) for t in _nice_ticks(1, int(x_hi))]
-            if iterations
-            else _nice_float_ticks(x_lo, x_hi)
-        )
-        for tick in ticks:
-            x = px(tick)
-            draw.line([(x, y1), (x, y1 + 6)], fill="black")
-            label = f"{tick:g}"
-            w, _, _ = text_size(label)
-            draw.text((x - w / 2, y1 + 9), label, fill="black", font=font)
-        for index, (_, points) in enumerate(drawn):
-            colour = CURVE_COLOURS[index % len(CURVE_COLOURS)]
-            line = [(px(x), py(math.log10(v))) for x, v in points]
-            if len(line) == 1:
-                (cx, cy) = line[0]
-                draw.ellipse([cx - 2, cy - 2, cx + 2, cy + 2], fill=colour)
-            elif line:
-                draw.line(line, fill=colour, width=2)
-    draw.rectangle([x0, y0, x1, y1], outline="black")
-    labelled = [(i, c.label) for i, c in enumerate(curves) if c.label]
-    if labelled:  # legend, top right inside the plot
-        row = max(text_size(label)[1] for _, label in labelled) + 6
-        legend_w = max(text_size(label)[0] for _, label in labelled) + 34
-        lx, ly = x1 - legend_w - 8, y0 + 8
-        draw.rectangle(
-            [lx, ly, lx + legend_w, ly + row * len(labelled) + 4], fill="white", outline="grey"
-        )
-        for n, (index, label) in enumerate(labelled):
-            colour = CURVE_COLOURS[index % len(CURVE_COLOURS)]
-            y = ly + 4 + n * row + row / 2
-            draw.line([(lx + 6, y), (lx + 24, y)], fill=colour, width=3)
-            _, h, off = text_size(label)
-            draw.text((lx + 30, y - h / 2 - off), label, fill="black", font=font)
-    w, _, _ = text_size(xlabel)
-    draw.text(((x0 + x1 - w) / 2, height - 22), xlabel, fill="black", font=font)
-    box = draw.textbbox((0, 0), ylabel, font=font)
-    text = Image.new("RGB", (int(box[2]) + 2, int(box[3]) + 2), "white")
-    ImageDraw.Draw(text).text((0, 0), ylabel, fill="black", font=font)
-    text = text.rotate(90, expand=True)
-    image.paste(text, (8, (y0 + y1 - text.height) // 2))
-    if title:
-        draw.text((x0, 12), title, fill="black", font=font)
-    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
+    # vgg19 has every vgg16 layer, in the same order: both agree on the deepest layer.
+    arch = settings.descriptor_arch or "vgg19"
+    _check_layers(arch, settings.layers)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
+            descriptor, record = build_descriptor(
+                source,
+                settings.descriptor_arch,
+                settings.pooling,
+                deepest_layer(arch, settings.layers),
+                seed,
+            )
+    except ValueError as error:
+        raise UserError(f"--descriptor {source}: {error}") from error
+    _check_layers(descriptor.arch, settings.layers)
+    if record.startswith("random"):
+        log.warning("WARNING: descriptor has RANDOM weights (tests only); results are meaningless")
+    return descriptor, record
 
 
-def _nice_ticks(first: int, last: int, count: int = 6) -> list[int]:
-    """Integer tick positions at 1/2/5 x 10^k spacing covering [first, last]."""
-    span = max(1, last - first)
-    raw = span / count
-    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    step = max(1, int(step))
-    ticks = [first] + [t for t in range(step, last + 1, step) if t > first]
-    return ticks
+def resolve_bf16(precision: str, device: torch.device) -> bool:
+    """Whether ``--precision`` (auto|bf16|fp32) means bf16 autocast for the descriptor."""
+    if precision == "auto":
+        from texture_nets.module import bf16_supported  # module.py imports Lightning
 
-
-def _nice_float_ticks(low: float, high: float, count: int = 6) -> list[float]:
-    """Tick positions at 1/2/5 x 10^k spacing (any real k) within [low, high]."""
-    raw = (high - low) / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    first = math.ceil(low / step - 1e-9)
-    return [round(k * step, 12) for k in range(first, math.floor(high / step + 1e-9) + 1)]
+        return bf16_supported(device)
+    return precision == "bf16"
 
 
 # -- command line ---------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    """Argument errors become ``UserError`` (one line, exit 2) like every other bad input."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UserError(f"{message} (see --help)")
-
-
 def _size(text: str) -> tuple[int, int | None]:
-    """``N`` -> (N, None): longer side N; ``WxH`` -> (W, H): exactly that size."""
-    match = re.fullmatch(r"(\d+)(?:x(\d+))?", text.strip().lower())
-    if not match:
-        raise argparse.ArgumentTypeError(f"size must be N or WIDTHxHEIGHT, got {text!r}")
-    width, height = int(match.group(1)), match.group(2)
-    if width <= 0 or (height is not None and int(height) <= 0):
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
-    return width, None if height is None else int(height)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from error
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def _layer_list(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-def _float_list(text: str) -> list[float]:
-    try:
-        return [float(item) for item in _layer_list(text)]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from error
+    """``--size``: ``N`` -> (N, None), longer side N; ``WxH`` -> (W, H), exactly that size."""
+    height, width = parse_size(text)
+    return (width, height) if "x" in text.lower() else (width, None)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = UserErrorParser(
         prog="python -m texture_nets.gatys",
         description="Gatys et al.'s optimisation baseline: texture synthesis (--texture) or "
         "style transfer (--style ... --content), by optimising the pixels of one image.",
@@ -596,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what.add_argument(
         "--style-size",
-        type=_positive_int,
+        type=positive_int,
         default=512,
         metavar="N",
         help="style/texture images are downscaled to this longer side if larger",
@@ -604,13 +497,13 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--out", default="result.png", help="output image (.png or .jpg)")
     what.add_argument(
         "--save-every",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="also write <out stem>_iterNNNN.png every N iterations",
     )
     opt = parser.add_argument_group("optimisation")
-    opt.add_argument("--steps", type=_positive_int, default=300, help="iterations")
+    opt.add_argument("--steps", type=positive_int, default=300, help="iterations")
     opt.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
     opt.add_argument(
         "--lr",
@@ -650,21 +543,21 @@ def build_parser() -> argparse.ArgumentParser:
     loss.add_argument("--pooling", choices=POOLING_MODES, default="avg")
     loss.add_argument(
         "--style-layers",
-        type=_layer_list,
+        type=list_of(str),
         default=list(DEFAULT_STYLE_LAYERS),
         metavar="L1,L2,...",
         help="layers of the Gram loss",
     )
     loss.add_argument(
         "--style-layer-weights",
-        type=_float_list,
+        type=list_of(float),
         default=None,
         metavar="W1,W2,...",
         help="one weight per style layer (default: all 1)",
     )
     loss.add_argument(
         "--content-layers",
-        type=_layer_list,
+        type=list_of(str),
         default=list(DEFAULT_CONTENT_LAYERS),
         metavar="L1,...",
         help="layers of the content loss (style transfer)",
@@ -690,15 +583,15 @@ def check_args(args: argparse.Namespace) -> str:
     if not args.texture and not args.style:
         raise UserError("nothing to do: give --texture IMG, or --style IMG --content PHOTO")
     mode = "texture" if args.texture else "style"
-    if args.style_blend is not None:
+    blend = args.style_blend
+    if blend is not None:
         if mode != "style":
             raise UserError("--style-blend applies to --style images only")
-        if len(args.style_blend) != len(args.style):
+        if len(blend) != len(args.style):
             raise UserError(
-                f"--style-blend: {len(args.style_blend)} weight(s) for "
-                f"{len(args.style)} style image(s)"
+                f"--style-blend: {len(blend)} weight(s) for {len(args.style)} style image(s)"
             )
-        if any(w < 0 for w in args.style_blend) or sum(args.style_blend) <= 0:
+        if any(w < 0 for w in blend) or sum(blend) <= 0:
             raise UserError("--style-blend weights must be >= 0 and not all 0")
     if mode == "texture" and args.init in ("content", "content+noise"):
         raise UserError(f"--init {args.init} needs a content image (style transfer)")
@@ -714,73 +607,40 @@ def check_args(args: argparse.Namespace) -> str:
     if mode == "style" and not args.content_layers:
         raise UserError("--content-layers must name at least one layer for style transfer")
     weights = args.style_layer_weights
-    if weights is not None:
-        if len(weights) != len(args.style_layers):
-            raise UserError(
-                f"--style-layer-weights: {len(weights)} weight(s) for "
-                f"{len(args.style_layers)} style layer(s)"
-            )
-        if any(w < 0 for w in weights):
-            raise UserError("--style-layer-weights must be >= 0")
-    _check_layer_names(args.descriptor_arch or "vgg19", _loss_layers(args, mode))
+    if weights is not None and len(weights) != len(args.style_layers):
+        raise UserError(
+            f"--style-layer-weights: {len(weights)} weight(s) for "
+            f"{len(args.style_layers)} style layer(s)"
+        )
+    if weights is not None and any(w < 0 for w in weights):
+        raise UserError("--style-layer-weights must be >= 0")
+    _check_layers(args.descriptor_arch or "vgg19", _loss_settings(args, mode).layers)
     if Image.registered_extensions().get(Path(args.out).suffix.lower()) is None:
         raise UserError(f"--out {args.out}: unknown image format; use .png or .jpg")
     return mode
 
 
-def _loss_layers(args: argparse.Namespace, mode: str) -> list[str]:
-    content = args.content_layers if mode == "style" else []
-    return list(dict.fromkeys([*args.style_layers, *content]))
-
-
-def _check_layer_names(arch: str, layers: Sequence[str]) -> None:
-    try:
-        check_layers(arch, layers)
-    except ValueError as error:
-        raise UserError(str(error)) from error
-
-
-def load_descriptor(
-    source: str, arch: str | None, pooling: str, layers: Sequence[str], seed: int
-) -> tuple[VGGDescriptor, str]:
-    """Resolve the weights, check the layers against their architecture, build the descriptor."""
-    from texture_nets.weights import resolve_weights
-
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
-            weights = resolve_weights(source, arch, seed)
-    except ValueError as error:
-        raise UserError(f"--descriptor {source}: {error}") from error
-    _check_layer_names(weights.arch, layers)
-    order = layer_names(weights.arch)
-    deepest = max(layers, key=order.index)
-    descriptor = VGGDescriptor(
-        weights.arch, weights.features_state, weights.normalization, pooling, deepest
+def _loss_settings(args: argparse.Namespace, mode: str) -> LossSettings:
+    weights = args.style_layer_weights or [1.0] * len(args.style_layers)
+    return LossSettings(
+        style_layers=dict(zip(args.style_layers, weights, strict=True)),
+        content_layers={name: 1.0 for name in args.content_layers} if mode == "style" else {},
+        style_weight=args.style_weight,
+        content_weight=args.content_weight,
+        tv_weight=args.tv_weight,
+        pooling=args.pooling,
+        style_size=args.style_size,
+        descriptor_arch=args.descriptor_arch,
     )
-    return descriptor, weights.source
 
 
-def _output_size(args: argparse.Namespace, content_size: tuple[int, int] | None) -> tuple[int, int]:
-    """(width, height) of the result."""
-    size = args.size or (256, None)
-    if size[1] is not None:
-        return size[0], size[1]
-    side = size[0]
-    if content_size is None:
-        return side, side
-    width, height = content_size
-    scale = side / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def _resolve_precision(precision: str, device: torch.device) -> bool:
-    if precision == "auto":
-        # module.py holds the CPU/GPU check; imported here so the library stays Lightning-free.
-        from texture_nets.module import bf16_supported
-
-        return bf16_supported(device)
-    return precision == "bf16"
+def _output_size(size: tuple[int, int | None] | None, content: tuple[int, int] | None) -> Size:
+    """(width, height) of the result: ``--size`` WxH, else N x N for a texture, else the content
+    photo's size with the longer side N (default 256)."""
+    side, height = size or (256, None)
+    if height is not None:
+        return side, height
+    return (side, side) if content is None else output_size(content, side)
 
 
 @contextlib.contextmanager
@@ -803,25 +663,13 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _outputs(out: Path) -> dict[str, Path]:
-    stem = out.with_suffix("")
-    return {
-        "image": out,
-        "loss_curve": stem.with_name(stem.name + "_loss.png"),
-        "json": stem.with_suffix(".json"),
-    }
-
-
-def _save(image: Tensor, path: Path) -> None:
+def _write(path: Path, data: Tensor | str) -> None:
+    """Write an image tensor or a text file atomically; failing to is a ``UserError``."""
     try:
-        save_image(image.cpu(), path)
-    except OSError as error:
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from error
-
-
-def _write(path: Path, write: Callable[[Path], object]) -> Path:
-    try:
-        return atomic_write(path, write)
+        if isinstance(data, Tensor):
+            save_image(data.cpu(), path)
+        else:
+            atomic_write(path, lambda tmp: tmp.write_text(data))
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from error
 
@@ -831,46 +679,41 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     mode = check_args(args)
+    settings = _loss_settings(args, mode)
     try:
         device = torch.device(args.device)
     except RuntimeError as error:
         raise UserError(f"--device {args.device}: {error}") from error
 
     # Images first (fast failures), then the descriptor.
+    check_output_dir(Path(args.out).parent)
+    # Pooling positions are the same in VGG-16 and VGG-19; VGG-19 knows every layer name.
+    min_side = min_input_side(args.descriptor_arch or "vgg19", settings.layers)
     style_paths: list[str] = [args.texture] if mode == "texture" else list(args.style)
-    styles = [pil_to_tensor(resize_max_side(open_image(p), args.style_size)) for p in style_paths]
-    content_pil = open_image(args.content) if mode == "style" else None
-    width, height = _output_size(args, content_pil.size if content_pil else None)
+    styles = [load_image(path, args.style_size, min_side=min_side) for path in style_paths]
+    photo = open_image(args.content) if mode == "style" else None
+    width, height = _output_size(args.size, photo.size if photo else None)
+    if min(width, height) < min_side:
+        raise UserError(
+            f"--size: {width}x{height} is too small for the deepest layer in use; "
+            f"use at least {min_side} px per side (or shallower --style-layers)"
+        )
     content = None
-    if content_pil is not None:
-        content = pil_to_tensor(content_pil.resize((width, height), Image.Resampling.LANCZOS))
+    if photo is not None:
+        content = pil_to_tensor(photo.resize((width, height), Image.Resampling.LANCZOS))
     init_kind = args.init or ("content" if mode == "style" else "noise")
 
-    layers = _loss_layers(args, mode)
-    descriptor, source = load_descriptor(
-        args.descriptor, args.descriptor_arch, args.pooling, layers, args.seed
-    )
+    descriptor, source = load_descriptor(args.descriptor, settings, args.seed)
     descriptor = descriptor.to(device)
-    if source.startswith("random"):
-        log.warning("WARNING: descriptor has RANDOM weights (tests only); results are meaningless")
-    use_bf16 = _resolve_precision(args.precision, device)
-    style_weights = args.style_layer_weights or [1.0] * len(args.style_layers)
-    loss = TextureLoss(
-        dict(zip(args.style_layers, style_weights, strict=True)),
-        {name: 1.0 for name in args.content_layers} if mode == "style" else None,
-        style_weight=args.style_weight,
-        content_weight=args.content_weight,
-        tv_weight=args.tv_weight,
-    ).to(device)
+    use_bf16 = resolve_bf16(args.precision, device)
+    loss = settings.build_loss().to(device)
     loss.set_style(
         [describe(descriptor, s, list(loss.style_layers), use_bf16) for s in styles],
         args.style_blend,
     )
-    content_targets = (
-        describe(descriptor, content, list(loss.content_layers), use_bf16)
-        if content is not None
-        else None
-    )
+    content_targets = None
+    if content is not None:
+        content_targets = describe(descriptor, content, list(loss.content_layers), use_bf16)
     init = make_init(init_kind, (height, width), content, args.noise_ratio, args.seed)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     log.info(
@@ -889,11 +732,16 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     out = Path(args.out)
-    paths = _outputs(out)
+    stem = out.with_suffix("")
+    paths = {
+        "image": out,
+        "loss_curve": stem.with_name(stem.name + "_loss.png"),
+        "json": stem.with_suffix(".json"),
+    }
 
     def save_intermediate(iteration: int, image: Tensor, value: float) -> None:
-        if args.save_every and iteration % args.save_every == 0:
-            _save(image, paths["image"].with_name(f"{out.stem}_iter{iteration:04d}{out.suffix}"))
+        if iteration % args.save_every == 0:
+            _write(out.with_name(f"{out.stem}_iter{iteration:04d}{out.suffix}"), image)
 
     with _sigterm_as_interrupt():
         result = optimize_image(
@@ -914,7 +762,7 @@ def main(argv: list[str] | None = None) -> int:
         stopped = "non-finite loss"  # optimize_image stops early only for that here
     else:
         stopped = "completed"
-    _save(result.image, out)
+    _write(out, result.image)
     plot_losses(
         result.losses, paths["loss_curve"], f"gatys {args.optimizer}, {mode}, {width}x{height}"
     )
@@ -943,7 +791,7 @@ def main(argv: list[str] | None = None) -> int:
         "outputs": {k: str(v) for k, v in paths.items()},
         "torch": torch.__version__,
     }
-    _write(paths["json"], lambda tmp: tmp.write_text(json.dumps(record, indent=2, default=str)))
+    _write(paths["json"], json.dumps(record, indent=2, default=str))
     if result.interrupted:
         log.warning(
             "interrupted: best image so far (loss %.4g) written to %s", result.best_loss, out

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
-from texture_nets.errors import UserError, exit_on_user_error
+from texture_nets.errors import UserError, UserErrorParser, exit_on_user_error
 from texture_nets.generator import (
     Generator,
     make_inputs,
@@ -28,8 +28,8 @@ from texture_nets.generator import (
     min_image_size,
     seeded_generator,
 )
-from texture_nets.image import ImageError, is_builtin, list_images, save_image
-from texture_nets.stylize import StylizeOptions, stylize_files
+from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
+from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
 
 log = logging.getLogger("texture_nets")
 
@@ -47,21 +47,27 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from error
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return value
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from error
+    if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be positive, got {value}")
     return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UserErrorParser(
         prog="generate.py",
         description="Sample textures (--texture RUN) or stylize photos "
         "(--checkpoint RUN --content FILE_OR_DIR) with a trained network.",
@@ -109,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("png", "jpg"), default="png")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     return parser
+
+
+def parse_device(text: str) -> torch.device:
+    """``--device``: a torch device that exists here, or a ``UserError``."""
+    try:
+        device = torch.device(text)
+    except RuntimeError as error:
+        raise UserError(f"--device {text}: not a device name (cpu, cuda, cuda:1, ...)") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {text}: CUDA is not available here; use --device cpu")
+    return device
 
 
 @torch.no_grad()
@@ -162,12 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     except argparse.ArgumentTypeError as error:
         parser.error(f"argument --size: {error}")
     info = read_for_mode(args.checkpoint, "texture")
-    device = torch.device(args.device)
+    device = parse_device(args.device)
+    out = check_output_dir(args.out)
     generator = info.build_generator().to(device)
     min_side = min_image_size(generator.config.num_scales)
     if min(height, width) < min_side:
         raise UserError(f"--size: this generator needs at least {min_side} px per side")
-    out = Path(args.out)
     stem = style_stem(info, "texture")
     seeds = [args.seed + i for i in range(args.count)]
     start = time.perf_counter()
@@ -176,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         batch = seeds[first : first + args.batch_size]
         try:
             images = sample_textures(generator, height, width, batch, device)
-        except torch.OutOfMemoryError as error:
+        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
+            if not is_out_of_memory(error):
+                raise
             raise UserError(
                 f"out of memory at {width}x{height}; lower --batch-size or --size"
             ) from error
@@ -203,6 +222,8 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
             )
         longer_side = int(args.size)
     info = read_for_mode(args.checkpoint, "stylize")
+    device = parse_device(args.device)
+    out = check_output_dir(args.out)
     content = Path(args.content).expanduser()
     if content.is_dir():
         root: Path | None = content
@@ -220,10 +241,9 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         seed=args.seed,
         batch_size=args.batch_size,
         format=args.format,
-        device=args.device,
+        device=str(device),
     )
-    network = info.build_network().to(torch.device(args.device))
-    out = Path(args.out)
+    network = info.build_network().to(device)
     start = time.perf_counter()
     with progress_bar(enabled=root is not None) as progress:
         written = stylize_files(
@@ -231,7 +251,10 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         )
     elapsed = time.perf_counter() - start
     if not written:
-        raise UserError(f"no image in {content} could be stylized")
+        raise UserError(
+            f"no image in {content} could be stylized (every file was skipped: see the "
+            "warning above); check that the folder holds readable photos"
+        )
     log.info("%d image(s) stylized in %.2f s -> %s", len(written), elapsed, out)
     return 0
 

@@ -8,10 +8,12 @@ main job without any image of its own.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
+import struct
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from texture_nets.errors import UserError
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 MAX_PIXELS = 16384 * 16384  # refuse image bombs beyond this (PIL's own default is ~89 Mpx)
@@ -41,6 +45,8 @@ BUILTIN_IMAGES = (
 BUILTIN_PHOTOS = ("coffee", "chelsea", "astronaut", "rocket")  # stylize mode's demo content
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)  # rotated by 90 degrees: width and height swap
+# What PIL raises for files it identifies but cannot decode (truncated, corrupt headers, ...).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error)
 
 
 class ImageError(UserError, ValueError):
@@ -68,45 +74,67 @@ def _load_builtin(name: str) -> Image.Image:
     return Image.fromarray(array)
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Open an image file (or ``builtin:NAME``) as an RGB PIL image, or raise ``ImageError``."""
-    if is_builtin(path):
-        return to_rgb(_load_builtin(str(path)))
-    path = Path(path).expanduser()
+@contextmanager
+def _opened(path: Path) -> Iterator[Image.Image]:
+    """``Image.open`` with the checks every reader needs: the path is a non-empty file, PIL
+    can identify it, and its header does not claim more than ``MAX_PIXELS`` (image bombs are
+    refused before any pixel is decoded). Errors are ``ImageError``s that name the file."""
     if not path.exists():
         raise ImageError(f"{path}: no such file")
     if path.is_dir():
         raise ImageError(f"{path} is a directory, expected an image file")
     if path.stat().st_size == 0:
-        raise ImageError(f"{path} is empty (0 bytes)")
+        raise ImageError(f"{path} is empty (0 bytes); replace it with a real image")
     previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # the limit is checked here, with a clearer message
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                return to_rgb(ImageOps.exif_transpose(image))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(f"{path}: image too large ({error})") from error
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ImageError(
+                    f"{path}: image too large ({width}x{height} = {width * height:,} pixels, "
+                    f"limit {MAX_PIXELS:,} against decompression bombs); downscale it first"
+                )
+            yield image
+    except ImageError:
+        raise
     except UnidentifiedImageError as error:
-        raise ImageError(f"{path} is not an image PIL can read") from error
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{path}: cannot decode image ({error})") from error
+        raise ImageError(
+            f"{path} is not an image PIL can read (corrupt, or not an image despite its name)"
+        ) from error
+    except MemoryError as error:
+        raise ImageError(f"{path}: not enough memory to decode it; downscale it first") from error
+    except _DECODE_ERRORS as error:
+        raise ImageError(f"{path}: cannot decode image ({error}); re-save or replace it") from error
     finally:
         Image.MAX_IMAGE_PIXELS = previous
+
+
+def open_image(path: str | Path, max_side: int | None = None) -> Image.Image:
+    """Open an image file (or ``builtin:NAME``) as an RGB PIL image, or raise ``ImageError``.
+
+    ``max_side``: the caller will downscale to this longer side, so a JPEG may be decoded at
+    a reduced scale (1/2, 1/4 or 1/8, never below ``max_side``): a huge photo then never
+    needs its full-resolution pixels in memory. The result is not resized further here.
+    """
+    if is_builtin(path):
+        return to_rgb(_load_builtin(str(path)))
+    path = Path(path).expanduser()
+    with _opened(path) as image:
+        if max_side is not None and image.format == "JPEG":
+            image.draft(None, (max_side, max_side))
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+    return to_rgb(upright)
 
 
 def oriented_size(path: str | Path) -> tuple[int, int]:
     """(width, height) as ``open_image`` will return it, from the header only (no decoding)."""
     if is_builtin(path):
         return open_image(path).size
-    try:
-        with Image.open(Path(path).expanduser()) as image:
-            width, height = image.size
-            orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise ImageError(f"{path} is not an image PIL can read ({error})") from error
+    with _opened(Path(path).expanduser()) as image:
+        width, height = image.size
+        orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
     return (height, width) if orientation in _TRANSPOSED_ORIENTATIONS else (width, height)
 
 
@@ -151,9 +179,38 @@ def resize_max_side(image: Image.Image, max_side: int | None) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
-def load_image(path: str | Path, max_side: int | None = None) -> Tensor:
-    """Load an image as (1, 3, H, W) in [0, 1], downscaled to ``max_side`` if larger."""
-    return pil_to_tensor(resize_max_side(open_image(path), max_side))
+def upscale_min_side(image: Image.Image, min_side: int | None) -> Image.Image:
+    """Upscale (never downscale) so that the shorter side is at least ``min_side``."""
+    if min_side is None or min(image.size) >= min_side:
+        return image
+    scale = min_side / min(image.size)
+    size = (max(min_side, round(image.width * scale)), max(min_side, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BICUBIC)
+
+
+def load_image(
+    path: str | Path, max_side: int | None = None, min_side: int | None = None
+) -> Tensor:
+    """Load an image as (1, 3, H, W) in [0, 1], downscaled to ``max_side`` if larger.
+
+    ``min_side``: an image whose shorter side is below it (after the downscale) is upscaled
+    to it, with a warning; the descriptor needs that many pixels to reach its deepest layer.
+    """
+    image = resize_max_side(open_image(path, max_side), max_side)
+    if min_side is not None and min(image.size) < min_side:
+        larger = upscale_min_side(image, min_side)
+        log.warning(
+            "warning: %s is %dx%d, smaller than the %d px a side the descriptor's deepest "
+            "layer needs; upscaled to %dx%d (use a larger image for a faithful texture)",
+            path,
+            image.width,
+            image.height,
+            min_side,
+            larger.width,
+            larger.height,
+        )
+        image = larger
+    return pil_to_tensor(image)
 
 
 def image_sha256(path: str | Path) -> str:
@@ -165,11 +222,48 @@ def image_sha256(path: str | Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
+    """Refuse an output folder that cannot be made or written, without creating anything.
+
+    A path that is an existing file, or that lies below one (``--out notes.txt/run``), is a
+    ``UserError`` naming the file. (Permissions are left to the write itself: root may write
+    anywhere, and the write's own error is reported as a ``UserError`` too.)
+    """
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{flag} {path} is a file, expected a folder; choose another {flag}")
+    ancestor = next((p for p in (path, *path.parents) if p.exists()), Path.cwd())
+    if not ancestor.is_dir():
+        raise UserError(
+            f"{flag} {path}: {ancestor} is a file, so no folder can be made below it; "
+            f"choose another {flag}"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path}: {ancestor} is not writable; choose another {flag}")
+    return path
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    Readers see the old file or the complete new one, never a partial one. The temporary
+    file is a hidden sibling, ``.<name>.<random><suffix>``; it is removed on any exception,
+    but a process killed outright (SIGKILL, power loss) while writing leaves it behind.
+    (Files are not fsync'ed: after a power loss the new file may be empty on some file
+    systems; a killed process is safe.)
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as error:  # a file where a folder must be
+        blocker = next(
+            (p for p in (path.parent, *path.parent.parents) if p.exists() and not p.is_dir()),
+            path.parent,
+        )
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"{blocker} is a file, not a folder", str(path)
+        ) from error
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:

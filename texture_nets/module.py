@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from texture_nets.config import TrainConfig
-from texture_nets.descriptor import VGGDescriptor
+from texture_nets.descriptor import VGGDescriptor, layer_names, min_input_side
 from texture_nets.generator import Generator, make_noise, seeded_generator
 from texture_nets.image import image_sha256, load_image
 from texture_nets.losses import LossTerms, TextureLoss
@@ -50,8 +50,6 @@ def bf16_supported(device: torch.device) -> bool:
 
 
 def deepest_layer(descriptor_arch: str, layers: list[str]) -> str:
-    from texture_nets.descriptor import layer_names
-
     order = layer_names(descriptor_arch)
     return max(layers, key=order.index)
 
@@ -112,7 +110,12 @@ class TextureNetsModule(pl.LightningModule):
         )
         if self.config.style_image is None:
             raise ValueError("no style/texture image configured")
-        style = load_image(self.config.style_image, self.config.style_size).to(self.device)
+        arch = self.descriptor.arch
+        style = load_image(
+            self.config.style_image,
+            self.config.style_size,
+            min_side=min_input_side(arch, self.loss.style_layers),
+        ).to(self.device)
         with torch.no_grad():
             features = self.describe(style, self.loss.style_layers)
         self.loss.set_style([features])

@@ -111,6 +111,13 @@ def batches(jobs: Iterable[Job], batch_size: int) -> list[list[Job]]:
     ]
 
 
+def is_out_of_memory(error: BaseException) -> bool:
+    """CUDA's ``OutOfMemoryError``, or the CPU allocator's ``RuntimeError``/``MemoryError``."""
+    return isinstance(error, torch.OutOfMemoryError | MemoryError) or (
+        "can't allocate memory" in str(error) or "not enough memory" in str(error)
+    )
+
+
 @torch.no_grad()
 def stylize_tensor(network: Network, content: Tensor, seed: int) -> Tensor:
     """(B, 3, H, W) photos in [0, 1] -> stylized, every image with the noise of ``seed``."""
@@ -173,7 +180,9 @@ def stylize_files(
                 raise
             written += _one_by_one(network, batch, options, skipped)
             log.debug("batch fell back to single images: %s", error)
-        except torch.OutOfMemoryError as error:
+        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
+            if not is_out_of_memory(error):
+                raise
             width, height = batch[0].work_size
             raise UserError(
                 f"out of memory at {width}x{height}; lower --batch-size, --size or --content-scale"

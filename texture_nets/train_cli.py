@@ -30,7 +30,7 @@ from texture_nets.callbacks import (
     UnreadableImagesReport,
     install_sigterm_as_interrupt,
 )
-from texture_nets.checkpoint import CheckpointError, read_checkpoint
+from texture_nets.checkpoint import CheckpointError, CheckpointInfo, read_checkpoint
 from texture_nets.config import (
     ConfigError,
     TrainConfig,
@@ -41,15 +41,15 @@ from texture_nets.config import (
     make_config,
 )
 from texture_nets.data import NoiseDataModule, PhotoDataModule, photo_split
-from texture_nets.errors import UserError, exit_on_user_error
-from texture_nets.image import atomic_write, open_image
+from texture_nets.errors import UserError, UserErrorParser, exit_on_user_error
+from texture_nets.image import atomic_write, check_output_dir, open_image
 from texture_nets.module import TextureNetsModule
 
 log = logging.getLogger("texture_nets")
 
 
 def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UserErrorParser(
         prog="train.py",
         description="Train a texture network (--texture IMG) or a stylizer (--style IMG "
         "--content-dir PHOTOS) after Ulyanov et al. 2016, against a frozen VGG.",
@@ -89,11 +89,39 @@ def resolve_config(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namesp
     files = preliminary.config or [p for p in [default_config_file(mode)] if p.is_file()]
     layers = [load_yaml(path) for path in files]
     resume = resume_path(flags.get("resume"), {**code_defaults(), **_merge(layers), **flags})
-    if resume is not None:
-        flags["resume"] = str(resume)
-        layers.append(read_checkpoint(resume, expect_mode=mode if "mode" in flags else None).config)
-    config = make_config(*layers, flags)
+    if resume is None:
+        return make_config(*layers, flags), preliminary
+    flags["resume"] = str(resume)
+    info = read_checkpoint(resume)
+    if "mode" in flags and info.mode != flags["mode"]:
+        flag = "--texture" if info.mode == "texture" else "--style"
+        raise CheckpointError(
+            f"--resume: {info.path} is a {info.mode}-mode checkpoint, but {flags['mode']} mode "
+            f"was asked for; resume it with {flag} IMG, or start a new run with another --out"
+        )
+    config = make_config(*layers, info.config, flags)
+    check_resumable(info, config)
     return config, preliminary
+
+
+def check_resumable(info: CheckpointInfo, config: TrainConfig) -> None:
+    """The run's network must be the checkpoint's: same architecture and settings, and
+    weights that fit them (flags such as ``--channels`` cannot change a run midway)."""
+    saved = info.generator_config.to_dict()
+    wanted = config.network_config.to_dict()
+    changed = [
+        f"{key}={saved.get(key)!r} (now {wanted.get(key)!r})"
+        for key in sorted(set(saved) | set(wanted))
+        if saved.get(key) != wanted.get(key)
+    ]
+    if info.architecture != config.generator:
+        changed.insert(0, f"generator={info.architecture!r} (now {config.generator!r})")
+    if changed:
+        raise CheckpointError(
+            f"--resume: {info.path} was trained with {', '.join(changed)}; a run cannot change "
+            "its network: drop those flags, or start a new run with another --out"
+        )
+    info.build_network()  # CheckpointError if the weights do not fit their own settings
 
 
 def _merge(layers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -174,12 +202,14 @@ def make_callbacks(config: TrainConfig, out: Path) -> list[Callback]:
 
 
 def check_inputs(config: TrainConfig) -> None:
-    """Fail before any heavy work when the inputs cannot be used."""
+    """Fail before any heavy work, and before anything is written, when the inputs cannot be
+    used: the example image must decode and the run directory must be creatable."""
     if config.style_image is None:
         raise ConfigError("no example image: pass --texture IMG (or --style IMG for stylization)")
-    open_image(config.style_image)
     if config.mode == "texture" and (config.content_dir or config.val_dir):
         raise ConfigError("--content-dir and --val-dir belong to stylize mode (--style IMG)")
+    open_image(config.style_image, config.style_size)
+    check_output_dir(config.out)
 
 
 def make_data(config: TrainConfig) -> pl.LightningDataModule:
@@ -220,7 +250,10 @@ def prepare_out_dir(out: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as error:
-        raise UserError(f"cannot write to the output directory {out}: {error.strerror}") from error
+        raise UserError(
+            f"cannot write to the output directory {out}: {error.strerror or error}; "
+            "choose another --out"
+        ) from error
 
 
 @exit_on_user_error
@@ -232,22 +265,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     check_inputs(config)
     data = make_data(config)
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
+        model = TextureNetsModule(config.to_dict())  # the descriptor: may fail, nothing written
+    if model.descriptor_source.startswith("random"):
+        log.warning(
+            "WARNING: descriptor has RANDOM weights (tests only); samples will be meaningless"
+        )
+    log.info("descriptor: %s", model.descriptor_source)
     out = Path(config.out)
     prepare_out_dir(out)
     atomic_write(
         out / "config.yaml",
         lambda p: p.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False)),
     )
-
-    pl.seed_everything(config.seed, workers=True, verbose=False)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
-        model = TextureNetsModule(config.to_dict())
-    if model.descriptor_source.startswith("random"):
-        log.warning(
-            "WARNING: descriptor has RANDOM weights (tests only); samples will be meaningless"
-        )
-    log.info("descriptor: %s", model.descriptor_source)
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     install_sigterm_as_interrupt()
     trainer = pl.Trainer(

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 from torchvision import models
 
+from texture_nets.checkpoint import summarize_load_error
 from texture_nets.descriptor import (
     ARCHITECTURES,
     CAFFE_NORMALIZATION,
@@ -56,6 +57,22 @@ class DescriptorUnavailable(UserError, RuntimeError):
     """No weights could be found for the requested descriptor source."""
 
 
+class DescriptorSourceError(UserError, ValueError):
+    """A ``--descriptor`` value (or the file it names) that cannot be used."""
+
+
+def check_source(source: str) -> None:
+    """Refuse a ``--descriptor`` value that names no known kind of source (no file access)."""
+    if source in ("auto", "torchvision", "onnx", "random") or source.startswith("onnx:"):
+        return
+    if Path(source).suffix in {".pth", ".pt", ".onnx"}:
+        return
+    raise DescriptorSourceError(
+        f"unknown descriptor source {source!r}; use one of: auto, torchvision, onnx, "
+        "onnx:FILE.onnx, FILE.pth, random"
+    )
+
+
 @dataclass(frozen=True)
 class DescriptorWeights:
     """Resolved weights: what to build, and a description to record in checkpoints and logs."""
@@ -75,9 +92,15 @@ def build_descriptor(
 ) -> tuple[VGGDescriptor, str]:
     """Resolve ``source`` and build the frozen descriptor; returns it with its source record."""
     weights = resolve_weights(source, arch, seed)
-    descriptor = VGGDescriptor(
-        weights.arch, weights.features_state, weights.normalization, pooling, last_layer
-    )
+    try:
+        descriptor = VGGDescriptor(
+            weights.arch, weights.features_state, weights.normalization, pooling, last_layer
+        )
+    except RuntimeError as error:  # load_state_dict: missing keys or mismatched shapes
+        raise DescriptorSourceError(
+            f"--descriptor {source}: the weights do not fit a {weights.arch} "
+            f"({summarize_load_error(error)})"
+        ) from error
     return descriptor, weights.source
 
 
@@ -86,7 +109,10 @@ def resolve_weights(
 ) -> DescriptorWeights:
     """Turn a ``--descriptor`` value into weights, or raise ``DescriptorUnavailable``."""
     if arch is not None and arch not in ARCHITECTURES:
-        raise ValueError(f"unknown descriptor architecture {arch!r}; choose one of {ARCHITECTURES}")
+        raise DescriptorSourceError(
+            f"unknown descriptor architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}"
+        )
+    check_source(source)
     if source == "auto":
         return _resolve_auto(arch)
     if source == "torchvision":
@@ -98,12 +124,7 @@ def resolve_weights(
     path = Path(source).expanduser()
     if path.suffix in {".pth", ".pt"}:
         return _from_file(path, arch)
-    if path.suffix == ".onnx":
-        return _from_onnx(str(path), arch)
-    raise ValueError(
-        f"unknown descriptor source {source!r}; use one of: auto, torchvision, onnx, "
-        "onnx:FILE.onnx, FILE.pth, random"
-    )
+    return _from_onnx(str(path), arch)  # check_source: the suffix is .onnx
 
 
 def _resolve_auto(arch: str | None) -> DescriptorWeights:
@@ -182,6 +203,12 @@ def _from_onnx(path: str | None, arch: str | None) -> DescriptorWeights:
         state = load_keras_vgg16_onnx(onnx_path)
     except ImportError as error:
         raise DescriptorUnavailable(f"onnx: the `onnx` package is missing ({error})") from error
+    except Exception as error:  # onnx's parser raises its own (protobuf) errors
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise DescriptorSourceError(
+            f"onnx: {onnx_path} is not a Keras VGG16 ONNX model ({type(error).__name__}: "
+            f"{first_line}); pass another --descriptor"
+        ) from error
     return DescriptorWeights(
         "vgg16", state, CAFFE_NORMALIZATION, f"onnx:{onnx_path.name}:sha256={_sha256(onnx_path)}"
     )
@@ -193,18 +220,26 @@ def _from_file(path: Path, arch: str | None) -> DescriptorWeights:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ValueError(f"{path} is not a PyTorch state dict ({error})") from error
+        raise DescriptorSourceError(
+            f"{path} is not a PyTorch state dict ({type(error).__name__}); pass another "
+            "--descriptor"
+        ) from error
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, Mapping):
-        raise ValueError(f"{path} does not hold a state dict")
+        raise DescriptorSourceError(f"{path} does not hold a state dict")
     features = _features_only(state)
     convs = sum(1 for key in features if key.endswith(".weight"))
     inferred = {13: "vgg16", 16: "vgg19"}.get(convs)
     if inferred is None:
-        raise ValueError(f"{path}: {convs} conv layers found; expected 13 (VGG-16) or 16 (VGG-19)")
+        raise DescriptorSourceError(
+            f"{path}: {convs} conv layers found; expected 13 (VGG-16) or 16 (VGG-19)"
+        )
     if arch is not None and arch != inferred:
-        raise ValueError(f"{path} holds a {inferred}, not a {arch}")
+        raise DescriptorSourceError(
+            f"{path} holds a {inferred}, not a {arch}: drop --descriptor-arch or set it to "
+            f"{inferred}"
+        )
     return DescriptorWeights(
         inferred, features, TORCHVISION_NORMALIZATION, f"file:{path.name}:sha256={_sha256(path)}"
     )
