@@ -46,6 +46,7 @@ from texture_nets.image import is_builtin, load_image, open_image, pil_to_tensor
 from texture_nets.losses import TextureLoss
 from texture_nets.metrics import ContentDistance, ContentSSIM, StyleDistance, texture_report
 from texture_nets.plots import Curve, image_grid, plot_curves
+from texture_nets.precision import bf16_supported
 from texture_nets.weights import resolve_weights
 
 STUDIES = ("optimizers", "pooling", "layers", "init", "ratio")
@@ -132,8 +133,6 @@ def build_context(args: argparse.Namespace) -> Context:
         Image.Resampling.LANCZOS,
     )
     if args.precision == "auto":
-        from texture_nets.module import bf16_supported
-
         use_bf16 = bf16_supported(torch.device("cpu"))
     else:
         use_bf16 = args.precision == "bf16"

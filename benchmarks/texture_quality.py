@@ -25,11 +25,12 @@ from torchvision.utils import make_grid
 from benchmarks.common import RESULTS, data_root, machine_info
 from texture_nets import train_cli
 from texture_nets.checkpoint import read_checkpoint
+from texture_nets.descriptor import deepest_layer
 from texture_nets.gatys import make_init, optimize_image
 from texture_nets.generate_cli import sample_textures
 from texture_nets.image import load_image, save_image
 from texture_nets.losses import TextureLoss
-from texture_nets.module import bf16_supported, deepest_layer
+from texture_nets.precision import bf16_supported
 from texture_nets.weights import build_descriptor
 
 DEFAULT_TEXTURES = (

@@ -58,7 +58,6 @@ from texture_nets.gatys import (
     load_descriptor,
     make_init,
     optimize_image,
-    resolve_bf16,
 )
 from texture_nets.generate_cli import positive_int, sample_textures
 from texture_nets.generator import Generator
@@ -82,6 +81,7 @@ from texture_nets.metrics import (
 )
 from texture_nets.networks import min_side
 from texture_nets.plots import image_grid, plot_losses
+from texture_nets.precision import resolve_bf16
 from texture_nets.stylize import output_size, stylize_tensor
 
 log = logging.getLogger(__name__)

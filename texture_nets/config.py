@@ -22,10 +22,10 @@ from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_s
 from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
 from texture_nets.johnson import JohnsonConfig
 from texture_nets.networks import ARCHITECTURES, NetworkConfig
+from texture_nets.precision import PRECISIONS
 
 MODES = ("texture", "stylize")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
-PRECISIONS = ("auto", "bf16", "fp32")
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 

@@ -46,6 +46,12 @@ def check_layers(arch: str, layers: Iterable[str]) -> None:
         raise ValueError(f"unknown {arch} layer(s) {unknown}; valid layers: {relus}")
 
 
+def deepest_layer(arch: str, layers: Iterable[str]) -> str:
+    """The deepest of ``layers`` in ``arch`` (where the descriptor can stop)."""
+    order = layer_names(arch)
+    return max(layers, key=order.index)
+
+
 def min_input_side(arch: str, layers: Iterable[str]) -> int:
     """The smallest image side for which the deepest of ``layers`` still has 2x2 activations.
 

@@ -72,6 +72,7 @@ from texture_nets.descriptor import (
     POOLING_MODES,
     VGGDescriptor,
     check_layers,
+    deepest_layer,
     min_input_side,
 )
 from texture_nets.errors import UserError, UserErrorParser, exit_on_user_error
@@ -86,6 +87,7 @@ from texture_nets.image import (
 )
 from texture_nets.losses import TextureLoss
 from texture_nets.plots import plot_losses
+from texture_nets.precision import descriptor_autocast, resolve_bf16
 from texture_nets.stylize import Size, output_size
 from texture_nets.weights import build_descriptor
 
@@ -248,7 +250,7 @@ def optimize_image(
     def closure() -> Tensor:
         nonlocal scale
         pixels.grad = None
-        with _autocast(device, use_bf16):
+        with descriptor_autocast(device, use_bf16):
             features = descriptor(pixels.contiguous(memory_format=torch.channels_last), layers)
         total = loss(features, targets, pixels).total
         value = float(total.detach())
@@ -328,13 +330,6 @@ def _project_lbfgs(lbfgs: torch.optim.LBFGS, pixels: Tensor, before: Tensor) -> 
         state["d"] = (pixels - before).flatten() / step_size
 
 
-def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast around the descriptor, as ``TextureNetsModule.describe`` does."""
-    if not enabled:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
-
-
 @contextlib.contextmanager
 def _progress_bar(enabled: bool, total: int, name: str) -> Iterator[Callable[[float], None]]:
     """A rich progress bar on stderr; yields ``advance(loss)``."""
@@ -370,7 +365,7 @@ def describe(
 ) -> dict[str, Tensor]:
     """Descriptor features without gradient (style and content targets), same precision."""
     device = descriptor.mean.device
-    with torch.no_grad(), _autocast(device, use_bf16):
+    with torch.no_grad(), descriptor_autocast(device, use_bf16):
         images = images.to(device).contiguous(memory_format=torch.channels_last)
         return {k: v.float() for k, v in descriptor(images, layers).items()}
 
@@ -420,7 +415,6 @@ def load_descriptor(
 
     A bad ``--descriptor`` source, or a layer its architecture lacks, is a ``UserError``.
     """
-    from texture_nets.module import deepest_layer  # module.py imports Lightning
 
     # vgg19 has every vgg16 layer, in the same order: both agree on the deepest layer.
     arch = settings.descriptor_arch or "vgg19"
@@ -441,15 +435,6 @@ def load_descriptor(
     if record.startswith("random"):
         log.warning("WARNING: descriptor has RANDOM weights (tests only); results are meaningless")
     return descriptor, record
-
-
-def resolve_bf16(precision: str, device: torch.device) -> bool:
-    """Whether ``--precision`` (auto|bf16|fp32) means bf16 autocast for the descriptor."""
-    if precision == "auto":
-        from texture_nets.module import bf16_supported  # module.py imports Lightning
-
-        return bf16_supported(device)
-    return precision == "bf16"
 
 
 # -- command line ---------------------------------------------------------------------------

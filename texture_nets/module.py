@@ -13,9 +13,7 @@ held-out photos with fixed noise.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import lightning.pytorch as pl
@@ -23,35 +21,17 @@ import torch
 from torch import Tensor
 
 from texture_nets.config import TrainConfig
-from texture_nets.descriptor import VGGDescriptor, layer_names, min_input_side
+from texture_nets.descriptor import VGGDescriptor, deepest_layer, min_input_side
 from texture_nets.generator import Generator, make_noise, seeded_generator
 from texture_nets.image import image_sha256, load_image
 from texture_nets.losses import LossTerms, TextureLoss
 from texture_nets.networks import build_network, run_network, seeded_noise
+from texture_nets.precision import bf16_supported, descriptor_autocast
 from texture_nets.weights import build_descriptor
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = 1
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 autocast is fast here (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            flags = cpuinfo.read()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
-
-
-def deepest_layer(descriptor_arch: str, layers: list[str]) -> str:
-    order = layer_names(descriptor_arch)
-    return max(layers, key=order.index)
 
 
 class TextureNetsModule(pl.LightningModule):
@@ -133,17 +113,9 @@ class TextureNetsModule(pl.LightningModule):
         state = super().state_dict(*args, **kwargs)
         return {k: v for k, v in state.items() if not k.startswith("descriptor.")}
 
-    @contextlib.contextmanager
-    def _descriptor_precision(self) -> Iterator[None]:
-        if self._use_bf16:
-            with torch.autocast(self.device.type, dtype=torch.bfloat16):
-                yield
-        else:
-            yield
-
     def describe(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
         """Descriptor features (bf16 autocast where enabled; Grams are then taken in fp32)."""
-        with self._descriptor_precision():
+        with descriptor_autocast(self.device, self._use_bf16):
             images = images.contiguous(memory_format=torch.channels_last)
             return self.descriptor(images, layers)
 
