@@ -46,7 +46,12 @@ from torch import Tensor, nn
 from texture_nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
 from texture_nets.config import PRECISIONS
 from texture_nets.descriptor import VGGDescriptor, min_input_side
-from texture_nets.errors import UserError, UserErrorParser, exit_on_user_error
+from texture_nets.errors import (
+    DefaultsHelpFormatter,
+    UserError,
+    UserErrorParser,
+    exit_on_user_error,
+)
 from texture_nets.gatys import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_LR,
@@ -813,7 +818,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m texture_nets.compare",
         description="Compare a trained network with Gatys et al.'s optimisation on the same "
         "inputs, descriptor and loss: image grid, metrics, time and memory.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument(
         "--checkpoint", required=True, metavar="RUN", help="run directory or .ckpt file"

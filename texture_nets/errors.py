@@ -28,6 +28,15 @@ def exit_on_user_error(main: Callable[..., int]) -> Callable[..., int]:
     return wrapper
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show each flag's default in ``--help``, unless its help text already explains it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.help and "(default:" in action.help:
+            return action.help
+        return super()._get_help_string(action)
+
+
 class UserErrorParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are ``UserError``s: one line, exit 2, no usage.
 

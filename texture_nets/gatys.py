@@ -75,7 +75,12 @@ from texture_nets.descriptor import (
     deepest_layer,
     min_input_side,
 )
-from texture_nets.errors import UserError, UserErrorParser, exit_on_user_error
+from texture_nets.errors import (
+    DefaultsHelpFormatter,
+    UserError,
+    UserErrorParser,
+    exit_on_user_error,
+)
 from texture_nets.generate_cli import parse_size, positive_int
 from texture_nets.image import (
     atomic_write,
@@ -451,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m texture_nets.gatys",
         description="Gatys et al.'s optimisation baseline: texture synthesis (--texture) or "
         "style transfer (--style ... --content), by optimising the pixels of one image.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     what = parser.add_argument_group("what to make")
     what.add_argument("--texture", metavar="IMG", help="texture synthesis from this example")

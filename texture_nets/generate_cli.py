@@ -20,7 +20,12 @@ from rich.console import Console
 from rich.progress import Progress
 
 from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
-from texture_nets.errors import UserError, UserErrorParser, exit_on_user_error
+from texture_nets.errors import (
+    DefaultsHelpFormatter,
+    UserError,
+    UserErrorParser,
+    exit_on_user_error,
+)
 from texture_nets.generator import (
     Generator,
     make_inputs,
@@ -71,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="generate.py",
         description="Sample textures (--texture RUN) or stylize photos "
         "(--checkpoint RUN --content FILE_OR_DIR) with a trained network.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument(
         "--texture",

@@ -41,7 +41,12 @@ from texture_nets.config import (
     make_config,
 )
 from texture_nets.data import NoiseDataModule, PhotoDataModule, photo_split
-from texture_nets.errors import UserError, UserErrorParser, exit_on_user_error
+from texture_nets.errors import (
+    DefaultsHelpFormatter,
+    UserError,
+    UserErrorParser,
+    exit_on_user_error,
+)
 from texture_nets.image import atomic_write, check_output_dir, open_image
 from texture_nets.module import TextureNetsModule
 
@@ -53,7 +58,7 @@ def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
         prog="train.py",
         description="Train a texture network (--texture IMG) or a stylizer (--style IMG "
         "--content-dir PHOTOS) after Ulyanov et al. 2016, against a frozen VGG.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("--texture", metavar="IMG", help="texture mode: the example texture image")
     parser.add_argument("--style", metavar="IMG", help="stylize mode: the style image (painting)")
