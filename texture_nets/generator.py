@@ -68,7 +68,8 @@ class GeneratorConfig:
         return asdict(self)
 
 
-def _norm(kind: str, channels: int) -> nn.Module:
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """Instance norm (affine, Improved Texture Networks) or batch norm."""
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=True)
     return nn.BatchNorm2d(channels)
@@ -86,7 +87,7 @@ class ConvBlock(nn.Sequential):
         for kernel, channels_in in ((3, cin), (3, cout), (1, cout)):
             layers += [
                 _conv(channels_in, cout, kernel, config.padding),
-                _norm(config.norm, cout),
+                norm_layer(config.norm, cout),
                 nn.LeakyReLU(config.leaky_slope, inplace=True),
             ]
         super().__init__(*layers)
@@ -97,8 +98,8 @@ class JoinBlock(nn.Module):
 
     def __init__(self, coarse_channels: int, fine_channels: int, norm: str) -> None:
         super().__init__()
-        self.norm_coarse = _norm(norm, coarse_channels)
-        self.norm_fine = _norm(norm, fine_channels)
+        self.norm_coarse = norm_layer(norm, coarse_channels)
+        self.norm_fine = norm_layer(norm, fine_channels)
 
     def forward(self, coarse: Tensor, fine: Tensor) -> Tensor:
         up = F.interpolate(coarse, scale_factor=2.0, mode="nearest")

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
+from texture_nets.generator import norm_layer
+
 JOHNSON_NORMS = ("instance", "batch")
 STRIDE = 4  # two stride-2 convolutions
 MIN_SIDE = 8  # the 128-channel maps must keep at least 2x2 pixels (instance norm, reflect pad)
@@ -43,18 +45,14 @@ class JohnsonConfig:
         return asdict(self)
 
 
-def _norm(kind: str, channels: int) -> nn.Module:
-    if kind == "instance":
-        return nn.InstanceNorm2d(channels, affine=True)
-    return nn.BatchNorm2d(channels)
-
-
 def _conv(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2, padding_mode="reflect")
 
 
 def _conv_norm_relu(cin: int, cout: int, kernel: int, norm: str, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(_conv(cin, cout, kernel, stride), _norm(norm, cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        _conv(cin, cout, kernel, stride), norm_layer(norm, cout), nn.ReLU(inplace=True)
+    )
 
 
 class ResidualBlock(nn.Module):
@@ -65,7 +63,7 @@ class ResidualBlock(nn.Module):
         self.body = nn.Sequential(
             _conv_norm_relu(channels, channels, 3, norm),
             _conv(channels, channels, 3),
-            _norm(norm, channels),
+            norm_layer(norm, channels),
         )
 
     def forward(self, x: Tensor) -> Tensor:
