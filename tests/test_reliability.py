@@ -127,7 +127,7 @@ no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is availabl
         (["--texture", "{bad}/text.jpg"], "text.jpg is not a texture-nets checkpoint"),
         (["--texture", "{damaged}"], "weights do not match its config (size mismatch for"),
         (["--texture", "{tex}", "--out", "{bad}/afile"], "afile is a file, expected a folder"),
-        (["--texture", "{tex}", "--out", "{bad}/afile/sub"], "afile is a file, expected a folder"),
+        (["--texture", "{tex}", "--out", "{bad}/afile/sub"], "afile is a file, so no folder"),
         (["--texture", "{tex}", "--size", "0"], "argument --size: size must be positive"),
         (["--texture", "{tex}", "--size", "-5"], "size must be N or WIDTHxHEIGHT, got '-5'"),
         (["--texture", "{tex}", "--size", "64x0"], "size must be positive, got '64x0'"),
@@ -504,6 +504,7 @@ _WORDS = 4_000_000  # a 16 MB checkpoint: writing it takes most of the writer's 
 
 def _write_forever(kind: str, path: str, done: Any) -> None:
     """The child: overwrite ``path`` again and again; ``done`` counts finished writes."""
+    torch.set_num_threads(1)  # a forked child must not use the parent's OpenMP pool (hangs)
     noise = torch.rand(1, 3, 512, 512, generator=torch.Generator().manual_seed(0))
     for round_ in range(1, 1_000_000):
         if kind == "checkpoint":
