@@ -116,6 +116,9 @@ class _DescriptorMetric(Metric):
     See the module docstring for why the descriptor is not a submodule.
     """
 
+    layer_sum: Tensor  # states of the per-layer metrics (_add_per_layer_states)
+    count: Tensor
+
     is_differentiable = False
     full_state_update = False
 
@@ -148,6 +151,16 @@ class _DescriptorMetric(Metric):
             features = descriptor(images.to(_descriptor_device(descriptor)), layers)
         return {name: value.detach() for name, value in features.items()}
 
+    def _add_per_layer_states(self, layers: int) -> None:
+        """Sums of per-image values per layer, and the image count (summed across processes)."""
+        self.add_state("layer_sum", torch.zeros(layers), dist_reduce_fx="sum")
+        self.add_state("count", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
+
+    def _accumulate(self, per_layer: Tensor) -> None:
+        """Add per-layer, per-image values of shape (L, B)."""
+        self.layer_sum += per_layer.sum(dim=1).to(self.layer_sum)
+        self.count += per_layer.shape[1]
+
 
 # --- style and content distances (the training objective's terms) ---------------------------
 
@@ -177,8 +190,6 @@ class StyleDistance(_DescriptorMetric):
     """
 
     higher_is_better = False
-    layer_sum: Tensor
-    count: Tensor
 
     def __init__(
         self,
@@ -202,8 +213,7 @@ class StyleDistance(_DescriptorMetric):
             self.register_buffer(
                 _gram_key(name), gram_matrix(features[name])[0].detach(), persistent=False
             )
-        self.add_state("layer_sum", torch.zeros(len(self.layers)), dist_reduce_fx="sum")
-        self.add_state("count", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
+        self._add_per_layer_states(len(self.layers))
         self._start_on_descriptor_device()
 
     def target_gram(self, layer: str) -> Tensor:
@@ -217,8 +227,7 @@ class StyleDistance(_DescriptorMetric):
         per_layer = torch.stack(
             [style_layer_loss(features[name], self.target_gram(name)) for name in self.layers]
         )  # (L, B)
-        self.layer_sum += per_layer.sum(dim=1).to(self.layer_sum)
-        self.count += images.shape[0]
+        self._accumulate(per_layer)
 
     def compute(self) -> dict[str, Tensor]:
         means = self.layer_sum / self.count
@@ -430,8 +439,6 @@ class SlicedWassersteinDistance(_DescriptorMetric):
     """
 
     higher_is_better = False
-    layer_sum: Tensor
-    count: Tensor
 
     def __init__(
         self,
@@ -458,8 +465,7 @@ class SlicedWassersteinDistance(_DescriptorMetric):
             self.register_buffer(
                 _example_key(name), _sorted_projections(example, directions), persistent=False
             )
-        self.add_state("layer_sum", torch.zeros(len(self.layers)), dist_reduce_fx="sum")
-        self.add_state("count", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
+        self._add_per_layer_states(len(self.layers))
         self._start_on_descriptor_device()
 
     def projections(self, layer: str) -> Tensor:
@@ -479,8 +485,7 @@ class SlicedWassersteinDistance(_DescriptorMetric):
                 for name in self.layers
             ]
         )  # (L, B)
-        self.layer_sum += per_layer.sum(dim=1).to(self.layer_sum)
-        self.count += images.shape[0]
+        self._accumulate(per_layer)
 
     def compute(self) -> dict[str, Tensor]:
         means = self.layer_sum / self.count
