@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lightning.pytorch as pl
 import torch
+from torch import Tensor
+
+from texture_nets.compare import loss_settings
+from texture_nets.descriptor import VGGDescriptor
+from texture_nets.gatys import describe, load_descriptor, make_init, optimize_image
+from texture_nets.image import load_image
+from texture_nets.losses import TextureLoss
+from texture_nets.precision import bf16_supported
+from texture_nets.train_cli import resolve_config
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -43,3 +58,118 @@ def machine_info() -> dict[str, Any]:
         "torch": torch.__version__,
         "summary": summary,
     }
+
+
+def median_time(fn: Callable[[], Any], repeats: int = 3) -> float:
+    """Median wall time of ``repeats`` calls (after the caller's own warm-up)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@dataclass
+class TextureObjective:
+    """A texture's loss under the default texture config, with its descriptor (fp32 scoring)."""
+
+    texture: Path
+    descriptor: VGGDescriptor
+    loss: TextureLoss
+    source: str
+
+    @classmethod
+    def load(cls, texture: Path, descriptor_source: str) -> TextureObjective:
+        settings = loss_settings(train_config("texture"), stylize=False)
+        descriptor, source = load_descriptor(descriptor_source, settings)
+        loss = settings.build_loss()
+        loss.set_style(
+            [describe(descriptor, load_image(texture, settings.style_size), settings.layers)]
+        )
+        return cls(texture, descriptor, loss, source)
+
+    @torch.no_grad()
+    def score(self, images: Tensor) -> float:
+        """Mean loss of (B, 3, H, W) images, descriptor in fp32."""
+        return statistics.mean(
+            self.loss(self.descriptor(image[None], self.loss.layers)).total.item()
+            for image in images
+        )
+
+    def gatys(self, size: int, steps: int, stop_at_loss: float | None = None) -> GatysRun:
+        """L-BFGS from noise (bf16 descriptor where supported, the fast path), rescored in fp32."""
+        init = make_init("noise", (size, size), None, 1.0, seed=0)
+        start = time.perf_counter()
+        result = optimize_image(
+            self.descriptor,
+            self.loss,
+            init,
+            steps,
+            use_bf16=bf16_supported(torch.device("cpu")),
+            progress=False,
+            stop_at_loss=stop_at_loss,
+        )
+        seconds = time.perf_counter() - start
+        return GatysRun(
+            result.image, self.score(result.image), seconds, result.losses, result.seconds
+        )
+
+
+@dataclass
+class GatysRun:
+    image: Tensor
+    loss: float  # the best image's, fp32
+    seconds: float
+    losses: list[float]  # per iteration, as optimised (bf16 descriptor where supported)
+    times: list[float]  # wall time at the end of each iteration
+
+    @property
+    def iterations(self) -> int:
+        return len(self.losses)
+
+    def seconds_to(self, loss: float) -> float | None:
+        """Wall time until an iteration's loss was ``<= loss`` (None: never)."""
+        return next((t for t, v in zip(self.times, self.losses, strict=True) if v <= loss), None)
+
+
+def train_config(mode: str) -> dict[str, Any]:
+    """The default training config of a mode (code defaults + configs/<mode>.yaml)."""
+    config, _ = resolve_config(["--mode", mode, "--style-image", "builtin:brick"])
+    return config.to_dict()
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_results(name: str, markdown: str, payload: dict[str, Any]) -> Path:
+    """Print the table and the machine, write results/<name>/results.{md,json}."""
+    machine = machine_info()
+    print(markdown)
+    print(machine["summary"])
+    out = RESULTS / name
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"machine": machine, **payload}, indent=2))
+    (out / "results.md").write_text(f"{markdown}\n\n{machine['summary']}\n")
+    return out
+
+
+class StepTimer(pl.Callback):
+    """Wall time of every training step (forward, backward, optimizer; data loading included)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self._last = 0.0
+
+    def on_train_batch_start(self, *args: Any) -> None:
+        if not self._last:
+            self._last = time.perf_counter()
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        now = time.perf_counter()
+        self.times.append(now - self._last)
+        self._last = now

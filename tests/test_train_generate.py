@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -274,3 +275,20 @@ def test_generate_user_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "not a texture-nets checkpoint" in capsys.readouterr().err
     assert generate_cli.main(["--texture", str(tmp_path), "--out", str(tmp_path)]) == 2
     assert "without checkpoints" in capsys.readouterr().err
+
+
+def test_generate_tiled_matches_one_pass(
+    texture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert train(texture, run, 2) == 0
+    images = {}
+    for tile in ("off", "8"):
+        out = tmp_path / f"tile_{tile}"
+        argv = ["--texture", str(run), "--size", "40x24", "--tile", tile, "--out", str(out)]
+        assert generate_cli.main(argv) == 0
+        images[tile] = np.asarray(Image.open(out / "example_40x24_seed0.png"), dtype=np.int16)
+    assert images["off"].shape == (24, 40, 3)
+    assert np.abs(images["off"] - images["8"]).max() <= 1  # float rounding of the statistics
+    assert generate_cli.main(["--texture", str(run), "--tile", "big", "--out", str(tmp_path)]) == 2
+    assert "expected auto, off or a tile size" in capsys.readouterr().err

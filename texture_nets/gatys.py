@@ -94,6 +94,7 @@ from texture_nets.losses import TextureLoss
 from texture_nets.plots import plot_losses
 from texture_nets.precision import descriptor_autocast, resolve_bf16
 from texture_nets.stylize import Size, output_size
+from texture_nets.threads import use_physical_cores
 from texture_nets.weights import build_descriptor
 
 log = logging.getLogger(__name__)
@@ -668,6 +669,7 @@ def _write(path: Path, data: Tensor | str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    use_physical_cores()
     mode = check_args(args)
     settings = _loss_settings(args, mode)
     try:

@@ -34,7 +34,10 @@ from texture_nets.generator import (
     seeded_generator,
 )
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
+from texture_nets.networks import run_network_tiled, tiled_steps
 from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
+from texture_nets.threads import use_physical_cores
+from texture_nets.tiling import AUTO_TILE_SIDE, DEFAULT_TILE, tile_size
 
 log = logging.getLogger("texture_nets")
 
@@ -116,10 +119,30 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="photos: keep the photo's colours, transfer luminance only (Gatys et al. 2016)",
     )
+    parser.add_argument(
+        "--tile",
+        type=parse_tile,
+        default="auto",
+        metavar="auto|off|N",
+        help="generate in tiles of N px (bounded memory, identical result); auto: tiles of "
+        f"{DEFAULT_TILE} px for outputs above {AUTO_TILE_SIDE}x{AUTO_TILE_SIDE} pixels",
+    )
     parser.add_argument("--out", default="samples", help="output directory")
     parser.add_argument("--format", choices=("png", "jpg"), default="png")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     return parser
+
+
+def parse_tile(text: str) -> str | int:
+    """``--tile``: ``auto``, ``off`` or a tile size in pixels."""
+    if text.strip().lower() in ("auto", "off"):
+        return text.strip().lower()
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, off or a tile size, got {text!r}"
+        ) from error
 
 
 def parse_device(text: str) -> torch.device:
@@ -140,14 +163,29 @@ def sample_textures(
     width: int,
     seeds: list[int],
     device: torch.device | str = "cpu",
+    tile: int | None = None,
+    on_tile: Callable[[], None] | None = None,
 ) -> torch.Tensor:
-    """One sample per seed, (N, 3, H, W) in [0, 1]; a seed always gives the same sample."""
+    """One sample per seed, (N, 3, H, W) in [0, 1]; a seed always gives the same sample.
+
+    ``tile``: generate tile by tile with cores of this many pixels (bounded memory, same
+    result). With circular padding the tiled image is generated at the next size divisible by
+    the coarsest scale and cropped, since only such sizes wrap around exactly.
+    """
+    config = generator.config
+    noise_height, noise_width = height, width
+    if tile and config.padding == "circular":
+        align = 2 ** (config.num_scales - 1)
+        noise_height, noise_width = -(-height // align) * align, -(-width // align) * align
     noise_per_seed = [
-        make_noise(1, height, width, generator.config, seeded_generator(seed), device)
+        make_noise(1, noise_height, noise_width, config, seeded_generator(seed), device)
         for seed in seeds
     ]
     noise = [torch.cat(scale) for scale in zip(*noise_per_seed, strict=True)]
-    return generator(make_inputs(generator.config, noise))
+    if tile:
+        images = run_network_tiled(generator, None, noise, tile, on_tile)
+        return images[..., :height, :width]
+    return generator(make_inputs(config, noise))
 
 
 def style_stem(info: CheckpointInfo, default: str) -> str:
@@ -176,6 +214,7 @@ def read_for_mode(checkpoint: str, mode: str) -> CheckpointInfo:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    use_physical_cores()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.content is not None:
         return stylize_main(parser, args)
@@ -192,12 +231,18 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--size: this generator needs at least {min_side} px per side")
     stem = style_stem(info, "texture")
     seeds = [args.seed + i for i in range(args.count)]
+    tile = tile_size(args.tile, height, width)
+    batch_size = 1 if tile else args.batch_size  # a tiled sample is already large
     start = time.perf_counter()
     written = []
-    for first in range(0, len(seeds), args.batch_size):
-        batch = seeds[first : first + args.batch_size]
+    for first in range(0, len(seeds), batch_size):
+        batch = seeds[first : first + batch_size]
         try:
-            images = sample_textures(generator, height, width, batch, device)
+            with progress_bar(enabled=tile is not None, label="tiles") as progress:
+                on_tile = None
+                if progress is not None and tile is not None:
+                    on_tile = progress(tiled_steps(generator, height, width, tile))
+                images = sample_textures(generator, height, width, batch, device, tile, on_tile)
         except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
             if not is_out_of_memory(error):
                 raise
@@ -245,6 +290,7 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         original_colors=args.original_colors,
         seed=args.seed,
         batch_size=args.batch_size,
+        tile=args.tile,
         format=args.format,
         device=str(device),
     )
@@ -265,15 +311,17 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
 
 
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[int], Callable[[int], None]] | None]:
-    """A rich progress bar on stderr: yields ``start(total) -> advance(n)`` (or None)."""
+def progress_bar(
+    enabled: bool, label: str = "stylizing"
+) -> Iterator[Callable[[int], Callable[..., None]] | None]:
+    """A rich progress bar on stderr: yields ``start(total) -> advance(n=1)`` (or None)."""
     if not enabled:
         yield None
         return
     with Progress(console=Console(file=sys.stderr), transient=False) as progress:
 
-        def start(total: int) -> Callable[[int], None]:
-            task = progress.add_task("stylizing", total=total)
-            return lambda n: progress.advance(task, n)
+        def start(total: int) -> Callable[..., None]:
+            task = progress.add_task(label, total=total)
+            return lambda n=1: progress.advance(task, n)
 
         yield start

@@ -131,11 +131,22 @@ class Generator(nn.Module):
         """``inputs[k]``: (B, input_channels, ceil(H/2^k), ceil(W/2^k)); returns (B, 3, H, W)."""
         if len(inputs) != self.config.num_scales:
             raise ValueError(f"expected {self.config.num_scales} inputs, got {len(inputs)}")
-        x = self.input_blocks[-1](inputs[-1])
-        for k in range(self.config.num_scales - 2, -1, -1):
+        coarsest = self.input_blocks[-1](inputs[-1])
+        return self.to_image(self.refine(coarsest, inputs, self.config.num_scales - 2))
+
+    def refine(self, x: Tensor, inputs: list[Tensor], level: int, last: int = 0) -> Tensor:
+        """Join ``x`` (the result at scale 2^(level+1)) with the inputs of ``level`` .. ``last``.
+
+        ``forward`` in parts, so that tiled generation can compute the small coarse levels
+        once for the whole image and only the fine ones tile by tile.
+        """
+        for k in range(level, last - 1, -1):
             fine = self.input_blocks[k](inputs[k])
             join_index = self.config.num_scales - 2 - k
             x = self.join_blocks[join_index](self.joins[join_index](x, fine))
+        return x
+
+    def to_image(self, x: Tensor) -> Tensor:
         return torch.sigmoid(self.to_rgb(x))
 
 

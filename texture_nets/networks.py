@@ -8,7 +8,7 @@ without a name is ``ulyanov`` (the only architecture of older checkpoints).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -22,6 +22,7 @@ from texture_nets.generator import (
     min_image_size,
 )
 from texture_nets.johnson import MIN_SIDE, JohnsonConfig, JohnsonNet
+from texture_nets.tiling import plan_tiling, tiled_forward
 
 ARCHITECTURES = ("ulyanov", "johnson")
 DEFAULT_ARCHITECTURE = "ulyanov"
@@ -85,3 +86,62 @@ def run_network(network: Network, content: Tensor | None, noise: list[Tensor] | 
     if noise is None:
         raise ValueError("the ulyanov generator needs a noise pyramid")
     return network(make_inputs(network.config, noise, content))
+
+
+def run_network_tiled(
+    network: Network,
+    content: Tensor | None,
+    noise: list[Tensor] | None,
+    tile: int,
+    on_tile: Callable[[], None] | None = None,
+) -> Tensor:
+    """``run_network`` tile by tile in bounded memory; equal to it up to float rounding.
+
+    With circular padding the result equals the whole-image pass only for sizes divisible by
+    2^(num_scales-1) (the only sizes that tile seamlessly anyway).
+    """
+    if isinstance(network, JohnsonNet):
+        if content is None:
+            raise ValueError("the johnson network needs a content image")
+        height, width = content.shape[-2:]
+        plan = plan_tiling(network.config, height, width, tile)
+
+        def run_johnson(tile_inputs: list[Tensor]) -> Tensor:
+            return network(tile_inputs[0])
+
+        return tiled_forward(
+            network, run_johnson, [content], [1], (height, width), tile, plan.halo, plan.align,
+            on_tile=on_tile,
+        )  # fmt: skip
+    if noise is None:
+        raise ValueError("the ulyanov generator needs a noise pyramid")
+    config = network.config
+    inputs = make_inputs(config, noise, content)
+    height, width = inputs[0].shape[-2:]
+    plan = plan_tiling(config, height, width, tile)
+    levels = plan.levels
+    with torch.no_grad():  # the coarse levels, once for the whole image
+        coarse = network.input_blocks[-1](inputs[-1])
+        coarse = network.refine(coarse, inputs, config.num_scales - 2, last=levels)
+
+    def run_fine(tile_inputs: list[Tensor]) -> Tensor:
+        return network.to_image(network.refine(tile_inputs[levels], tile_inputs, levels - 1))
+
+    return tiled_forward(
+        network,
+        run_fine,
+        [*inputs[:levels], coarse],
+        [2**k for k in range(levels + 1)],
+        (height, width),
+        tile,
+        plan.halo,
+        plan.align,
+        wrap=config.padding == "circular",
+        on_tile=on_tile,
+    )
+
+
+def tiled_steps(network: Network, height: int, width: int, tile: int) -> int:
+    """Tile forwards ``run_network_tiled`` makes for one image (for progress bars)."""
+    plan = plan_tiling(network.config, height, width, tile)
+    return plan.passes * plan.tiles

@@ -22,7 +22,14 @@ from torch import Tensor
 from texture_nets.color import preserve_colors
 from texture_nets.errors import UserError
 from texture_nets.image import ImageError, open_image, oriented_size, pil_to_tensor, save_image
-from texture_nets.networks import Network, min_side, run_network, seeded_noise
+from texture_nets.networks import (
+    Network,
+    min_side,
+    run_network,
+    run_network_tiled,
+    seeded_noise,
+)
+from texture_nets.tiling import tile_size
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,7 @@ class StylizeOptions:
     original_colors: bool = False
     seed: int = 0
     batch_size: int = 4
+    tile: str | int = "auto"  # generate.py --tile: auto | off | tile side in pixels
     format: str = "png"
     device: str = "cpu"
 
@@ -119,12 +127,17 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 @torch.no_grad()
-def stylize_tensor(network: Network, content: Tensor, seed: int) -> Tensor:
-    """(B, 3, H, W) photos in [0, 1] -> stylized, every image with the noise of ``seed``."""
+def stylize_tensor(network: Network, content: Tensor, seed: int, tile: int | None = None) -> Tensor:
+    """(B, 3, H, W) photos in [0, 1] -> stylized, every image with the noise of ``seed``.
+
+    ``tile``: run tile by tile with cores of this many pixels (bounded memory, same result).
+    """
     batch, _, height, width = content.shape
     noise = seeded_noise(network.config, 1, height, width, seed, content.device)
     if noise is not None:
         noise = [scale.expand(batch, -1, -1, -1) for scale in noise]
+    if tile:
+        return run_network_tiled(network, content, noise, tile)
     return run_network(network, content, noise)
 
 
@@ -142,7 +155,8 @@ def run_batch(network: Network, jobs: Sequence[Job], options: StylizeOptions) ->
     content = torch.cat(
         [pil_to_tensor(image.resize(work, Image.Resampling.LANCZOS)) for image in originals]
     ).to(options.device)
-    stylized = stylize_tensor(network, content, options.seed).float().cpu()
+    tile = tile_size(options.tile, work[1], work[0])
+    stylized = stylize_tensor(network, content, options.seed, tile).float().cpu()
     written = []
     for job, original, image in zip(jobs, originals, stylized, strict=True):
         result = resize(image.unsqueeze(0), job.out_size)

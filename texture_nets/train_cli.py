@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from texture_nets.errors import (
 )
 from texture_nets.image import atomic_write, check_output_dir, open_image
 from texture_nets.module import TextureNetsModule
+from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets")
 
@@ -262,8 +264,10 @@ def prepare_out_dir(out: Path) -> None:
 
 
 @exit_on_user_error
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> int:
+    """``train.py``; ``callbacks`` are added to the trainer's (benchmarks track quality so)."""
     config, args = resolve_config(argv)
+    use_physical_cores()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     if args.print_config:
         print(yaml.safe_dump(config.to_dict(), sort_keys=False))
@@ -291,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         max_steps=config.max_steps,
         default_root_dir=str(out),
         logger=make_loggers(config, out),
-        callbacks=make_callbacks(config, out),
+        callbacks=[*make_callbacks(config, out), *callbacks],
         log_every_n_steps=config.log_every,
         enable_model_summary=False,
         plugins=[AtomicCheckpointIO()],

@@ -1,0 +1,78 @@
+"""Run every benchmark in order and put their tables into the README.
+
+    python -m benchmarks.run                      # everything (about 2 hours on a 2-core CPU)
+    python -m benchmarks.run --only training_speed precision
+    python -m benchmarks.run --readme-only        # just refresh the README from results/
+
+Each benchmark writes ``benchmarks/results/<name>/results.{md,json}``; the README's section
+between the ``benchmarks:start`` / ``benchmarks:end`` markers is rebuilt from those files.
+Run on an otherwise idle machine: two torch processes on few cores slow each other down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import time
+
+from benchmarks.common import REPO, RESULTS
+
+# name -> (arguments, README heading); trained runs are shared through runs/bench_*
+BENCHMARKS: dict[str, tuple[list[str], str]] = {
+    "stylize_quality": ([], "Stylization: networks vs Gatys style transfer"),
+    "time_to_quality": ([], "Time to quality (texture networks vs Gatys loss)"),
+    "generation_speed": ([], "Generation vs Gatys, and large outputs"),
+    "training_speed": ([], "Training throughput"),
+    "precision": ([], "bf16 vs fp32 descriptor"),
+    "texture_quality": (
+        ["--max-steps", "400", "--gatys-steps", "150"],
+        "Texture quality at 400 steps (5 textures)",
+    ),
+}
+START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def readme_section() -> str:
+    parts = [START, ""]
+    for name, (arguments, heading) in BENCHMARKS.items():
+        result = RESULTS / name / "results.md"
+        if not result.is_file():
+            continue
+        command = " ".join(["python -m benchmarks." + name, *arguments])
+        parts += [f"#### {heading}", "", f"`{command}`", "", result.read_text().strip(), ""]
+    parts.append(END)
+    return "\n".join(parts)
+
+
+def update_readme() -> None:
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no {START} ... {END} section")
+    readme.write_text(pattern.sub(lambda _: readme_section(), text))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run just these")
+    parser.add_argument("--readme-only", action="store_true", help="only rebuild the README")
+    args = parser.parse_args(argv)
+    if not args.readme_only:
+        for name in args.only or list(BENCHMARKS):
+            arguments, _ = BENCHMARKS[name]
+            print(f"== {name} {' '.join(arguments)}", flush=True)
+            start = time.perf_counter()
+            code = importlib.import_module(f"benchmarks.{name}").main(arguments)
+            print(f"== {name}: exit {code} after {(time.perf_counter() - start) / 60:.1f} min")
+            if code:
+                return code
+    update_readme()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""The benchmark scripts' own logic: FLOP counting, tables, the README section they rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from torch import Tensor
+
+from benchmarks import run
+from benchmarks.common import GatysRun, table
+from benchmarks.training_speed import descriptor_flops
+from texture_nets.descriptor import VGGDescriptor
+
+
+def test_descriptor_flops_match_vgg16s_known_cost(
+    random_state: Callable[[str, int], dict[str, Tensor]],
+) -> None:
+    """VGG16's 13 convolutions cost 15.35 GMAC at 224 px (the usual published figure)."""
+    descriptor = VGGDescriptor("vgg16", random_state("vgg16", 0), last_layer="relu5_3")
+    assert descriptor_flops(descriptor, 1, 224) / 2 == pytest.approx(15.35e9, rel=0.01)
+    assert descriptor_flops(descriptor, 4, 112) == pytest.approx(
+        descriptor_flops(descriptor, 1, 224)
+    )
+
+
+def test_gatys_run_time_to_a_loss() -> None:
+    result = GatysRun(image=None, loss=0.1, seconds=3.0, losses=[5.0, 2.0, 1.0], times=[1, 2, 3])  # type: ignore[arg-type]
+    assert result.seconds_to(2.0) == 2
+    assert result.seconds_to(0.5) is None
+    assert result.iterations == 3
+
+
+def test_table() -> None:
+    assert table(["a", "b"], [[1, "x"]]) == "| a | b |\n|---|---|\n| 1 | x |"
+
+
+def test_readme_section_is_rebuilt_from_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = tmp_path / "results"
+    (results / "precision").mkdir(parents=True)
+    (results / "precision" / "results.md").write_text("| x |\n|---|\n| 1 |\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{run.START}\nold table\n{run.END}\noutro\n")
+    monkeypatch.setattr(run, "RESULTS", results)
+    monkeypatch.setattr(run, "REPO", tmp_path)
+    run.update_readme()
+    text = readme.read_text()
+    assert "old table" not in text and "| 1 |" in text
+    assert "`python -m benchmarks.precision`" in text
+    assert text.startswith("intro\n") and text.endswith(f"{run.END}\noutro\n")
+    readme.write_text("no markers")
+    with pytest.raises(SystemExit, match="no <!-- benchmarks:start -->"):
+        run.update_readme()
