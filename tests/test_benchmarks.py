@@ -54,3 +54,30 @@ def test_readme_section_is_rebuilt_from_results(
     readme.write_text("no markers")
     with pytest.raises(SystemExit, match="no <!-- benchmarks:start -->"):
         run.update_readme()
+
+
+def test_square_photo_is_a_centre_crop_of_the_shorter_side() -> None:
+    from benchmarks.stylize_quality import square_photo
+
+    image = square_photo("builtin:astronaut", 64)  # 512x512 source
+    assert image.shape == (1, 3, 64, 64)
+    wide = square_photo("builtin:chelsea", 48)  # 451x300 source
+    assert wide.shape == (1, 3, 48, 48)
+    assert float(wide.min()) >= 0 and float(wide.max()) <= 1
+
+
+def test_stylize_table_ratios_come_from_the_measured_times() -> None:
+    from benchmarks.stylize_quality import to_markdown
+
+    methods = {
+        "gatys": {"style_distance": 0.5, "content_distance": 0.6},
+        "ulyanov": {"style_distance": 0.7, "content_distance": 0.8, "train_steps": 400},
+        "johnson": {"style_distance": 0.9, "content_distance": 1.0, "train_steps": 400},
+    }
+    text = to_markdown(
+        [{"style": "wave.jpg", "methods": methods}],
+        {"gatys": 100.0, "ulyanov": 0.5, "johnson": 0.25},
+        100,
+    )
+    assert "| wave | Ulyanov (400 steps) | 0.700 | 0.800 | 500 ms | 200x faster |" in text
+    assert "| wave | Johnson (400 steps) | 0.900 | 1.000 | 250 ms | 400x faster |" in text

@@ -103,9 +103,11 @@ def test_spans_cover_every_pixel_once_with_aligned_reads(length: int, wrap: bool
     assert covered == list(range(length))
     for span in result:
         assert span.core_start % 8 == 0 and span.read_start % 8 == 0
-        assert span.read_start <= span.core_start - min(16, span.core_start) or wrap
-        if wrap:
+        if wrap:  # a full halo on both sides, reaching past the edges
             assert span.core_start - span.read_start == 16 == span.read_end - span.core_end
+        else:  # a full halo, clipped at the image's edges
+            assert span.read_start == max(0, span.core_start - 16)
+            assert span.read_end == min(length, span.core_end + 16)
 
 
 def test_tiled_texture_samples_equal_untiled_and_keep_odd_sizes() -> None:
