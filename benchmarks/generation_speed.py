@@ -19,6 +19,9 @@ Uses the runs of ``benchmarks.time_to_quality`` and ``benchmarks.stylize_quality
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -33,13 +36,11 @@ from texture_nets.checkpoint import read_checkpoint
 from texture_nets.compare import loss_settings
 from texture_nets.gatys import describe, load_descriptor, optimize_image
 from texture_nets.generate_cli import sample_textures
-from texture_nets.generator import Generator
-from texture_nets.image import load_image
+from texture_nets.image import load_image, save_image
 from texture_nets.measure import MemoryProbe, run_in_fresh_process
 from texture_nets.networks import Network
 from texture_nets.precision import bf16_supported
 from texture_nets.stylize import stylize_tensor
-from texture_nets.tiling import DEFAULT_TILE
 
 TEXTURES = ("tn_red_peppers", "dcor_flagstones")
 STYLE_RUNS = ("ulyanov_hokusai_great_wave", "johnson_hokusai_great_wave")
@@ -70,7 +71,7 @@ def texture_row(stem: str, args: argparse.Namespace) -> dict[str, Any]:
             one = median_time(partial(sample_textures, generator, side, side, [0]), args.repeats)
             four = median_time(partial(sample_textures, generator, side, side, [0, 1, 2, 3]), 1)
             latency[side] = {"batch1": one, "batch4_per_sample": four / 4}
-    gatys = objective.gatys(256, BUDGET)
+    gatys = objective.gatys(256, args.gatys_budget)
     to_same = gatys.seconds_to(network_loss)
     base = latency[256]["batch1"]
     return {
@@ -78,6 +79,7 @@ def texture_row(stem: str, args: argparse.Namespace) -> dict[str, Any]:
         "steps": info.global_step,
         "network_loss": network_loss,
         "latency_seconds": latency,
+        "gatys_budget": gatys.iterations,
         "gatys_loss_after_budget": gatys.loss,
         "gatys_seconds_budget": gatys.seconds,
         "gatys_seconds_to_network_loss": to_same,
@@ -116,7 +118,8 @@ def stylize_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
         )  # fmt: skip
         per_iteration = (result.seconds[-1] - result.seconds[0]) / args.gatys_probe
         row["gatys_seconds_per_iteration"] = per_iteration
-        row["gatys_budget_seconds"] = per_iteration * BUDGET
+        row["gatys_budget_seconds"] = per_iteration * args.gatys_budget
+        row["gatys_budget"] = args.gatys_budget
         rows.append(row)
     return rows
 
@@ -126,11 +129,10 @@ def stylize_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class MemoryJob:
-    kind: str  # "texture", "photo" or "gatys"
+    kind: str  # "texture" or "gatys"
     run: str  # checkpoint (texture, photo) or texture image (gatys)
     width: int
     height: int
-    tile: int | None = None
     descriptor: str = "auto"
 
 
@@ -144,40 +146,70 @@ def measure_in_child(job: MemoryJob) -> dict[str, Any]:
         start = time.perf_counter()
         objective.gatys(job.width, 10)
     else:
-        info = read_checkpoint(job.run)
-        network = info.build_network().eval()
-        content = photo(job.width, job.height) if job.kind == "photo" else None
+        generator = read_checkpoint(job.run).build_generator().eval()
         probe.start()
         start = time.perf_counter()
         with torch.no_grad():
-            if content is not None:
-                stylize_tensor(network, content, 0, job.tile)
-            else:
-                assert isinstance(network, Generator)
-                sample_textures(network, job.height, job.width, [0], tile=job.tile)
+            sample_textures(generator, job.height, job.width, [0])
     seconds = time.perf_counter() - start
     return {**probe.stop(), "seconds": seconds}
 
 
+_CLI = """
+import sys
+from texture_nets.generate_cli import main
+code = main(sys.argv[1:])
+status = open("/proc/self/status").read()
+print("VmHWM", [l.split()[1] for l in status.splitlines() if l.startswith("VmHWM")][0], code)
+"""
+
+
+def generate_cli_peak(argv: list[str]) -> dict[str, Any]:
+    """``generate.py ARGV`` in its own process: wall time and the process's peak RSS (Linux)."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _CLI, *argv], capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - start
+    last = done.stdout.strip().splitlines()[-1:] or [""]
+    if done.returncode != 0 or not last[0].startswith("VmHWM"):
+        raise RuntimeError(f"generate.py {' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+    _, kib, _ = last[0].split()
+    return {"seconds": seconds, "peak_bytes": float(kib) * 1024}
+
+
 def memory_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Working memory of one 256 px image (fresh process each), and whole ``generate.py``
+    runs for large outputs (peak RSS of the process, imports and all)."""
     texture_run = str(args.texture_work / TEXTURES[0])
     texture_image = read_checkpoint(texture_run).config["style_image"]
     ulyanov, johnson = (str(args.style_work / name) for name in STYLE_RUNS)
-    jobs = {
+    rows = []
+    small = {
         "texture 256 px, network": MemoryJob("texture", texture_run, 256, 256),
         "texture 256 px, Gatys L-BFGS": MemoryJob(
             "gatys", texture_image, 256, 256, descriptor=args.descriptor
         ),
-        "texture 2048x2048, whole image": MemoryJob("texture", texture_run, 2048, 2048),
-        "texture 4096x4096, tiled": MemoryJob("texture", texture_run, 4096, 4096, args.tile),
-        "photo 4000x3000, Ulyanov tiled": MemoryJob("photo", ulyanov, 4000, 3000, args.tile),
-        "photo 4000x3000, Johnson tiled": MemoryJob("photo", johnson, 4000, 3000, args.tile),
     }
-    rows = []
-    for label, job in jobs.items():
+    for label, job in small.items():
         print(f"memory: {label} ...", flush=True)
-        record = run_in_fresh_process(label, measure_in_child, job)
-        rows.append({"what": label, **record})
+        rows.append({"what": label, **run_in_fresh_process(label, measure_in_child, job)})
+    with tempfile.TemporaryDirectory() as tmp:
+        photo_file = Path(tmp) / "photo.png"
+        save_image(photo(4000, 3000), photo_file)
+        out = str(Path(tmp) / "out")
+        photo_args = ["--content", str(photo_file)]
+        large = {
+            "texture 2048x2048, --tile off": ["--texture", texture_run, "--size", "2048",
+                                               "--tile", "off"],
+            "texture 4096x4096, --tile auto": ["--texture", texture_run, "--size", "4096"],
+            "photo 4000x3000, Ulyanov, --tile auto": ["--checkpoint", ulyanov, *photo_args],
+            "photo 4000x3000, Johnson, --tile auto": ["--checkpoint", johnson, *photo_args],
+        }  # fmt: skip
+        for label, argv in large.items():
+            print(f"memory: {label} ...", flush=True)
+            record = generate_cli_peak([*argv, "--out", out])
+            rows.append({"what": f"generate.py {label}", **record})
     return rows
 
 
@@ -195,7 +227,7 @@ def to_markdown(
 ) -> str:
     texture_table = table(
         ["texture", *(f"{s} px (batch 1 / per sample in 4)" for s in SIZES),
-         "Gatys to network loss", "speed-up", f"Gatys {BUDGET} it", "speed-up"],
+         "Gatys to network loss", "speed-up", "Gatys, fixed budget", "speed-up"],
         [
             [
                 r["texture"],
@@ -207,20 +239,21 @@ def to_markdown(
                 f"{_time(r['gatys_seconds_to_network_loss'])} "
                 f"({r['gatys_iterations_to_network_loss']} it)",
                 f"{r['speedup_same_loss']:.0f}x" if r["speedup_same_loss"] else "-",
-                _time(r["gatys_seconds_budget"]),
+                f"{_time(r['gatys_seconds_budget'])} ({r['gatys_budget']} it)",
                 f"{r['speedup_budget']:.0f}x",
             ]
             for r in textures
         ],
     )  # fmt: skip
     photo_table = table(
-        ["photo", "Ulyanov", "Johnson", f"Gatys {BUDGET} it (s/it x {BUDGET})", "speed-up U / J"],
+        ["photo", "Ulyanov", "Johnson", "Gatys, fixed budget (s/it x its)", "speed-up U / J"],
         [
             [
                 r["size"],
                 _time(r[STYLE_RUNS[0]]),
                 _time(r[STYLE_RUNS[1]]),
-                f"{_time(r['gatys_budget_seconds'])} ({r['gatys_seconds_per_iteration']:.2f} s/it)",
+                f"{_time(r['gatys_budget_seconds'])} ({r['gatys_seconds_per_iteration']:.2f} s/it "
+                f"x {r['gatys_budget']})",
                 f"{r['gatys_budget_seconds'] / r[STYLE_RUNS[0]]:.0f}x / "
                 f"{r['gatys_budget_seconds'] / r[STYLE_RUNS[1]]:.0f}x",
             ]
@@ -228,13 +261,13 @@ def to_markdown(
         ],
     )
     memory_table = table(
-        ["generation", "time", "peak RSS", "of which the generation's own"],
+        ["generation", "time", "peak RSS of the process", "of which the generation's own"],
         [
             [
                 r["what"],
                 _time(r["seconds"]),
                 f"{r['peak_bytes'] / MIB:.0f} MiB",
-                f"{r['peak_increase_bytes'] / MIB:.0f} MiB",
+                f"{r['peak_increase_bytes'] / MIB:.0f} MiB" if "peak_increase_bytes" in r else "-",
             ]
             for r in memory
         ],
@@ -250,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--style-work", type=Path, default=Path("runs/bench_stylize"))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--gatys-probe", type=int, default=10, help="timed Gatys iterations")
-    parser.add_argument("--tile", type=int, default=DEFAULT_TILE)
+    parser.add_argument("--gatys-budget", type=int, default=BUDGET, help="Gatys iterations")
     parser.add_argument("--descriptor", default="auto")
     parser.add_argument("--skip-memory", action="store_true")
     return parser

@@ -21,7 +21,7 @@ from benchmarks.common import REPO, RESULTS
 # name -> (arguments, README heading); trained runs are shared through runs/bench_*
 BENCHMARKS: dict[str, tuple[list[str], str]] = {
     "stylize_quality": ([], "Stylization: networks vs Gatys style transfer"),
-    "time_to_quality": ([], "Time to quality (texture networks vs Gatys loss)"),
+    "time_to_quality": (["--minutes", "6"], "Time to quality (texture networks vs Gatys loss)"),
     "generation_speed": ([], "Generation vs Gatys, and large outputs"),
     "training_speed": ([], "Training throughput"),
     "precision": ([], "bf16 vs fp32 descriptor"),

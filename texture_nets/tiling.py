@@ -20,7 +20,10 @@ running the network on a cut-out of it.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -274,6 +277,7 @@ def tiled_forward(
         wrap,
         context,
     )
+    _return_freed_memory_to_the_os()
     streaming = _swap_norms(network, context)
     try:
         with torch.no_grad():
@@ -286,6 +290,29 @@ def tiled_forward(
                 pending[0].finish()
     finally:
         _restore_norms(network)
+
+
+def _return_freed_memory_to_the_os() -> None:
+    """Make glibc serve allocations above 1 MiB with mmap, so freed tiles leave the RSS.
+
+    glibc raises its mmap threshold after the first large free, after which tile-sized
+    tensors come from the heap, which fragments as tiles of different sizes come and go: a
+    2048 px texture peaked at 2.15 GB RSS, 1.0 GB with this setting (process-wide; a no-op
+    where glibc is not the allocator).
+    """
+    global _MMAP_SET
+    if _MMAP_SET or not sys.platform.startswith("linux"):
+        return
+    _MMAP_SET = True
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+_MMAP_SET = False
 
 
 def _run_pass(
