@@ -25,6 +25,7 @@ from texture_nets.descriptor import VGGDescriptor, deepest_layer, min_input_side
 from texture_nets.generator import Generator, make_noise, seeded_generator
 from texture_nets.image import image_sha256, load_image
 from texture_nets.losses import LossTerms, TextureLoss
+from texture_nets.metrics import ContentDistance, StyleDistance
 from texture_nets.networks import build_network, run_network, seeded_noise
 from texture_nets.precision import bf16_supported, descriptor_autocast
 from texture_nets.weights import build_descriptor
@@ -99,6 +100,11 @@ class TextureNetsModule(pl.LightningModule):
         with torch.no_grad():
             features = self.describe(style, self.loss.style_layers)
         self.loss.set_style([features])
+        if self.config.mode == "stylize":  # validation scores, fp32 (texture_nets.metrics)
+            self.val_style_distance = StyleDistance(self.descriptor, style, self.loss.style_layers)
+            self.val_content_distance = ContentDistance(
+                self.descriptor, self.config.content_layers[0]
+            )
         log.info(
             "descriptor %s (%s pooling, %s), style image %s (%dx%d)",
             self.descriptor_source,
@@ -190,10 +196,22 @@ class TextureNetsModule(pl.LightningModule):
             self.config.seed * 1_000_003 - 1 - batch_idx,
             self.device,
         )
-        result = self.compute_loss(self(noise, batch), batch)
+        images = self(noise, batch)
+        result = self.compute_loss(images, batch)
         size = batch.shape[0]
         self.log("val/loss", result.total, batch_size=size)
         self.log_dict({f"val/{k}": v for k, v in result.terms.items()}, batch_size=size)
+        self.val_style_distance.update(images.float())
+        self.val_content_distance.update(images.float(), batch)
+
+    def on_validation_epoch_end(self) -> None:
+        """Style and content distance over all validation photos (summed across processes)."""
+        if self.config.mode != "stylize":
+            return
+        self.log("val/style_distance", self.val_style_distance.compute()["style_distance"])
+        self.log("val/content_distance", self.val_content_distance.compute())
+        self.val_style_distance.reset()
+        self.val_content_distance.reset()
 
     @torch.no_grad()
     def sample(self, count: int, size: int, seed: int) -> Tensor:

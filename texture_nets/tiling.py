@@ -1,8 +1,8 @@
 """Bounded-memory generation of any size: run a network tile by tile, equal to one whole pass.
 
 Both architectures are fully convolutional, so an output pixel depends only on inputs within
-a fixed radius (``receptive_radius``). A tile extended by that radius on every side (the
-halo) therefore reproduces its core exactly, with two exceptions that this module handles:
+a fixed radius. A tile read with that radius around it (the halo) reproduces its core exactly,
+with two exceptions that this module handles:
 
 * Instance normalisation uses statistics of the *whole* image. They are computed in streaming
   passes: each pass runs every tile up to the first normalisation layer whose statistics are
@@ -10,12 +10,13 @@ halo) therefore reproduces its core exactly, with two exceptions that this modul
   there. When all statistics are known, a last pass produces the output. The heavy
   full-resolution layers come last in both architectures, so all passes together cost a few
   whole-image passes; memory stays that of one tile.
-* Multiscale inputs: tiles start at multiples of the coarsest scale factor, so every scale's
-  grid stays aligned. Image borders use the network's own padding (tiles end at the border);
-  circular padding wraps the halo around instead.
+* Multiscale inputs: tiles start at multiples of the coarsest tiled scale, so every grid stays
+  aligned. Image borders use the network's own padding (tiles end at the border); circular
+  padding wraps the halo around instead.
 
-``tiled_forward`` takes the full-size input pyramid (cheap: a few channels) and a function
-running the network on a cut-out of it.
+``plan_tiling`` decides the tiling of each architecture (``networks.run_network_tiled`` runs
+it); ``tiled_forward`` takes the full-size input pyramid (cheap: a few channels) and a
+function running the network on a cut-out of it.
 """
 
 from __future__ import annotations
@@ -120,14 +121,18 @@ def cut(images: Tensor, scale: int, rows: Span, cols: Span) -> Tensor:
 
     Wrapping is exact only when the image size is a multiple of every scale factor.
     """
-    row_index = _scaled_range(rows.read_start, rows.read_end, scale, images.shape[-2])
-    col_index = _scaled_range(cols.read_start, cols.read_end, scale, images.shape[-1])
+    row_index = _scaled_range(
+        rows.read_start, rows.read_end, scale, images.shape[-2], images.device
+    )
+    col_index = _scaled_range(
+        cols.read_start, cols.read_end, scale, images.shape[-1], images.device
+    )
     return images.index_select(-2, row_index).index_select(-1, col_index)
 
 
-def _scaled_range(start: int, end: int, scale: int, size: int) -> Tensor:
+def _scaled_range(start: int, end: int, scale: int, size: int, device: torch.device) -> Tensor:
     """Indices of ``[start, end)`` (output pixels) at a level with ``size`` pixels, wrapped."""
-    return torch.arange(start // scale, math.ceil(end / scale)) % size
+    return torch.arange(start // scale, math.ceil(end / scale), device=device) % size
 
 
 class _StopPass(Exception):
@@ -177,7 +182,7 @@ class StreamingInstanceNorm(nn.Module):
         cols = _core_slice(tile.cols, tile.width, x.shape[-1], tile.wrap)
         core = x[..., rows, cols].double()
         total = torch.stack([core.sum((-2, -1)), core.pow(2).sum((-2, -1))])
-        count = torch.tensor(float(core.shape[-2] * core.shape[-1]), dtype=torch.float64)
+        count = total.new_tensor(float(core.shape[-2] * core.shape[-1]))
         self._sums.append(torch.cat([total.flatten(), count.view(1)]))
 
     def finish(self) -> None:
