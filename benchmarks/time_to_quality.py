@@ -122,7 +122,7 @@ def to_markdown(results: list[dict[str, Any]], minutes: float) -> str:
         ]
         for r in results
     ]
-    header = ["texture", "Gatys loss (256 px)", "to 1.5x Gatys", "to 1.2x Gatys", "best reached"]
+    header = ["texture", "Gatys loss (256 px)", "to 1.5x Gatys", "to 1.2x Gatys", "at the end"]
     return table(header, rows)
 
 
