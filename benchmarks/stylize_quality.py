@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 import warnings
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from benchmarks.common import RESULTS, data_root, machine_info
+from benchmarks.common import RESULTS, data_root, machine_info, median_time
 from texture_nets import train_cli
 from texture_nets.checkpoint import CheckpointError, read_checkpoint
 from texture_nets.compare import loss_settings
@@ -49,15 +47,6 @@ SIDE = 256
 # CPU-sized training (~1.3 s/step here): 128 px crops, batch 4; the rest is configs/stylize.yaml
 TRAIN_FLAGS = ["--image-size", "128", "--batch-size", "4", "--val-batches", "1"]
 OUT = RESULTS / "stylize_quality"
-
-
-def median_time(fn: Callable[[], Any], repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def square_photo(path: str, side: int = SIDE) -> torch.Tensor:

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torchvision.utils import make_grid
 
-from benchmarks.common import RESULTS, data_root, machine_info
+from benchmarks.common import RESULTS, data_root, machine_info, median_time
 from texture_nets import train_cli
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.descriptor import deepest_layer
@@ -41,15 +41,6 @@ DEFAULT_TEXTURES = (
     "tn_bricks.jpg",
 )
 SAMPLE_SEEDS = (100, 101, 102, 103)
-
-
-def median_time(fn: Any, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def evaluate(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:

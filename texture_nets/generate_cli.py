@@ -173,10 +173,9 @@ def sample_textures(
     the coarsest scale and cropped, since only such sizes wrap around exactly.
     """
     config = generator.config
-    noise_height, noise_width = height, width
-    if tile and config.padding == "circular":
-        align = 2 ** (config.num_scales - 1)
-        noise_height, noise_width = -(-height // align) * align, -(-width // align) * align
+    noise_height, noise_width = (
+        tiled_texture_size(generator, height, width) if tile else (height, width)
+    )
     noise_per_seed = [
         make_noise(1, noise_height, noise_width, config, seeded_generator(seed), device)
         for seed in seeds
@@ -186,6 +185,15 @@ def sample_textures(
         images = run_network_tiled(generator, None, noise, tile, on_tile)
         return images[..., :height, :width]
     return generator(make_inputs(config, noise))
+
+
+def tiled_texture_size(generator: Generator, height: int, width: int) -> tuple[int, int]:
+    """The size a tiled texture is generated at (then cropped): with circular padding, the
+    next multiple of the coarsest scale, the only sizes that wrap around exactly."""
+    if generator.config.padding != "circular":
+        return height, width
+    align = 2 ** (generator.config.num_scales - 1)
+    return -(-height // align) * align, -(-width // align) * align
 
 
 def style_stem(info: CheckpointInfo, default: str) -> str:
@@ -241,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             with progress_bar(enabled=tile is not None, label="tiles") as progress:
                 on_tile = None
                 if progress is not None and tile is not None:
-                    on_tile = progress(tiled_steps(generator, height, width, tile))
+                    padded = tiled_texture_size(generator, height, width)
+                    on_tile = progress(tiled_steps(generator, *padded, tile))
                 images = sample_textures(generator, height, width, batch, device, tile, on_tile)
         except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
             if not is_out_of_memory(error):
