@@ -292,3 +292,11 @@ def test_generate_tiled_matches_one_pass(
     assert np.abs(images["off"] - images["8"]).max() <= 1  # float rounding of the statistics
     assert generate_cli.main(["--texture", str(run), "--tile", "big", "--out", str(tmp_path)]) == 2
     assert "expected auto, off or a tile size" in capsys.readouterr().err
+
+
+def test_resume_auto_without_a_checkpoint_starts_a_new_run(texture: Path, tmp_path: Path) -> None:
+    """``--resume auto`` is safe to put in every command: a fresh run directory just trains."""
+    run = tmp_path / "fresh"
+    assert train(texture, run, 2, "--resume", "auto") == 0
+    assert read_checkpoint(run).global_step == 2
+    assert read_checkpoint(run).config["resume"] is None

@@ -96,7 +96,8 @@ def resolve_config(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namesp
     files = preliminary.config or [p for p in [default_config_file(mode)] if p.is_file()]
     layers = [load_yaml(path) for path in files]
     resume = resume_path(flags.get("resume"), {**code_defaults(), **_merge(layers), **flags})
-    if resume is None:
+    if resume is None:  # a new run (also ``--resume auto`` without a checkpoint yet)
+        flags.pop("resume", None)
         return make_config(*layers, flags), preliminary
     flags["resume"] = str(resume)
     info = read_checkpoint(resume)
