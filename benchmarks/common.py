@@ -134,7 +134,7 @@ class GatysRun:
 
 
 def train_config(mode: str) -> dict[str, Any]:
-    """The default training config of a mode (code defaults + configs/<mode>.yaml)."""
+    """The default training config of a mode (code defaults + texture_nets/configs/<mode>.yaml)."""
     config, _ = resolve_config(["--mode", mode, "--style-image", "builtin:brick"])
     return config.to_dict()
 

@@ -40,7 +40,7 @@ def test_shipped_configs_are_valid(path: Path) -> None:
     for key, value in data.items():
         assert getattr(config, key) == value, key
     assert isinstance(config.network_config, (GeneratorConfig, JohnsonConfig))
-    assert path.stem == config.mode  # configs/<mode>.yaml
+    assert path.stem == config.mode  # texture_nets/configs/<mode>.yaml
 
 
 def test_defaults_are_valid() -> None:

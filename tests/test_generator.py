@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from texture_nets.generate_cli import sample_textures
+from texture_nets.networks import sample_textures
 from texture_nets.generator import (
     Generator,
     GeneratorConfig,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from texture_nets.generate_cli import sample_textures
+from texture_nets.networks import sample_textures
 from texture_nets.generator import Generator, GeneratorConfig
 from texture_nets.johnson import JohnsonConfig
 from texture_nets.networks import (

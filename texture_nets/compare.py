@@ -64,7 +64,8 @@ from texture_nets.gatys import (
     make_init,
     optimize_image,
 )
-from texture_nets.generate_cli import positive_int, sample_textures
+from texture_nets.generate_cli import positive_int
+from texture_nets.networks import sample_textures
 from texture_nets.generator import Generator
 from texture_nets.image import (
     atomic_write,

@@ -1,6 +1,6 @@
 """Training configuration: one flat list of keys, read from YAML and overridable by flags.
 
-Precedence: code defaults < ``configs/<mode>.yaml`` (or ``--config FILE``, repeatable) <
+Precedence: code defaults < ``texture_nets/configs/<mode>.yaml`` (or ``--config FILE``, repeatable) <
 command-line flags. Every key is a flag (``image_size`` -> ``--image-size``); ``--help`` lists
 them with their effective defaults.
 """
@@ -26,7 +26,7 @@ from texture_nets.precision import PRECISIONS
 
 MODES = ("texture", "stylize")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data: wheels ship it
 
 
 class ConfigError(UserError, ValueError):

@@ -26,15 +26,9 @@ from texture_nets.errors import (
     UserErrorParser,
     exit_on_user_error,
 )
-from texture_nets.generator import (
-    Generator,
-    make_inputs,
-    make_noise,
-    min_image_size,
-    seeded_generator,
-)
+from texture_nets.generator import min_image_size
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
-from texture_nets.networks import run_network_tiled, tiled_steps
+from texture_nets.networks import sample_textures, tiled_steps, tiled_texture_size
 from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
 from texture_nets.threads import use_physical_cores
 from texture_nets.tiling import AUTO_TILE_SIDE, DEFAULT_TILE, tile_size
@@ -154,46 +148,6 @@ def parse_device(text: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {text}: CUDA is not available here; use --device cpu")
     return device
-
-
-@torch.no_grad()
-def sample_textures(
-    generator: Generator,
-    height: int,
-    width: int,
-    seeds: list[int],
-    device: torch.device | str = "cpu",
-    tile: int | None = None,
-    on_tile: Callable[[], None] | None = None,
-) -> torch.Tensor:
-    """One sample per seed, (N, 3, H, W) in [0, 1]; a seed always gives the same sample.
-
-    ``tile``: generate tile by tile with cores of this many pixels (bounded memory, same
-    result). With circular padding the tiled image is generated at the next size divisible by
-    the coarsest scale and cropped, since only such sizes wrap around exactly.
-    """
-    config = generator.config
-    noise_height, noise_width = (
-        tiled_texture_size(generator, height, width) if tile else (height, width)
-    )
-    noise_per_seed = [
-        make_noise(1, noise_height, noise_width, config, seeded_generator(seed), device)
-        for seed in seeds
-    ]
-    noise = [torch.cat(scale) for scale in zip(*noise_per_seed, strict=True)]
-    if tile:
-        images = run_network_tiled(generator, None, noise, tile, on_tile)
-        return images[..., :height, :width]
-    return generator(make_inputs(config, noise))
-
-
-def tiled_texture_size(generator: Generator, height: int, width: int) -> tuple[int, int]:
-    """The size a tiled texture is generated at (then cropped): with circular padding, the
-    next multiple of the coarsest scale, the only sizes that wrap around exactly."""
-    if generator.config.padding != "circular":
-        return height, width
-    align = 2 ** (generator.config.num_scales - 1)
-    return -(-height // align) * align, -(-width // align) * align
 
 
 def style_stem(info: CheckpointInfo, default: str) -> str:

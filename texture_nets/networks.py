@@ -20,6 +20,7 @@ from texture_nets.generator import (
     make_inputs,
     make_noise,
     min_image_size,
+    seeded_generator,
 )
 from texture_nets.johnson import MIN_SIDE, JohnsonConfig, JohnsonNet
 from texture_nets.tiling import plan_tiling, tiled_forward
@@ -145,3 +146,43 @@ def tiled_steps(network: Network, height: int, width: int, tile: int) -> int:
     """Tile forwards ``run_network_tiled`` makes for one image (for progress bars)."""
     plan = plan_tiling(network.config, height, width, tile)
     return plan.passes * plan.tiles
+
+
+@torch.no_grad()
+def sample_textures(
+    generator: Generator,
+    height: int,
+    width: int,
+    seeds: list[int],
+    device: torch.device | str = "cpu",
+    tile: int | None = None,
+    on_tile: Callable[[], None] | None = None,
+) -> torch.Tensor:
+    """One sample per seed, (N, 3, H, W) in [0, 1]; a seed always gives the same sample.
+
+    ``tile``: generate tile by tile with cores of this many pixels (bounded memory, same
+    result). With circular padding the tiled image is generated at the next size divisible by
+    the coarsest scale and cropped, since only such sizes wrap around exactly.
+    """
+    config = generator.config
+    noise_height, noise_width = (
+        tiled_texture_size(generator, height, width) if tile else (height, width)
+    )
+    noise_per_seed = [
+        make_noise(1, noise_height, noise_width, config, seeded_generator(seed), device)
+        for seed in seeds
+    ]
+    noise = [torch.cat(scale) for scale in zip(*noise_per_seed, strict=True)]
+    if tile:
+        images = run_network_tiled(generator, None, noise, tile, on_tile)
+        return images[..., :height, :width]
+    return generator(make_inputs(config, noise))
+
+
+def tiled_texture_size(generator: Generator, height: int, width: int) -> tuple[int, int]:
+    """The size a tiled texture is generated at (then cropped): with circular padding, the
+    next multiple of the coarsest scale, the only sizes that wrap around exactly."""
+    if generator.config.padding != "circular":
+        return height, width
+    align = 2 ** (generator.config.num_scales - 1)
+    return -(-height // align) * align, -(-width // align) * align

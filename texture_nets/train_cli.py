@@ -68,7 +68,7 @@ def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
         "--config",
         action="append",
         metavar="YAML",
-        help="config file(s), later ones win (default: configs/<mode>.yaml)",
+        help="config file(s), later ones win (default: texture_nets/configs/<mode>.yaml)",
     )
     parser.add_argument(
         "--print-config", action="store_true", help="print the final config and exit"
