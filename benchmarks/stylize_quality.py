@@ -44,7 +44,8 @@ GRID_PHOTOS = ("builtin:astronaut", "builtin:chelsea", "builtin:coffee")
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
 SIDE = 256
-# CPU-sized training (~1.3 s/step here): 128 px crops, batch 4; the rest is texture_nets/configs/stylize.yaml
+# CPU-sized training (~1.3 s/step here): 128 px crops, batch 4; the rest is the stylize
+# defaults (texture_nets/configs/stylize.yaml)
 TRAIN_FLAGS = ["--image-size", "128", "--batch-size", "4", "--val-batches", "1"]
 OUT = RESULTS / "stylize_quality"
 

@@ -1,6 +1,6 @@
 """Texture quality benchmark: trained generator vs Gatys optimisation, same descriptor and loss.
 
-For each texture: train a network with ``texture_nets/configs/texture.yaml`` (``--max-steps`` overrides),
+For each texture: train a network with the texture defaults (``--max-steps`` overrides),
 measure the texture loss of 256x256 samples under the descriptor (fp32), run Gatys L-BFGS on a
 256x256 image from noise with the same descriptor and loss, and time generation at 256 and
 1024 px. Prints a Markdown table, writes ``results/texture_quality.{json,md}`` and a picture
@@ -27,9 +27,9 @@ from texture_nets import train_cli
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.descriptor import deepest_layer
 from texture_nets.gatys import make_init, optimize_image
-from texture_nets.networks import sample_textures
 from texture_nets.image import load_image, save_image
 from texture_nets.losses import TextureLoss
+from texture_nets.networks import sample_textures
 from texture_nets.precision import bf16_supported
 from texture_nets.weights import build_descriptor
 

@@ -1,7 +1,7 @@
 """Time to quality: CPU training time until a texture network's samples reach k x Gatys's loss.
 
 For each texture: Gatys L-BFGS from noise at 256 px (``--gatys-steps`` iterations) gives the
-reference loss; then a network trains with ``texture_nets/configs/texture.yaml`` while a callback scores
+reference loss; then a network trains with the texture defaults while a callback scores
 four fixed-seed 256 px samples every ``--eval-every`` steps (fp32 descriptor, same loss) and
 records the training wall time (scoring time excluded). Training stops at 1.2x the reference
 or after ``--minutes``. The trained runs stay in ``--work`` (the generation benchmark reuses
@@ -23,8 +23,8 @@ import torch
 
 from benchmarks.common import TextureObjective, data_root, table, write_results
 from texture_nets import train_cli
-from texture_nets.networks import sample_textures
 from texture_nets.generator import Generator
+from texture_nets.networks import sample_textures
 
 TEXTURES = ("tn_red_peppers.jpg", "tn_pebbles.jpg", "dcor_flagstones.jpg")
 SEEDS = [100, 101, 102, 103]

@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from texture_nets.networks import sample_textures
 from texture_nets.generator import (
     Generator,
     GeneratorConfig,
@@ -19,6 +18,7 @@ from texture_nets.generator import (
     seeded_generator,
 )
 from texture_nets.losses import tv_loss
+from texture_nets.networks import sample_textures
 
 
 def small(**kwargs: Any) -> GeneratorConfig:

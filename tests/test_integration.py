@@ -11,9 +11,9 @@ import torch
 from texture_nets import generate_cli, train_cli
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.gatys import make_init, optimize_image
-from texture_nets.networks import sample_textures
 from texture_nets.image import load_image
 from texture_nets.losses import TextureLoss
+from texture_nets.networks import sample_textures
 from texture_nets.weights import build_descriptor
 
 pytestmark = pytest.mark.slow

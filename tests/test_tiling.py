@@ -6,7 +6,6 @@ import pytest
 import torch
 from torch import nn
 
-from texture_nets.networks import sample_textures
 from texture_nets.generator import Generator, GeneratorConfig
 from texture_nets.johnson import JohnsonConfig
 from texture_nets.networks import (
@@ -16,6 +15,7 @@ from texture_nets.networks import (
     make_inputs,
     run_network,
     run_network_tiled,
+    sample_textures,
     seeded_noise,
     tiled_steps,
 )

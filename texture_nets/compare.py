@@ -65,7 +65,6 @@ from texture_nets.gatys import (
     optimize_image,
 )
 from texture_nets.generate_cli import positive_int
-from texture_nets.networks import sample_textures
 from texture_nets.generator import Generator
 from texture_nets.image import (
     atomic_write,
@@ -85,7 +84,7 @@ from texture_nets.metrics import (
     SlicedWassersteinDistance,
     StyleDistance,
 )
-from texture_nets.networks import min_side
+from texture_nets.networks import min_side, sample_textures
 from texture_nets.plots import image_grid, plot_losses
 from texture_nets.precision import resolve_bf16
 from texture_nets.stylize import output_size, stylize_tensor
