@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,7 +23,7 @@ from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_s
 from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
 from texture_nets.johnson import JohnsonConfig
 from texture_nets.networks import ARCHITECTURES, NetworkConfig
-from texture_nets.precision import PRECISIONS
+from texture_nets.precision import PRECISIONS, TRAIN_PRECISIONS  # noqa: F401 (gatys, compare)
 
 MODES = ("texture", "stylize")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
@@ -83,8 +84,18 @@ class TrainConfig:
     warmup_steps: int = _key(50, "linear learning-rate warm-up")
     lr_decay: float = _key(0.5, "learning-rate factor applied every lr_decay_every steps")
     lr_decay_every: int = _key(500, "steps between learning-rate decays")
-    precision: str = _key("auto", "descriptor precision: bf16 where supported (auto)", PRECISIONS)
+    precision: str = _key(
+        "auto",
+        "auto|bf16|fp32: fp32 training, descriptor in bf16 where supported (auto) or as named; "
+        "32|bf16-mixed|16-mixed: Lightning's precision for the whole step (docs/scaling.md)",
+        TRAIN_PRECISIONS,
+    )
     seed: int = _key(0, "seed of weights init and noise")
+    # where it runs (docs/scaling.md); the global batch is devices x num_nodes x batch_size
+    accelerator: str = _key("auto", "cpu|gpu|cuda|mps|auto (auto: a GPU if there is one)")
+    devices: str = _key("1", "devices per machine: N, -1 (all), auto (Lightning: all GPUs), 0,1")
+    strategy: str = _key("auto", "Lightning strategy: auto (ddp when devices > 1), ddp, ...")
+    num_nodes: int = _key(1, "machines (torchrun / SLURM launch one process per device)")
     # bookkeeping
     log_every: int = _key(10, "steps between logged losses")
     sample_every: int = _key(
@@ -210,6 +221,7 @@ class TrainConfig:
                     f"pools down to it: it needs at least {min_side} px a side); use "
                     f"--{name.replace('_', '-')} {min_side} or more, or shallower layers"
                 )
+        self.validate_scaling()
         from texture_nets.weights import check_source  # lazy: keeps config import light
 
         try:
@@ -217,8 +229,32 @@ class TrainConfig:
         except ValueError as error:
             raise ConfigError(str(error)) from error
 
+    def validate_scaling(self) -> None:
+        """``devices``: auto, N > 0, -1 or a list of device indices (YAML may give an int)."""
+        self.devices = str(self.devices).strip().replace(" ", "")
+        if not re.fullmatch(r"auto|-1|[1-9]\d*|\d+(,\d+)+,?|\d+,", self.devices):
+            raise ConfigError(
+                f"devices: {self.devices!r} is not auto, a positive count, -1 (all) or a "
+                "comma-separated list of device indices"
+            )
+        if self.num_nodes <= 0:
+            raise ConfigError(f"num_nodes must be positive, got {self.num_nodes}")
+        if not self.accelerator.strip() or not self.strategy.strip():
+            raise ConfigError("accelerator and strategy must not be empty (use auto)")
+
+    def trainer_devices(self) -> int | str | list[int]:
+        """``devices`` as Lightning takes it: 2 -> 2, "0,1" -> [0, 1], auto/-1 as given."""
+        if self.devices in ("auto", "-1"):
+            return self.devices if self.devices == "auto" else -1
+        if "," in self.devices:
+            return [int(index) for index in self.devices.split(",") if index]
+        return int(self.devices)
+
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
+# Keys train.py adds to a run's config.yaml for the record (the launch's world size and global
+# batch); reading that file back with --config ignores them.
+DERIVED_KEYS = ("world_size", "global_batch_size")
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -232,6 +268,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys")
+    for key in DERIVED_KEYS:
+        data.pop(key, None)
     check_keys(data, str(path))
     return data
 

@@ -7,6 +7,10 @@ import contextlib
 import torch
 
 PRECISIONS = ("auto", "bf16", "fp32")
+# Lightning's Trainer precisions that training also accepts for ``precision``: "32" is all
+# fp32 (= "fp32"); the mixed ones autocast the whole step (generator and descriptor).
+LIGHTNING_PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+TRAIN_PRECISIONS = (*PRECISIONS, *LIGHTNING_PRECISIONS)
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -37,3 +41,13 @@ def descriptor_autocast(
     if not enabled:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def trainer_precision(precision: str) -> str:
+    """The Lightning ``Trainer(precision=...)`` for a training ``precision`` value.
+
+    auto|bf16|fp32|32 train in fp32 (Lightning "32-true"; auto and bf16 then autocast only the
+    descriptor, as ``resolve_bf16`` says); bf16-mixed and 16-mixed are Lightning's mixed
+    precision over the whole training step.
+    """
+    return precision if precision in ("bf16-mixed", "16-mixed") else "32-true"

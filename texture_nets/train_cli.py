@@ -22,6 +22,8 @@ from lightning.pytorch.callbacks import (
     TQDMProgressBar,
 )
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from texture_nets.callbacks import (
     AtomicCheckpointIO,
@@ -50,6 +52,7 @@ from texture_nets.errors import (
 )
 from texture_nets.image import atomic_write, check_output_dir, open_image
 from texture_nets.module import TextureNetsModule
+from texture_nets.precision import trainer_precision
 from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets")
@@ -226,7 +229,12 @@ def make_data(config: TrainConfig) -> pl.LightningDataModule:
         return NoiseDataModule(config.max_steps)
     split = photo_split(config.content_dir, config.val_dir, config.val_fraction, config.seed)
     data = PhotoDataModule(
-        split, config.image_size, config.batch_size, config.num_workers, config.val_samples
+        split,
+        config.image_size,
+        config.batch_size,
+        config.num_workers,
+        config.val_samples,
+        seed=config.seed,
     )
     data.check_readable()
     log.info(
@@ -251,6 +259,58 @@ def validation_options(config: TrainConfig) -> dict[str, Any]:
     }
 
 
+def scaling_options(config: TrainConfig) -> dict[str, Any]:
+    """Trainer options for where the run goes: devices, machines, strategy, precision.
+
+    Lightning's sampler replacement is off: the photo module shards its own photos (it keeps
+    the minimum epoch; ``ShardedEpochSampler``), texture mode has no sampler at all.
+    """
+    return {
+        "accelerator": config.accelerator,
+        "devices": config.trainer_devices(),
+        "strategy": config.strategy,
+        "num_nodes": config.num_nodes,
+        "precision": trainer_precision(config.precision),
+        "use_distributed_sampler": False,
+        "sync_batchnorm": config.norm == "batch",  # one set of batch statistics over all ranks
+    }
+
+
+def make_trainer(config: TrainConfig, **options: Any) -> pl.Trainer:
+    """The Trainer; settings Lightning refuses (no GPU, bad strategy, ...) are a ``ConfigError``."""
+    try:
+        return pl.Trainer(**scaling_options(config), **options)
+    except (MisconfigurationException, ValueError, RuntimeError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise ConfigError(
+            f"cannot train with --accelerator {config.accelerator} --devices {config.devices} "
+            f"--strategy {config.strategy} --num-nodes {config.num_nodes} --precision "
+            f"{config.precision}: {message}"
+        ) from error
+
+
+def write_run_config(config: TrainConfig, trainer: pl.Trainer, out: Path) -> None:
+    """Log the global batch and write ``config.yaml`` (process 0 only): the config, plus the
+    launch's world size and global batch (ignored when the file is read back)."""
+    world = trainer.world_size
+    global_batch = world * config.batch_size
+    log.info(
+        "global batch: %d image(s) per step = %d process(es) (%d device(s) x %d node(s)) x "
+        "batch_size %d",
+        global_batch,
+        world,
+        trainer.num_devices,
+        trainer.num_nodes,
+        config.batch_size,
+    )
+    if not trainer.is_global_zero:
+        return
+    derived = {"world_size": world, "global_batch_size": global_batch}
+    text = yaml.safe_dump(config.to_dict(), sort_keys=False)
+    text += "# derived at launch (ignored by --config):\n" + yaml.safe_dump(derived)
+    atomic_write(out / "config.yaml", lambda p: p.write_text(text))
+
+
 def prepare_out_dir(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -270,6 +330,8 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
     config, args = resolve_config(argv)
     use_physical_cores()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if (rank_zero_only.rank or 0) > 0:  # other processes of a multi-process run: errors only
+        log.setLevel(logging.WARNING)
     if args.print_config:
         print(yaml.safe_dump(config.to_dict(), sort_keys=False))
         return 0
@@ -286,13 +348,8 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
     log.info("descriptor: %s", model.descriptor_source)
     out = Path(config.out)
     prepare_out_dir(out)
-    atomic_write(
-        out / "config.yaml",
-        lambda p: p.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False)),
-    )
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    install_sigterm_as_interrupt()
-    trainer = pl.Trainer(
+    trainer = make_trainer(
+        config,
         max_steps=config.max_steps,
         default_root_dir=str(out),
         logger=make_loggers(config, out),
@@ -303,6 +360,9 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
         num_sanity_val_steps=0,
         **validation_options(config),
     )
+    write_run_config(config, trainer, out)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    install_sigterm_as_interrupt()
     try:
         trainer.fit(model, datamodule=data, ckpt_path=config.resume, weights_only=False)
     except SystemExit:
