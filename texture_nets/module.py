@@ -2,8 +2,10 @@
 
 Texture mode: noise pyramid -> generator -> descriptor -> Gram loss against the example's
 Grams, which are computed once in ``setup``. Only the generator's parameters are optimised.
-Noise for step ``s`` is drawn from a generator seeded with (seed, s), so a resumed run sees
-exactly the noise an uninterrupted one would have.
+Noise for step ``s`` is drawn from a generator seeded with (seed, s, rank) (``rank_seed``), so
+a resumed run sees exactly the noise an uninterrupted one would have, and under data
+parallelism every process (rank) trains on different images: the global batch is
+devices x nodes x batch_size. Rank 0 draws what a single-process run draws.
 
 Stylize mode: a batch of content photos (+ the step's noise, for the Ulyanov generator) ->
 generator -> descriptor -> style Grams against the style image's, content features against
@@ -13,10 +15,12 @@ held-out photos with fixed noise.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -27,12 +31,30 @@ from texture_nets.image import image_sha256, load_image
 from texture_nets.losses import LossTerms, TextureLoss
 from texture_nets.metrics import ContentDistance, StyleDistance
 from texture_nets.networks import build_network, run_network, seeded_noise
-from texture_nets.precision import bf16_supported, descriptor_autocast
+from texture_nets.precision import descriptor_autocast, resolve_bf16
 from texture_nets.weights import build_descriptor
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = 1
+
+
+def rank_seed(seed: int, step: int, rank: int = 0) -> int:
+    """The noise seed of training step ``step`` on process ``rank``.
+
+    Rank 0 keeps the single-process seed (a one-device run is unchanged); every other rank
+    gets a seed mixed from (seed, step, rank) by NumPy's ``SeedSequence``, so no two
+    (step, rank) pairs share a noise stream.
+    """
+    if rank == 0:
+        return seed * 1_000_003 + step
+    entropy = [seed % 2**63, step % 2**63, rank]
+    return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 1)
+
+
+def fp32_region(device: torch.device) -> contextlib.AbstractContextManager[object]:
+    """No autocast inside (losses, Grams and scores stay fp32 under mixed precision)."""
+    return torch.autocast(device.type, enabled=False)
 
 
 class TextureNetsModule(pl.LightningModule):
@@ -82,13 +104,13 @@ class TextureNetsModule(pl.LightningModule):
         # The descriptor's weights are not trained and not needed to sample: keep them out of
         # checkpoints (loading tolerates their absence).
         self.strict_loading = False
-        self._use_bf16 = False
+        self._bf16_on: dict[torch.device, bool] = {}
 
     # -- setup -------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
-        self._use_bf16 = self.config.precision == "bf16" or (
-            self.config.precision == "auto" and bf16_supported(self.device)
-        )
+        # Lightning calls this before it moves the module to its device (``self.device``
+        # already names the target then): the targets are computed where the descriptor
+        # actually is, as buffers and metric states that follow the module when it moves.
         if self.config.style_image is None:
             raise ValueError("no style/texture image configured")
         arch = self.descriptor.arch
@@ -96,7 +118,7 @@ class TextureNetsModule(pl.LightningModule):
             self.config.style_image,
             self.config.style_size,
             min_side=min_input_side(arch, self.loss.style_layers),
-        ).to(self.device)
+        ).to(self.descriptor.mean)
         with torch.no_grad():
             features = self.describe(style, self.loss.style_layers)
         self.loss.set_style([features])
@@ -109,7 +131,7 @@ class TextureNetsModule(pl.LightningModule):
             "descriptor %s (%s pooling, %s), style image %s (%dx%d)",
             self.descriptor_source,
             self.config.pooling,
-            "bf16" if self._use_bf16 else "fp32",
+            "bf16" if self.use_bf16(self.device) else self.config.precision,
             self.config.style_image,
             style.shape[-1],
             style.shape[-2],
@@ -119,25 +141,33 @@ class TextureNetsModule(pl.LightningModule):
         state = super().state_dict(*args, **kwargs)
         return {k: v for k, v in state.items() if not k.startswith("descriptor.")}
 
+    def use_bf16(self, device: torch.device) -> bool:
+        """Whether the descriptor autocasts to bf16 on ``device`` (``precision`` auto|bf16)."""
+        if device not in self._bf16_on:
+            self._bf16_on[device] = resolve_bf16(self.config.precision, device)
+        return self._bf16_on[device]
+
     def describe(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
         """Descriptor features (bf16 autocast where enabled; Grams are then taken in fp32)."""
-        with descriptor_autocast(self.device, self._use_bf16):
+        with descriptor_autocast(images.device, self.use_bf16(images.device)):
             images = images.contiguous(memory_format=torch.channels_last)
             return self.descriptor(images, layers)
 
     # -- training ----------------------------------------------------------------------------
     def step_noise(
-        self, step: int, batch: int, height: int, width: int | None = None
+        self, step: int, batch: int, height: int, width: int | None = None, rank: int | None = None
     ) -> list[Tensor] | None:
-        """The noise of training step ``step`` (None for a network without noise input)."""
-        return seeded_noise(
+        """The noise of training step ``step`` on process ``rank`` (default: this process's),
+        in the module's dtype and device (None for a network without noise input)."""
+        noise = seeded_noise(
             self.config.network_config,
             batch,
             height,
             width or height,
-            self.config.seed * 1_000_003 + step,
+            rank_seed(self.config.seed, step, self.global_rank if rank is None else rank),
             self.device,
         )
+        return None if noise is None else [n.to(self.dtype) for n in noise]
 
     def forward(self, noise: list[Tensor] | None, content: Tensor | None = None) -> Tensor:
         return run_network(self.generator, content, noise)
@@ -148,10 +178,11 @@ class TextureNetsModule(pl.LightningModule):
             with torch.no_grad():
                 content_targets = self.describe(content, self.config.content_layers)
         features = self.describe(images, self.loss.layers)
-        return self.loss(features, content_targets, images)
+        with fp32_region(images.device):
+            return self.loss(features, content_targets, images)
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
-        content = batch if self.config.mode == "stylize" else None
+        content = batch.to(self.dtype) if self.config.mode == "stylize" else None
         if content is None:
             size = self.config.image_size
             noise = self.step_noise(self.global_step, self.config.batch_size, size)
@@ -166,9 +197,10 @@ class TextureNetsModule(pl.LightningModule):
                 f"non-finite loss at step {self.global_step} ({terms}); lower --lr or raise "
                 "--warmup-steps, then resume from the last good checkpoint"
             )
-        self.log("train/loss", result.total, prog_bar=True)
+        # sync_dist: the logged values are means over all processes (no-op on one)
+        self.log("train/loss", result.total, prog_bar=True, sync_dist=True)
         self.log("step", float(self.global_step + 1))  # monitored to keep the latest checkpoints
-        self.log_dict({f"train/{k}": v for k, v in result.terms.items()})
+        self.log_dict({f"train/{k}": v for k, v in result.terms.items()}, sync_dist=True)
         return result.total
 
     def configure_optimizers(self) -> Any:
@@ -187,6 +219,7 @@ class TextureNetsModule(pl.LightningModule):
 
     def validation_step(self, batch: Tensor, batch_idx: int) -> None:
         """Stylize mode: the loss terms on validation photos, with fixed noise per batch."""
+        batch = batch.to(self.dtype)
         height, width = batch.shape[-2:]
         noise = seeded_noise(
             self.config.network_config,
@@ -196,20 +229,26 @@ class TextureNetsModule(pl.LightningModule):
             self.config.seed * 1_000_003 - 1 - batch_idx,
             self.device,
         )
+        noise = None if noise is None else [n.to(self.dtype) for n in noise]
         images = self(noise, batch)
         result = self.compute_loss(images, batch)
         size = batch.shape[0]
-        self.log("val/loss", result.total, batch_size=size)
-        self.log_dict({f"val/{k}": v for k, v in result.terms.items()}, batch_size=size)
-        self.val_style_distance.update(images.float())
-        self.val_content_distance.update(images.float(), batch)
+        self.log("val/loss", result.total, batch_size=size, sync_dist=True)
+        terms = {f"val/{k}": v for k, v in result.terms.items()}
+        self.log_dict(terms, batch_size=size, sync_dist=True)
+        with fp32_region(images.device):  # scores in fp32 (the module's dtype if wider)
+            scored = images.to(torch.promote_types(self.dtype, torch.float32))
+            self.val_style_distance.update(scored)
+            self.val_content_distance.update(scored, batch.to(scored.dtype))
 
     def on_validation_epoch_end(self) -> None:
         """Style and content distance over all validation photos (summed across processes)."""
         if self.config.mode != "stylize":
             return
-        self.log("val/style_distance", self.val_style_distance.compute()["style_distance"])
-        self.log("val/content_distance", self.val_content_distance.compute())
+        # compute() already sums the metric states over all processes: same value everywhere
+        style = self.val_style_distance.compute()["style_distance"]
+        self.log("val/style_distance", style, sync_dist=True)
+        self.log("val/content_distance", self.val_content_distance.compute(), sync_dist=True)
         self.val_style_distance.reset()
         self.val_content_distance.reset()
 
@@ -222,7 +261,7 @@ class TextureNetsModule(pl.LightningModule):
         self.generator.eval()
         rng = seeded_generator(seed)
         noise = make_noise(count, size, size, self.generator.config, rng, self.device)
-        images = self(noise)
+        images = self([n.to(self.dtype) for n in noise])
         self.generator.train(was_training)
         return images
 
@@ -235,6 +274,7 @@ class TextureNetsModule(pl.LightningModule):
         noise = seeded_noise(
             self.config.network_config, content.shape[0], height, width, seed, self.device
         )
-        images = self(noise, content)
+        noise = None if noise is None else [n.to(self.dtype) for n in noise]
+        images = self(noise, content.to(self.dtype))
         self.generator.train(was_training)
         return images
