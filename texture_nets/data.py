@@ -21,7 +21,7 @@ import lightning.pytorch as pl
 import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 from torchvision.transforms import v2
 
 from texture_nets.errors import UserError
@@ -68,6 +68,53 @@ class NoiseDataModule(pl.LightningDataModule):
 # -- stylize mode: photos -------------------------------------------------------------------
 
 MIN_EPOCH_BATCHES = 50  # tiny photo sets are repeated so that an epoch is not a single step
+
+
+class ShardedEpochSampler(Sampler[int]):
+    """The photo order of one process (``rank`` of ``world``) under data parallelism.
+
+    Training (``shuffle``): an epoch is a seeded shuffle of all photos, repeated (a new
+    shuffle each time) until it holds at least ``MIN_EPOCH_BATCHES`` batches per process and
+    at least every photo once, rounded up to a multiple of ``world``; process ``rank`` takes
+    every ``world``-th index from ``rank``. So the processes see disjoint photos, every photo
+    is seen before any is repeated, each process has the same number of batches (DDP needs
+    it), and ``set_epoch`` (called by Lightning) gives every epoch a new order, the same on
+    every process. Validation: the photos in order, dealt round-robin; the last round is
+    completed with the first photos so that every process has as many.
+    """
+
+    def __init__(
+        self, size: int, rank: int, world: int, batch_size: int, shuffle: bool, seed: int = 0
+    ) -> None:
+        if not 0 <= rank < world:
+            raise ValueError(f"rank {rank} is not in [0, {world})")
+        self.size = size
+        self.rank = rank
+        self.world = world
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+        total = max(size, batch_size * MIN_EPOCH_BATCHES * world) if shuffle else size
+        self.total = -(-total // world) * world
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def order(self) -> list[int]:
+        """Every process's indices of this epoch, before dealing (the same on every rank)."""
+        if not self.shuffle:
+            return [i % self.size for i in range(self.total)]
+        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order: list[int] = []
+        while len(order) < self.total:
+            order.extend(torch.randperm(self.size, generator=rng).tolist())
+        return order[: self.total]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order()[self.rank :: self.world])
+
+    def __len__(self) -> int:
+        return self.total // self.world
 
 
 @dataclass(frozen=True)
@@ -214,8 +261,10 @@ class PhotoDataModule(pl.LightningDataModule):
         batch_size: int,
         num_workers: int = 2,
         val_samples: int = 4,
+        seed: int = 0,
     ) -> None:
         super().__init__()
+        self.seed = seed  # of the photo order under data parallelism (ShardedEpochSampler)
         self.split = split
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -239,8 +288,20 @@ class PhotoDataModule(pl.LightningDataModule):
             )
 
     def _loader(self, dataset: PhotoDataset, shuffle: bool) -> DataLoader[Tensor]:
-        sampler = None
-        if shuffle:
+        sampler: Sampler[int] | None = None
+        trainer = self.trainer
+        if trainer is not None and trainer.world_size > 1:
+            # train.py turns off Lightning's sampler replacement (it would drop the minimum
+            # epoch): each process gets its own shard here
+            sampler = ShardedEpochSampler(
+                len(dataset),
+                trainer.global_rank,
+                trainer.world_size,
+                self.batch_size,
+                shuffle,
+                self.seed,
+            )
+        elif shuffle:
             epoch = max(len(dataset), self.batch_size * MIN_EPOCH_BATCHES)
             sampler = RandomSampler(dataset, replacement=False, num_samples=epoch)
         return DataLoader(
