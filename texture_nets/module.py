@@ -237,7 +237,7 @@ class TextureNetsModule(pl.LightningModule):
         terms = {f"val/{k}": v for k, v in result.terms.items()}
         self.log_dict(terms, batch_size=size, sync_dist=True)
         with fp32_region(images.device):  # scores in fp32 (the module's dtype if wider)
-            scored = images.to(torch.promote_types(self.dtype, torch.float32))
+            scored = images.double() if images.dtype == torch.float64 else images.float()
             self.val_style_distance.update(scored)
             self.val_content_distance.update(scored, batch.to(scored.dtype))
 

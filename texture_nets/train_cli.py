@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
     config, args = resolve_config(argv)
     use_physical_cores()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
-    if (rank_zero_only.rank or 0) > 0:  # other processes of a multi-process run: errors only
+    if (getattr(rank_zero_only, "rank", 0) or 0) > 0:  # other processes: warnings and errors
         log.setLevel(logging.WARNING)
     if args.print_config:
         print(yaml.safe_dump(config.to_dict(), sort_keys=False))
