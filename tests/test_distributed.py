@@ -366,3 +366,24 @@ def test_module_tensors_follow_to_float64_after_setup(stylize_module: TextureNet
     assert int(module.val_style_distance.count) == 2
     assert module.val_style_distance.layer_sum.dtype == torch.float64
     assert module.stylize(photos, 0).dtype == torch.float64
+
+
+# -- --device of generate.py and gatys.py ----------------------------------------------------
+
+
+def test_device_convention_is_shared_by_generate_and_gatys() -> None:
+    from texture_nets import gatys, generate_cli
+    from texture_nets.devices import auto_device, resolve_device
+    from texture_nets.errors import UserError
+
+    assert resolve_device("auto") == auto_device()
+    assert resolve_device(" CPU ".lower()) == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert auto_device() == torch.device("cpu") or auto_device().type == "mps"
+        with pytest.raises(UserError, match="CUDA is not available"):
+            resolve_device("cuda:0")
+    with pytest.raises(UserError, match="not a device name"):
+        resolve_device("bogus")
+    generate_args = generate_cli.build_parser().parse_args(["--texture", "x"])
+    gatys_args = gatys.build_parser().parse_args(["--texture", "x"])
+    assert generate_args.device == gatys_args.device == "auto"

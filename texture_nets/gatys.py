@@ -75,6 +75,7 @@ from texture_nets.descriptor import (
     deepest_layer,
     min_input_side,
 )
+from texture_nets.devices import DEVICE_HELP, resolve_device
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -518,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="descriptor precision: auto = bf16 where it is fast",
     )
-    opt.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    opt.add_argument("--device", default="auto", help=DEVICE_HELP)
     loss = parser.add_argument_group("descriptor and loss")
     loss.add_argument(
         "--descriptor",
@@ -672,10 +673,7 @@ def main(argv: list[str] | None = None) -> int:
     use_physical_cores()
     mode = check_args(args)
     settings = _loss_settings(args, mode)
-    try:
-        device = torch.device(args.device)
-    except RuntimeError as error:
-        raise UserError(f"--device {args.device}: {error}") from error
+    device = resolve_device(args.device)
 
     # Images first (fast failures), then the descriptor.
     check_output_dir(Path(args.out).parent)

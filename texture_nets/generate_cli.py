@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
+from texture_nets.devices import DEVICE_HELP, resolve_device
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default="samples", help="output directory")
     parser.add_argument("--format", choices=("png", "jpg"), default="png")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     return parser
 
 
@@ -140,14 +141,8 @@ def parse_tile(text: str) -> str | int:
 
 
 def parse_device(text: str) -> torch.device:
-    """``--device``: a torch device that exists here, or a ``UserError``."""
-    try:
-        device = torch.device(text)
-    except RuntimeError as error:
-        raise UserError(f"--device {text}: not a device name (cpu, cuda, cuda:1, ...)") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {text}: CUDA is not available here; use --device cpu")
-    return device
+    """``--device``: a torch device that exists here, or a ``UserError`` (``devices.py``)."""
+    return resolve_device(text)
 
 
 def style_stem(info: CheckpointInfo, default: str) -> str:
