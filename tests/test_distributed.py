@@ -387,3 +387,82 @@ def test_device_convention_is_shared_by_generate_and_gatys() -> None:
     generate_args = generate_cli.build_parser().parse_args(["--texture", "x"])
     gatys_args = gatys.build_parser().parse_args(["--texture", "x"])
     assert generate_args.device == gatys_args.device == "auto"
+
+
+# -- scripts/gpu_check.sh: what can be checked without a GPU ---------------------------------
+
+GPU_CHECK = ROOT / "scripts" / "gpu_check.sh"
+
+
+def gpu_check(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHON": sys.executable}
+    return subprocess.run(
+        ["bash", str(GPU_CHECK), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_gpu_check_script_parses_and_handles_its_arguments() -> None:
+    assert subprocess.run(["bash", "-n", str(GPU_CHECK)]).returncode == 0
+    usage = gpu_check("--help")
+    assert usage.returncode == 0 and "--steps N" in usage.stdout
+    for bad in (["--steps", "x"], ["--size"], ["--frobnicate"]):
+        result = gpu_check(*bad)
+        assert result.returncode == 2, bad
+        assert "gpu_check.sh:" in result.stderr
+    if not torch.cuda.is_available():
+        result = gpu_check("--steps", "3")
+        assert result.returncode == 1
+        assert "no CUDA GPU is visible to PyTorch" in result.stderr
+
+
+def test_gpu_check_commands_are_valid_for_the_clis(tmp_path: Path) -> None:
+    """The dry run's train.py / generate.py command lines parse (configs resolve)."""
+    from texture_nets import generate_cli
+
+    dry = gpu_check("--dry-run", "--steps", "12", "--out", str(tmp_path / "gc"))
+    assert dry.returncode == 0, dry.stderr
+    commands = [line[2:].split() for line in dry.stdout.splitlines() if line.startswith("+ ")]
+    scripts = [Path(c[1]).name for c in commands]
+    assert scripts.count("timed_train.py") >= 2 and scripts.count("generate.py") == 6
+    assert scripts.count("compare_outputs.py") == 4
+    for command in commands:
+        args = command[2:]
+        if scripts[commands.index(command)] == "timed_train.py":
+            config, _ = train_cli.resolve_config(args)
+            assert config.precision == "bf16-mixed" and config.accelerator == "gpu"
+            assert train_cli.scaling_options(config)["precision"] == "bf16-mixed"
+        elif scripts[commands.index(command)] == "generate.py":
+            generate_cli.build_parser().parse_args(args)
+
+
+def test_compare_outputs_and_step_timer_on_cpu(tmp_path: Path, capsys: Any) -> None:
+    import importlib.util
+
+    def load(name: str) -> Any:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    compare = load("compare_outputs")
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    write_image(first / "x.png", 0)
+    write_image(second / "x.png", 0)
+    assert compare.main([str(first), str(second)]) == 0
+    write_image(second / "x.png", 1)
+    assert compare.main([str(first), str(second)]) == 1
+    assert compare.main([str(first), str(tmp_path)]) == 1  # nothing in common
+
+    timer = load("timed_train").StepTimer()
+    texture = write_image(tmp_path / "example.png", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = train_cli.main(
+            ["--texture", str(texture), "--out", str(tmp_path / "run"), "--max-steps", "7",
+             "--batch-size", "1", *TINY],
+            callbacks=[timer],
+        )  # fmt: skip
+    assert code == 0 and len(timer.times) == 7
+    assert "STEP TIME" in capsys.readouterr().out
