@@ -235,7 +235,7 @@ def test_nan_loss_stops_and_keeps_the_good_checkpoint(
         (["--texture", "{img}", "--style-layers", "relu9_1"], "unknown vgg16 layer"),
         (["--texture", "{img}", "--style-layers", "relu9_1"], "valid layers: relu1_1, relu1_2"),
         (["--texture", "{img}", "--imag-size", "64"], "did you mean --image-size?"),
-        (["--texture", "{img}", "--zzz", "1"], "valid flags: --batch-size, --channels"),
+        (["--texture", "{img}", "--zzz", "1"], "valid flags: --accelerator, --batch-size"),
         (["--texture", "{img}", "--config", "{tmp}/nope.yaml"], "config file not found"),
         (["--texture", "{img}", "--config", "{bad}/afile"], "must hold a mapping"),
         (["--texture", "{img}", "--descriptor", "bogus"], "unknown descriptor source 'bogus'"),
