@@ -466,3 +466,42 @@ def test_compare_outputs_and_step_timer_on_cpu(tmp_path: Path, capsys: Any) -> N
         )  # fmt: skip
     assert code == 0 and len(timer.times) == 7
     assert "STEP TIME" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_ctrl_c_under_ddp_writes_a_resumable_checkpoint(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the process group) stops both ranks; rank 0 writes last.ckpt without
+    waiting for the other (which may be inside a gradient all-reduce); --resume auto goes on."""
+    import signal
+    import time
+
+    texture = write_image(tmp_path / "example.png", 0)
+    out = tmp_path / "run"
+    args = ["--texture", str(texture), "--out", str(out), "--batch-size", "1", *TINY, *DDP]
+    env = {**os.environ, "DDP_RECORD_DIR": str(tmp_path / "record"), "WANDB_MODE": "offline"}
+    env.pop("OMP_NUM_THREADS", None)
+    process = subprocess.Popen(
+        [sys.executable, str(DRIVER), *args, "--max-steps", "100000"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoints" / "step=000004.ckpt").is_file():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, stderr[-3000:]
+    assert "resumable checkpoint written to" in stderr  # by the interrupt, not a periodic one
+    stopped = read_checkpoint(out).global_step
+    assert stopped >= 4
+    run_driver([*args, "--max-steps", str(stopped + 2), "--resume", "auto"], tmp_path / "again")
+    assert read_checkpoint(out).global_step == stopped + 2

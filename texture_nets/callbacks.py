@@ -56,7 +56,16 @@ class InterruptCheckpoint(pl.Callback):
         if not parameters_finite(pl_module):
             log.error("weights are not finite: no checkpoint written on interrupt")
             return
-        trainer.save_checkpoint(self.path, weights_only=False)
+        if trainer.world_size > 1:
+            # Several processes: no barrier (another process may be stuck in a gradient
+            # all-reduce and never reach it); process 0 alone writes what it has, which is
+            # what every process has (the weights are identical after each step).
+            if not trainer.is_global_zero:
+                return
+            checkpoint = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+            trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, self.path)
+        else:
+            trainer.save_checkpoint(self.path, weights_only=False)
         log.warning(
             "interrupted at step %d: resumable checkpoint written to %s",
             trainer.global_step,
