@@ -505,3 +505,38 @@ def test_ctrl_c_under_ddp_writes_a_resumable_checkpoint(tmp_path: Path) -> None:
     assert stopped >= 4
     run_driver([*args, "--max-steps", str(stopped + 2), "--resume", "auto"], tmp_path / "again")
     assert read_checkpoint(out).global_step == stopped + 2
+
+
+# -- Lightning precisions ----------------------------------------------------------------------
+
+
+def test_losses_stay_fp32_under_autocast(stylize_module: TextureNetsModule) -> None:
+    module = stylize_module
+    module.setup("fit")
+    images, photos = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # what bf16-mixed wraps the step in
+        result = module.compute_loss(images, photos)
+        features = module.describe(images, module.loss.layers)
+        targets = module.describe(photos, module.config.content_layers)
+    assert features["relu1_1"].dtype == torch.bfloat16  # the descriptor runs in bf16...
+    reference = module.loss(features, targets, images)  # ...the Grams and losses in fp32
+    assert result.total.dtype == torch.float32
+    torch.testing.assert_close(result.total, reference.total, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("mode", ["texture", "stylize"])
+def test_bf16_mixed_trains_on_cpu(tmp_path: Path, mode: str) -> None:
+    image = write_image(tmp_path / "example.png", 4)
+    out = tmp_path / "run"
+    which = ["--texture", str(image)] if mode == "texture" else [
+        "--style", str(image), "--content-layers", "relu2_1", "--num-workers", "0",
+        "--val-batches", "1", "--sample-every", "2"]  # fmt: skip
+    flags = [*TINY, "--precision", "bf16-mixed", "--batch-size", "1"]  # later flags win
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = train_cli.main([*which, "--out", str(out), "--max-steps", "2", *flags])
+    assert code == 0
+    info = read_checkpoint(out)
+    assert info.global_step == 2 and info.config["precision"] == "bf16-mixed"
+    assert all(v.dtype == torch.float32 and torch.isfinite(v).all()
+               for v in info.generator_state.values())  # fmt: skip
