@@ -540,3 +540,23 @@ def test_bf16_mixed_trains_on_cpu(tmp_path: Path, mode: str) -> None:
     assert info.global_step == 2 and info.config["precision"] == "bf16-mixed"
     assert all(v.dtype == torch.float32 and torch.isfinite(v).all()
                for v in info.generator_state.values())  # fmt: skip
+
+
+@pytest.mark.slow
+def test_ddp_spawn_trains_the_same_network_as_ddp(ddp_run: dict[str, Path]) -> None:
+    """``--strategy ddp_spawn`` also works (the main process takes the weights back)."""
+    out = ddp_run["root"] / "spawn"
+    spawn = ["--accelerator", "cpu", "--devices", "2", "--strategy", "ddp_spawn"]
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore"}
+    env.pop("OMP_NUM_THREADS", None)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--texture", str(ddp_run["texture"]),
+         "--out", str(out), "--max-steps", str(STEPS), "--batch-size", "1", *TINY, *spawn],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    spawned = read_checkpoint(out)
+    assert spawned.global_step == STEPS
+    expected = read_checkpoint(ddp_run["out"]).generator_state
+    for name, value in spawned.generator_state.items():
+        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6)

@@ -73,6 +73,18 @@ class InterruptCheckpoint(pl.Callback):
         )
 
 
+class FinalCheckpoint(pl.Callback):
+    """At the end of training, write the final state to ``path`` (``last.ckpt``), from inside
+    the training processes: with ``--strategy ddp_spawn`` the launching process never holds
+    the training state (its step counter stays 0), so it must not write it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        trainer.save_checkpoint(self.path, weights_only=False)
+
+
 def install_sigterm_as_interrupt() -> None:
     """Turn SIGTERM into KeyboardInterrupt so both take the same clean path."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import lightning.pytorch as pl
@@ -136,6 +137,17 @@ class TextureNetsModule(pl.LightningModule):
             style.shape[-1],
             style.shape[-2],
         )
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> Any:
+        """Also into a module whose ``setup`` has not run (empty target Grams): the main
+        process of ``--strategy ddp_spawn`` gets the trained weights back so."""
+        for name, buffer in self.loss.named_buffers():
+            incoming = state_dict.get(f"loss.{name}")
+            if buffer.numel() == 0 and incoming is not None:
+                setattr(self.loss, name, torch.empty_like(incoming, device=buffer.device))
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         state = super().state_dict(*args, **kwargs)

@@ -27,6 +27,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from texture_nets.callbacks import (
     AtomicCheckpointIO,
+    FinalCheckpoint,
     InterruptCheckpoint,
     SampleGrid,
     StylizationGrid,
@@ -198,6 +199,7 @@ def make_callbacks(config: TrainConfig, out: Path) -> list[Callback]:
             save_last=True,
         ),
         InterruptCheckpoint(checkpoints / "last.ckpt"),
+        FinalCheckpoint(checkpoints / "last.ckpt"),
         *(
             [StylizationGrid(out / "samples", config.sample_every), UnreadableImagesReport()]
             if config.mode == "stylize"
@@ -378,7 +380,6 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
     if trainer.interrupted:
         log.warning("stopped early; resume with: python train.py --out %s --resume auto", out)
         return 130
-    trainer.save_checkpoint(out / "checkpoints" / "last.ckpt", weights_only=False)
     usage = "--texture {out}" if config.mode == "texture" else "--checkpoint {out} --content PHOTO"
     log.info(
         "done: %s (use with: python generate.py %s)",
