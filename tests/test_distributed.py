@@ -560,3 +560,25 @@ def test_ddp_spawn_trains_the_same_network_as_ddp(ddp_run: dict[str, Path]) -> N
     expected = read_checkpoint(ddp_run["out"]).generator_state
     for name, value in spawned.generator_state.items():
         torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_torchrun_launch_trains_the_same_network(ddp_run: dict[str, Path]) -> None:
+    """torchrun starts both processes itself (as it does on several machines); Lightning
+    joins them. Same network as Lightning's own launcher."""
+    out = ddp_run["root"] / "torchrun"
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore"}
+    env.pop("OMP_NUM_THREADS", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         str(ROOT / "train.py"), "--texture", str(ddp_run["texture"]), "--out", str(out),
+         "--max-steps", str(STEPS), "--batch-size", "1", *TINY, *DDP],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    launched = read_checkpoint(out)
+    assert launched.global_step == STEPS
+    assert yaml.safe_load((out / "config.yaml").read_text())["global_batch_size"] == 2
+    expected = read_checkpoint(ddp_run["out"]).generator_state
+    for name, value in launched.generator_state.items():
+        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6)

@@ -316,7 +316,7 @@ def write_run_config(config: TrainConfig, trainer: pl.Trainer, out: Path) -> Non
 def prepare_out_dir(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write_test"
+        probe = out / f".write_test.{os.getpid()}"  # per process: torchrun starts them at once
         probe.write_text("")
         probe.unlink()
     except OSError as error:
