@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import torch
 import yaml
 from lightning.pytorch.callbacks import (
     Callback,
@@ -284,6 +285,8 @@ def make_trainer(config: TrainConfig, **options: Any) -> pl.Trainer:
         return pl.Trainer(**scaling_options(config), **options)
     except (MisconfigurationException, ValueError, RuntimeError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        if config.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+            message += " (PyTorch sees no CUDA GPU here: use --accelerator cpu, or auto)"
         raise ConfigError(
             f"cannot train with --accelerator {config.accelerator} --devices {config.devices} "
             f"--strategy {config.strategy} --num-nodes {config.num_nodes} --precision "
