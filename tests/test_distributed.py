@@ -303,7 +303,7 @@ def test_scaling_keys_defaults_and_parsing(tmp_path: Path) -> None:
 def test_trainer_refusals_are_one_line_config_errors() -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    with pytest.raises(ConfigError, match="accelerator gpu.*sees no CUDA GPU"):
+    with pytest.raises(ConfigError, match=r"accelerator gpu.*sees no CUDA GPU"):
         train_cli.make_trainer(make_config({"accelerator": "gpu"}), logger=False)
     with pytest.raises(ConfigError, match="no-such-strategy"):
         train_cli.make_trainer(make_config({"strategy": "no-such-strategy"}), logger=False)
