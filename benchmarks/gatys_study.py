@@ -31,7 +31,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,17 +41,24 @@ from torch import Tensor
 
 from benchmarks.common import REPO, data_root, machine_info
 from texture_nets.descriptor import VGGDescriptor, layer_names
-from texture_nets.gatys import DEFAULT_LR, describe, make_init, optimize_image
+from texture_nets.gatys import DEFAULT_LR, make_init, optimize_image
 from texture_nets.image import is_builtin, load_image, open_image, pil_to_tensor, tensor_to_pil
 from texture_nets.losses import TextureLoss
 from texture_nets.metrics import ContentDistance, ContentSSIM, StyleDistance, texture_report
+from texture_nets.objective import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    describe,
+    loss_settings,
+)
 from texture_nets.plots import Curve, image_grid, plot_curves
 from texture_nets.precision import bf16_supported
+from texture_nets.report import format_number
 from texture_nets.weights import resolve_weights
 
 STUDIES = ("optimizers", "pooling", "layers", "init", "ratio")
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-CONTENT_LAYER = "relu4_2"
+STYLE_LAYERS = DEFAULT_STYLE_LAYERS
+CONTENT_LAYER = DEFAULT_CONTENT_LAYERS[0]
 RATIOS = (0.01, 0.1, 1.0, 10.0, 100.0)  # content weight / style weight
 QUICK = {"size": 32, "steps": 4}
 IMAGES = Path("images") / "gatys"
@@ -166,6 +173,20 @@ class Run:
         return self.losses[-1] if self.losses else math.nan
 
 
+def study_loss(
+    layers: Sequence[str], with_content: bool, content_weight: float = 1.0
+) -> TextureLoss:
+    """The training objective (``objective.loss_settings``) with the study's style layers (weight
+    1 each), style weight 1 and, for style transfer, the content layer at ``content_weight``."""
+    settings = replace(
+        loss_settings({}, stylize=with_content),
+        style_layers=dict.fromkeys(layers, 1.0),
+        style_weight=1.0,
+        content_weight=content_weight,
+    )
+    return settings.build_loss()
+
+
 def run_gatys(
     ctx: Context,
     label: str,
@@ -180,12 +201,7 @@ def run_gatys(
 ) -> Run:
     """Optimise one image with ``TextureLoss`` (style weight 1) and report progress."""
     descriptor = ctx.descriptors[pooling]
-    loss = TextureLoss(
-        dict.fromkeys(layers, 1.0),
-        {CONTENT_LAYER: 1.0} if content is not None else None,
-        style_weight=1.0,
-        content_weight=content_weight,
-    )
+    loss = study_loss(layers, content is not None, content_weight)
     size = (int(content.shape[-2]), int(content.shape[-1])) if content is not None else None
     start = time.perf_counter()
     loss.set_style([describe(descriptor, style, list(layers), ctx.use_bf16)])
@@ -250,13 +266,7 @@ def max_pool_distance(ctx: Context, image: Tensor) -> float:
 
 
 def fmt(value: float) -> str:
-    if not math.isfinite(value):
-        return "–"
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000 or abs(value) < 1e-3:
-        return f"{value:.2e}"
-    return f"{value:.4g}"
+    return format_number(value, exp_digits=2)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -722,7 +732,7 @@ def warm_up(ctx: Context) -> None:
     first-call costs (allocator growth, kernel selection) in its time."""
     height, width = int(ctx.content.shape[-2]), int(ctx.content.shape[-1])
     for pooling, descriptor in ctx.descriptors.items():
-        loss = TextureLoss(dict.fromkeys(STYLE_LAYERS, 1.0), {CONTENT_LAYER: 1.0})
+        loss = study_loss(STYLE_LAYERS, with_content=True)
         loss.set_style([describe(descriptor, ctx.style, list(STYLE_LAYERS), ctx.use_bf16)])
         targets = describe(descriptor, ctx.content, [CONTENT_LAYER], ctx.use_bf16)
         for optimizer in ("lbfgs", "adam") if pooling == "avg" else ("lbfgs",):

@@ -19,9 +19,10 @@ import pytest
 import torch
 from PIL import Image
 
-from texture_nets import compare, measure, plots, train_cli
+from texture_nets import compare, compare_cli, measure, plots, train_cli
 from texture_nets.generator import Generator, GeneratorConfig
 from texture_nets.image import image_sha256
+from texture_nets.report import metric_label
 from texture_nets.stylize import stylize_tensor
 
 TRAIN_TINY = [
@@ -163,13 +164,13 @@ def check_report(report: dict[str, Any], out: Path) -> None:
     assert "Speed ratio" in markdown
     assert "peak memory" in markdown and "wall time per image" in markdown
     for key in network["metrics"]:
-        assert compare._metric_label(key) in markdown
+        assert metric_label(key) in markdown
 
 
 def test_cli_texture_checkpoint(texture_run: Path, texture: Path, tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     args = ["--checkpoint", str(texture_run), "--texture", str(texture), "--out", str(out)]
-    assert compare.main([*args, *COMPARE_TINY, "--repeats", "3"]) == 0
+    assert compare_cli.main([*args, *COMPARE_TINY, "--repeats", "3"]) == 0
     report = json.loads((out / "report.json").read_text())
     check_report(report, out)
     assert report["mode"] == "texture"
@@ -291,7 +292,7 @@ def test_cli_errors_exit_2(
         for item in extra
     ]
     args = ["--checkpoint", str(texture_run), "--out", str(tmp_path / "cmp"), *COMPARE_TINY]
-    assert compare.main([*args, *extra]) == 2
+    assert compare_cli.main([*args, *extra]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and message in error
     assert len(error.splitlines()) == 1
@@ -313,7 +314,7 @@ def test_cli_errors_for_stylize_checkpoints(
         (["--checkpoint", checkpoint, "--content", str(photos[0]), "--size", "3"], "at least 5"),
     ]
     for args, message in cases:
-        assert compare.main([*COMPARE_TINY, *args, "--out", str(tmp_path / "cmp")]) == 2
+        assert compare_cli.main([*COMPARE_TINY, *args, "--out", str(tmp_path / "cmp")]) == 2
         error = capsys.readouterr().err.strip()
         assert error.startswith("error: ") and message in error, error
         assert len(error.splitlines()) == 1

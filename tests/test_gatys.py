@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from texture_nets import gatys, plots
+from texture_nets import gatys, gatys_cli, plots
 from texture_nets.descriptor import VGGDescriptor
 from texture_nets.gatys import GatysResult, make_init, optimize_image
 from texture_nets.losses import LossTerms, TextureLoss
@@ -313,7 +313,7 @@ TINY = [
 @pytest.fixture
 def cli(fast_vgg: None) -> Iterator[Callable[..., int]]:
     def call(*argv: str) -> int:
-        return gatys.main([*TINY, *argv])
+        return gatys_cli.main([*TINY, *argv])
 
     yield call
 

@@ -16,12 +16,18 @@ from typing import Any
 
 import yaml
 
+from texture_nets.cli_args import list_of
 from texture_nets.descriptor import POOLING_MODES, check_layers, layer_names, min_input_side
 from texture_nets.errors import UserError
 from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_size
 from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
 from texture_nets.johnson import JohnsonConfig
 from texture_nets.networks import ARCHITECTURES, NetworkConfig
+from texture_nets.objective import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    FALLBACK_DESCRIPTOR_ARCH,
+)
 from texture_nets.precision import PRECISIONS
 
 MODES = ("texture", "stylize")
@@ -54,13 +60,13 @@ class TrainConfig:
     descriptor: str = _key("auto", "VGG weights: auto|torchvision|onnx|onnx:FILE|FILE.pth|random")
     descriptor_arch: str | None = _key(None, "vgg16|vgg19 (default: what the source provides)")
     pooling: str = _key("avg", "descriptor pooling (Gatys et al.: avg)", POOLING_MODES)
-    style_layers: list[str] = _key(
-        ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], "layers of the Gram loss"
-    )
+    style_layers: list[str] = _key(list(DEFAULT_STYLE_LAYERS), "layers of the Gram loss")
     style_layer_weights: list[float] | None = _key(None, "per-layer weights (default: all 1)")
     style_size: int = _key(512, "longer side the style image is resized to (if larger)")
     style_weight: float = _key(1.0, "weight of the Gram (style) loss")
-    content_layers: list[str] = _key(["relu4_2"], "layers of the content loss (stylize mode)")
+    content_layers: list[str] = _key(
+        list(DEFAULT_CONTENT_LAYERS), "layers of the content loss (stylize mode)"
+    )
     content_weight: float = _key(1.0, "weight of the content loss (stylize mode)")
     tv_weight: float = _key(0.0, "weight of the total-variation loss")
     # generator
@@ -196,7 +202,7 @@ class TrainConfig:
                 )
         if self.mode == "texture" and self.noise_depth == 0:
             raise ConfigError("texture mode needs noise_depth > 0")
-        arch = self.descriptor_arch or "vgg16"
+        arch = self.descriptor_arch or FALLBACK_DESCRIPTOR_ARCH
         try:
             check_layers(arch, self.deepest_layer_candidates)
         except ValueError as error:
@@ -256,21 +262,6 @@ def make_config(*layers: Mapping[str, Any]) -> TrainConfig:
         raise ConfigError(str(error)) from error
 
 
-def list_of(kind: type) -> Any:
-    """An argparse ``type``: ``"a, b,c"`` -> ``[kind("a"), kind("b"), kind("c")]``."""
-
-    def parse(text: str) -> list[Any]:
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        try:
-            return [kind(item) for item in items]
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(
-                f"expected comma-separated {kind.__name__}s"
-            ) from error
-
-    return parse
-
-
 def _optional(kind: type) -> Any:
     def parse(text: str) -> Any:
         return None if text.lower() in ("none", "null", "") else kind(text)
@@ -315,3 +306,10 @@ def code_defaults() -> dict[str, Any]:
 
 def default_config_file(mode: str) -> Path:
     return CONFIG_DIR / f"{mode}.yaml"
+
+
+def mode_config(mode: str, **overrides: Any) -> TrainConfig:
+    """A mode's default config (code defaults < ``configs/<mode>.yaml``) plus ``overrides``."""
+    path = default_config_file(mode)
+    layers = [load_yaml(path)] if path.is_file() else []
+    return make_config(*layers, {"mode": mode, **overrides})

@@ -20,6 +20,14 @@ from rich.console import Console
 from rich.progress import Progress
 
 from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
+from texture_nets.cli_args import (
+    default_device,
+    parse_device,
+    parse_size,
+    parse_tile,
+    positive_float,
+    positive_int,
+)
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -34,38 +42,6 @@ from texture_nets.threads import use_physical_cores
 from texture_nets.tiling import AUTO_TILE_SIDE, DEFAULT_TILE, tile_size
 
 log = logging.getLogger("texture_nets")
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``512`` -> (512, 512); ``640x480`` -> (height 480, width 640)."""
-    match = re.fullmatch(r"(\d+)(?:x(\d+))?", text.strip().lower())
-    if not match:
-        raise argparse.ArgumentTypeError(f"size must be N or WIDTHxHEIGHT, got {text!r}")
-    width = int(match.group(1))
-    height = int(match.group(2) or width)
-    if width <= 0 or height <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
-    return height, width
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from error
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from error
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,31 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default="samples", help="output directory")
     parser.add_argument("--format", choices=("png", "jpg"), default="png")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default=default_device())
     return parser
-
-
-def parse_tile(text: str) -> str | int:
-    """``--tile``: ``auto``, ``off`` or a tile size in pixels."""
-    if text.strip().lower() in ("auto", "off"):
-        return text.strip().lower()
-    try:
-        return positive_int(text)
-    except argparse.ArgumentTypeError as error:
-        raise argparse.ArgumentTypeError(
-            f"expected auto, off or a tile size, got {text!r}"
-        ) from error
-
-
-def parse_device(text: str) -> torch.device:
-    """``--device``: a torch device that exists here, or a ``UserError``."""
-    try:
-        device = torch.device(text)
-    except RuntimeError as error:
-        raise UserError(f"--device {text}: not a device name (cpu, cuda, cuda:1, ...)") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {text}: CUDA is not available here; use --device cpu")
-    return device
 
 
 def style_stem(info: CheckpointInfo, default: str) -> str:

@@ -21,14 +21,14 @@ import torch
 from torch import Tensor
 
 from texture_nets.config import TrainConfig
-from texture_nets.descriptor import VGGDescriptor, deepest_layer, min_input_side
+from texture_nets.descriptor import VGGDescriptor, min_input_side
 from texture_nets.generator import Generator, make_noise, seeded_generator
 from texture_nets.image import image_sha256, load_image
-from texture_nets.losses import LossTerms, TextureLoss
+from texture_nets.losses import LossTerms
 from texture_nets.metrics import ContentDistance, StyleDistance
 from texture_nets.networks import build_network, run_network, seeded_noise
+from texture_nets.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_supported, descriptor_autocast
-from texture_nets.weights import build_descriptor
 
 log = logging.getLogger(__name__)
 
@@ -47,26 +47,14 @@ class TextureNetsModule(pl.LightningModule):
         super().__init__()
         self.config = TrainConfig(**config)
         self.generator = build_network(self.config.network_config)
+        # the objective every method shares (texture_nets.objective)
+        settings = loss_settings(self.config.to_dict(), stylize=self.config.mode == "stylize")
         if descriptor is None:
-            descriptor, descriptor_source = build_descriptor(
-                self.config.descriptor,
-                self.config.descriptor_arch,
-                self.config.pooling,
-                deepest_layer(
-                    self.config.descriptor_arch or "vgg16", self.config.deepest_layer_candidates
-                ),
-                seed=self.config.seed,
+            descriptor, descriptor_source = build_objective_descriptor(
+                self.config.descriptor, settings, seed=self.config.seed
             )
         self.descriptor = descriptor
-        self.loss = TextureLoss(
-            self.config.style_layer_dict,
-            {name: 1.0 for name in self.config.content_layers}
-            if self.config.mode == "stylize"
-            else None,
-            style_weight=self.config.style_weight,
-            content_weight=self.config.content_weight,
-            tv_weight=self.config.tv_weight,
-        )
+        self.loss = settings.build_loss()
         self.descriptor_source = descriptor_source or "unknown"
         self.style_sha256 = image_sha256(self.config.style_image) if self.config.style_image else ""
         self.save_hyperparameters(
