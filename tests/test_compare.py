@@ -250,7 +250,7 @@ def test_stylize_adapter_matches_make_inputs() -> None:
     assert torch.equal(
         stylize_tensor(without_noise, content, 0), stylize_tensor(without_noise, content, 1)
     )
-    assert not compare.takes_noise(without_noise) and compare.takes_noise(generator)
+    assert not without_noise.stochastic and generator.stochastic
 
 
 def test_image_grid_sizes_columns_and_rows() -> None:

@@ -17,9 +17,11 @@ from texture_nets.networks import (
     NetworkConfig,
     build_network,
     config_from_dict,
+    texture_generator,
 )
 
-GENERATOR_PREFIX = "generator."
+GENERATOR_PREFIX = "generator."  # state_dict keys of the network (TextureNetsModule.generator)
+CHECKPOINT_FORMAT = 1  # hyper_parameters["format"]; raise it when the layout changes
 
 
 class CheckpointError(UserError):
@@ -43,12 +45,12 @@ class CheckpointInfo:
 
     def build_generator(self) -> Generator:
         """The trained multiscale generator (what texture sampling needs), in eval mode."""
-        network = self.build_network()
-        if not isinstance(network, Generator):
+        try:
+            return texture_generator(self.build_network())
+        except TypeError as error:
             raise CheckpointError(
                 f"{self.path} holds a {self.architecture} network, not a multiscale generator"
-            )
-        return network
+            ) from error
 
     def build_network(self) -> Network:
         """The trained network of whichever architecture the checkpoint holds, in eval mode."""
@@ -102,6 +104,12 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
     if not isinstance(hparams, dict) or "generator" not in hparams or "state_dict" not in raw:
         raise CheckpointError(
             f"{path} is not a texture-nets checkpoint (no generator settings inside)"
+        )
+    saved_format = hparams.get("format", CHECKPOINT_FORMAT)  # absent in the first checkpoints
+    if not isinstance(saved_format, int) or saved_format > CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{path}: checkpoint format {saved_format!r} is newer than this texture-nets "
+            f"reads ({CHECKPOINT_FORMAT}); update texture-nets"
         )
     architecture = str(hparams.get("architecture", DEFAULT_ARCHITECTURE))
     try:

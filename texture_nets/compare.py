@@ -38,14 +38,13 @@ from typing import Any, cast
 
 import torch
 from PIL import Image
-from torch import Tensor, nn
+from torch import Tensor
 
 from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
 from texture_nets.cli_args import parse_device
 from texture_nets.descriptor import VGGDescriptor, min_input_side
 from texture_nets.errors import UserError
 from texture_nets.gatys import OPTIMIZERS, GatysResult, make_init, optimize_image
-from texture_nets.generator import Generator
 from texture_nets.image import (
     atomic_write,
     check_output_dir,
@@ -94,11 +93,6 @@ class CompareOptions:
     precision: str = "auto"
     repeats: int = 5
     device: str = "cpu"
-
-
-def takes_noise(network: nn.Module) -> bool:
-    """Whether different seeds can give different outputs (a generator with noise channels)."""
-    return isinstance(network, Generator) and network.config.noise_depth > 0
 
 
 # -- one method, in this process or a spawned one ---------------------------------------------
@@ -155,7 +149,7 @@ def _run_network(
     else:
         network = info.build_network().to(device)
         contents = [c.to(device) for c in contents]
-        samples = options.samples if takes_noise(network) else 1
+        samples = options.samples if network.stochastic else 1
         seeds = [options.seed + i for i in range(samples)]
         plan = [partial(stylize_tensor, network, c, s) for c in contents for s in seeds]
     probe = MemoryProbe(device, isolated)

@@ -34,7 +34,6 @@ from texture_nets.errors import (
     UserErrorParser,
     exit_on_user_error,
 )
-from texture_nets.generator import min_image_size
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
 from texture_nets.networks import sample_textures, tiled_steps, tiled_texture_size
 from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
@@ -141,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     device = parse_device(args.device)
     out = check_output_dir(args.out)
     generator = info.build_generator().to(device)
-    min_side = min_image_size(generator.config.num_scales)
+    min_side = generator.min_side
     if min(height, width) < min_side:
         raise UserError(f"--size: this generator needs at least {min_side} px per side")
     stem = style_stem(info, "texture")

@@ -20,19 +20,19 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
+from texture_nets.checkpoint import CHECKPOINT_FORMAT
 from texture_nets.config import TrainConfig
 from texture_nets.descriptor import VGGDescriptor, min_input_side
-from texture_nets.generator import Generator, make_noise, seeded_generator
+from texture_nets.generator import seeded_generator
 from texture_nets.image import image_sha256, load_image
 from texture_nets.losses import LossTerms
 from texture_nets.metrics import ContentDistance, StyleDistance
-from texture_nets.networks import build_network, run_network, seeded_noise
+from texture_nets.networks import build_network, run_network, seeded_noise, texture_generator
 from texture_nets.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_supported, descriptor_autocast
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = 1
 
 
 class TextureNetsModule(pl.LightningModule):
@@ -204,12 +204,10 @@ class TextureNetsModule(pl.LightningModule):
     @torch.no_grad()
     def sample(self, count: int, size: int, seed: int) -> Tensor:
         """Texture samples from fixed noise (for the periodic sample grid)."""
-        if not isinstance(self.generator, Generator):
-            raise TypeError("texture samples need the multiscale generator")
-        was_training = self.generator.training
-        self.generator.eval()
-        rng = seeded_generator(seed)
-        noise = make_noise(count, size, size, self.generator.config, rng, self.device)
+        generator = texture_generator(self.generator)
+        was_training = generator.training
+        generator.eval()
+        noise = generator.config.noise(count, size, size, seeded_generator(seed), self.device)
         images = self(noise)
         self.generator.train(was_training)
         return images
