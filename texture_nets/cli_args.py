@@ -56,6 +56,16 @@ def parse_tile(text: str) -> str | int:
         ) from error
 
 
+def parse_bool(text: str) -> bool:
+    """``true|yes|on|1`` or ``false|no|off|0`` (any case)."""
+    value = text.strip().lower()
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 def list_of(kind: type) -> Callable[[str], list[Any]]:
     """An argparse ``type``: ``"a, b,c"`` -> ``[kind("a"), kind("b"), kind("c")]``."""
 

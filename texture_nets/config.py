@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
-from texture_nets.cli_args import list_of
-from texture_nets.descriptor import POOLING_MODES, check_layers, layer_names, min_input_side
+from texture_nets.cli_args import list_of, parse_bool
+from texture_nets.descriptor import POOLING_MODES, check_layers, deepest_layer, min_input_side
 from texture_nets.errors import UserError
 from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_size
 from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
@@ -26,7 +27,7 @@ from texture_nets.networks import ARCHITECTURES, NetworkConfig
 from texture_nets.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
-    FALLBACK_DESCRIPTOR_ARCH,
+    loss_settings,
 )
 from texture_nets.precision import PRECISIONS
 
@@ -129,15 +130,6 @@ class TrainConfig:
         """The config of the selected generator architecture (``generator`` key)."""
         return self.johnson_config if self.generator == "johnson" else self.ulyanov_config
 
-    @property
-    def style_layer_dict(self) -> dict[str, float]:
-        weights = self.style_layer_weights or [1.0] * len(self.style_layers)
-        return dict(zip(self.style_layers, weights, strict=True))
-
-    @property
-    def deepest_layer_candidates(self) -> list[str]:
-        return [*self.style_layers, *(self.content_layers if self.mode == "stylize" else [])]
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -202,12 +194,13 @@ class TrainConfig:
                 )
         if self.mode == "texture" and self.noise_depth == 0:
             raise ConfigError("texture mode needs noise_depth > 0")
-        arch = self.descriptor_arch or FALLBACK_DESCRIPTOR_ARCH
+        settings = loss_settings(self.to_dict(), stylize=self.mode == "stylize")
+        arch = settings.arch
         try:
-            check_layers(arch, self.deepest_layer_candidates)
+            check_layers(arch, settings.layers)
         except ValueError as error:
             raise ConfigError(str(error)) from error
-        deepest = max(self.deepest_layer_candidates, key=layer_names(arch).index)
+        deepest = deepest_layer(arch, settings.layers)
         min_side = min_input_side(arch, [deepest])
         for name in ("image_size", "style_size"):
             if getattr(self, name) < min_side:
@@ -262,26 +255,34 @@ def make_config(*layers: Mapping[str, Any]) -> TrainConfig:
         raise ConfigError(str(error)) from error
 
 
-def _optional(kind: type) -> Any:
+def _optional(parse_value: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
-        return None if text.lower() in ("none", "null", "") else kind(text)
+        return None if text.lower() in ("none", "null", "") else parse_value(text)
 
     return parse
 
 
-_FLAG_TYPES: dict[str, Any] = {
-    "int": int,
-    "float": float,
-    "str": str,
-    "str | None": _optional(str),
-    "list[str]": list_of(str),
-    "list[float] | None": list_of(float),
-}
+def flag_type(hint: Any) -> Callable[[str], Any]:
+    """The argparse ``type`` of a config key, from its type hint (``int``, ``float``, ``str``,
+    ``bool``, ``list[X]``, and any of them ``| None``; a list flag takes ``a,b,c``)."""
+    if type(None) in typing.get_args(hint):  # X | None
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        parse = flag_type(inner)
+        return parse if typing.get_origin(inner) is list else _optional(parse)
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return list_of(item)
+    if hint is bool:
+        return parse_bool
+    if hint in (int, float, str):
+        return cast(Callable[[str], Any], hint)
+    raise TypeError(f"config keys of type {hint!r} have no flag parser")
 
 
 def add_config_flags(parser: argparse.ArgumentParser, defaults: Mapping[str, Any]) -> None:
     """Add one ``--key-name`` flag per config key; help shows the effective default."""
     group = parser.add_argument_group("config keys (also settable in the YAML file)")
+    hints = typing.get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         default = defaults.get(f.name)
@@ -289,7 +290,7 @@ def add_config_flags(parser: argparse.ArgumentParser, defaults: Mapping[str, Any
         group.add_argument(
             flag,
             dest=f.name,
-            type=_FLAG_TYPES[str(f.type)],
+            type=flag_type(hints[f.name]),
             choices=f.metadata.get("choices"),
             default=argparse.SUPPRESS,
             help=f"{f.metadata['help']} (default: {shown})",

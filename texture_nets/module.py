@@ -34,7 +34,6 @@ from texture_nets.precision import bf16_supported, descriptor_autocast
 log = logging.getLogger(__name__)
 
 
-
 class TextureNetsModule(pl.LightningModule):
     """Generator + frozen descriptor + ``TextureLoss``; see ``TrainConfig`` for the keys."""
 
