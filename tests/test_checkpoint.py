@@ -10,7 +10,7 @@ import torch
 
 from texture_nets.checkpoint import CheckpointError, find_checkpoint, read_checkpoint
 from texture_nets.errors import UserError
-from texture_nets.generator import Generator, GeneratorConfig, make_noise, seeded_generator
+from texture_nets.generator import Generator, GeneratorConfig, make_noise, seeded_rng
 
 CONFIG = GeneratorConfig(num_scales=3, channels=4, noise_depth=2)
 
@@ -61,7 +61,7 @@ def test_round_trip_same_outputs(tmp_path: Path) -> None:
     assert set(info.generator_state) == set(generator.state_dict())
     rebuilt = info.build_generator()
     assert not rebuilt.training
-    noise = make_noise(2, 16, 16, CONFIG, seeded_generator(0))
+    noise = make_noise(2, 16, 16, CONFIG, seeded_rng(0))
     with torch.no_grad():
         expected = generator(noise)
         torch.testing.assert_close(rebuilt(noise), expected, rtol=0, atol=0)

@@ -99,7 +99,7 @@ class CompareOptions:
 
 
 @dataclass
-class Job:
+class MethodJob:
     """Everything one method run needs; plain data, so it crosses a spawn boundary."""
 
     method: str
@@ -123,7 +123,7 @@ class MethodRun:
     seeds: list[int] = field(default_factory=list)  # network: the noise seeds of each input
 
 
-def run_method(job: Job, isolated: bool = False) -> MethodRun:
+def run_method(job: MethodJob, isolated: bool = False) -> MethodRun:
     """Run one method of the comparison (``job.method``) and measure it; ``isolated``: this
     process runs nothing else (CPU peak memory is measured only then)."""
     torch.set_num_threads(job.threads)
@@ -137,7 +137,7 @@ def run_method(job: Job, isolated: bool = False) -> MethodRun:
 
 
 def _run_network(
-    job: Job, device: torch.device, contents: list[Tensor], isolated: bool
+    job: MethodJob, device: torch.device, contents: list[Tensor], isolated: bool
 ) -> MethodRun:
     """Every output timed once (topped up to ``--repeats`` passes), after a warm-up pass."""
     options, info = job.options, read_checkpoint(job.checkpoint)
@@ -168,7 +168,7 @@ def _run_network(
 
 
 def _run_gatys(
-    job: Job, device: torch.device, style: Tensor, contents: list[Tensor], isolated: bool
+    job: MethodJob, device: torch.device, style: Tensor, contents: list[Tensor], isolated: bool
 ) -> MethodRun:
     """One image per input (targets + optimisation timed), after a 2-iteration warm-up."""
     # Written by the parent into its own temporary folder: unpickling the module is safe.
@@ -211,7 +211,7 @@ def _run_gatys(
     return MethodRun(outputs, seconds, probe.stop(), curves)
 
 
-def _run_in_child(job: Job) -> dict[str, Any]:
+def _run_in_child(job: MethodJob) -> dict[str, Any]:
     return asdict(run_method(job, isolated=True))
 
 
@@ -407,7 +407,7 @@ def _run_methods(setup: Setup, options: CompareOptions) -> dict[str, MethodRun]:
         torch.save({"style": setup.example, "contents": setup.contents}, Path(workdir, "inputs.pt"))
         torch.save(setup.descriptor, Path(workdir, "descriptor.pt"))
         for method in ("network", "gatys"):  # the network first: on CUDA, its peak without VGG
-            job = Job(
+            job = MethodJob(
                 method=method,
                 options=options,
                 mode=setup.mode,

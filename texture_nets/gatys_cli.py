@@ -11,15 +11,11 @@ Writes the image, its loss curve (``texture_nets.plots``) and a JSON record besi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import math
-import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
 from PIL import Image
@@ -32,6 +28,7 @@ from texture_nets.errors import (
     UserError,
     UserErrorParser,
     exit_on_user_error,
+    sigterm_as_interrupt,
 )
 from texture_nets.gatys import DEFAULT_LR, INIT_KINDS, OPTIMIZERS, make_init, optimize_image
 from texture_nets.image import (
@@ -239,26 +236,6 @@ def _output_size(size: tuple[int, int | None] | None, content: tuple[int, int] |
     return (side, side) if content is None else output_size(content, side)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While optimising, SIGTERM (a scheduler's kill) takes the Ctrl-C path: the best image is
-    written. Scoped, unlike ``callbacks.install_sigterm_as_interrupt``: the previous handler is
-    restored afterwards (``main`` is also called from tests and benchmarks)."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _write(path: Path, data: Tensor | str) -> None:
     """Write an image tensor or a text file atomically; failing to is a ``UserError``."""
     try:
@@ -336,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         if iteration % args.save_every == 0:
             _write(out.with_name(f"{out.stem}_iter{iteration:04d}{out.suffix}"), image)
 
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():  # the best image is written, as for Ctrl-C
         result = optimize_image(
             descriptor,
             loss,

@@ -291,12 +291,12 @@ def make_noise(
     height: int,
     width: int,
     config: GeneratorConfig,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     device: torch.device | str = "cpu",
 ) -> list[Tensor]:
     """Uniform [0, 1) noise pyramid (Ulyanov et al.), drawn on the CPU for reproducibility."""
     return [
-        torch.rand(batch, config.noise_depth, h, w, generator=generator).to(device)
+        torch.rand(batch, config.noise_depth, h, w, generator=rng).to(device)
         for h, w in pyramid_sizes(height, width, config.num_scales)
     ]
 
@@ -319,6 +319,9 @@ def make_inputs(
     return inputs
 
 
-def seeded_generator(seed: int) -> torch.Generator:
+def seeded_rng(seed: int) -> torch.Generator:
     """A CPU ``torch.Generator`` seeded with ``seed`` (noise is drawn on the CPU everywhere)."""
     return torch.Generator().manual_seed(seed)
+
+
+seeded_generator = seeded_rng  # the old name, for code written before the rename

@@ -31,8 +31,8 @@ class MemoryProbe:
     other work's peaks): Linux ``VmHWM`` after resetting it to ``VmRSS``
     (``/proc/self/clear_refs`` "5"), minus ``VmRSS`` at the start. ``getrusage`` ``ru_maxrss``
     cannot be reset, and a spawned child inherits its parent's there (Linux carries the
-    pre-exec peak across (v)fork + exec: a parent at 833 MB gave a fresh child ``ru_maxrss``
-    833 MB, ``VmHWM`` 15 MB), so it is only recorded, and used without ``/proc`` (macOS). If
+    pre-exec peak across (v)fork + exec; see docs/architecture.md), so it is only recorded,
+    and used without ``/proc`` (macOS). If
     the reset is refused, the ``VmHWM`` increase is a lower bound (a higher transient peak while
     loading hides the method's memory up to that level).
     """

@@ -340,8 +340,8 @@ def random_projections(channels: int, num_projections: int, seed: int) -> Tensor
     """
     if channels < 1 or num_projections < 1:
         raise ValueError("channels and num_projections must be positive")
-    generator = torch.Generator().manual_seed(seed)
-    directions = torch.randn(channels, num_projections, generator=generator)
+    rng = torch.Generator().manual_seed(seed)
+    directions = torch.randn(channels, num_projections, generator=rng)
     return directions / directions.norm(dim=0, keepdim=True)
 
 

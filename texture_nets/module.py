@@ -23,7 +23,7 @@ from torch import Tensor
 from texture_nets.checkpoint import CHECKPOINT_FORMAT
 from texture_nets.config import TrainConfig
 from texture_nets.descriptor import VGGDescriptor, min_input_side
-from texture_nets.generator import seeded_generator
+from texture_nets.generator import seeded_rng
 from texture_nets.image import image_sha256, load_image
 from texture_nets.losses import LossTerms
 from texture_nets.metrics import ContentDistance, StyleDistance
@@ -85,7 +85,7 @@ class TextureNetsModule(pl.LightningModule):
             min_side=min_input_side(arch, self.loss.style_layers),
         ).to(self.device)
         with torch.no_grad():
-            features = self.describe(style, self.loss.style_layers)
+            features = self.features(style, self.loss.style_layers)
         self.loss.set_style([features])
         if self.config.mode == "stylize":  # validation scores, fp32 (texture_nets.metrics)
             self.val_style_distance = StyleDistance(self.descriptor, style, self.loss.style_layers)
@@ -106,7 +106,7 @@ class TextureNetsModule(pl.LightningModule):
         state = super().state_dict(*args, **kwargs)
         return {k: v for k, v in state.items() if not k.startswith("descriptor.")}
 
-    def describe(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
+    def features(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
         """Descriptor features (bf16 autocast where enabled; Grams are then taken in fp32)."""
         with descriptor_autocast(self.device, self._use_bf16):
             images = images.contiguous(memory_format=torch.channels_last)
@@ -133,8 +133,8 @@ class TextureNetsModule(pl.LightningModule):
         content_targets = None
         if content is not None and self.config.content_layers:
             with torch.no_grad():
-                content_targets = self.describe(content, self.config.content_layers)
-        features = self.describe(images, self.loss.layers)
+                content_targets = self.features(content, self.config.content_layers)
+        features = self.features(images, self.loss.layers)
         return self.loss(features, content_targets, images)
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
@@ -206,7 +206,7 @@ class TextureNetsModule(pl.LightningModule):
         generator = texture_generator(self.generator)
         was_training = generator.training
         generator.eval()
-        noise = generator.config.noise(count, size, size, seeded_generator(seed), self.device)
+        noise = generator.config.noise(count, size, size, seeded_rng(seed), self.device)
         images = self(noise)
         self.generator.train(was_training)
         return images

@@ -23,7 +23,7 @@ from texture_nets.generator import (
     GeneratorConfig,
     make_inputs,
     make_noise,
-    seeded_generator,
+    seeded_rng,
 )
 from texture_nets.johnson import JohnsonConfig, JohnsonNet
 from texture_nets.tiling import plan_tiling, tiled_forward
@@ -73,7 +73,7 @@ def seeded_noise(
     device: torch.device | str = "cpu",
 ) -> list[Tensor] | None:
     """The noise pyramid for ``batch`` images drawn from one seed (None if not needed)."""
-    return config.noise(batch, height, width, seeded_generator(seed), device)
+    return config.noise(batch, height, width, seeded_rng(seed), device)
 
 
 def run_network(network: Network, content: Tensor | None, noise: list[Tensor] | None) -> Tensor:
@@ -137,8 +137,7 @@ def sample_textures(
         tiled_texture_size(generator, height, width) if tile else (height, width)
     )
     noise_per_seed = [
-        make_noise(1, noise_height, noise_width, config, seeded_generator(seed), device)
-        for seed in seeds
+        make_noise(1, noise_height, noise_width, config, seeded_rng(seed), device) for seed in seeds
     ]
     noise = [torch.cat(scale) for scale in zip(*noise_per_seed, strict=True)]
     if tile:

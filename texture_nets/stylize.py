@@ -49,7 +49,7 @@ class StylizeOptions:
 
 
 @dataclass(frozen=True)
-class Job:
+class PhotoJob:
     """One photo: where it is read from, where its result goes, and at which sizes."""
 
     source: Path
@@ -80,9 +80,9 @@ def plan(
     style: str,
     options: StylizeOptions,
     smallest: int,
-) -> tuple[list[Job], list[str]]:
+) -> tuple[list[PhotoJob], list[str]]:
     """One job per usable photo, and the reasons for the photos that cannot be used."""
-    jobs: list[Job] = []
+    jobs: list[PhotoJob] = []
     skipped: list[str] = []
     taken: set[Path] = set()
     for source in sources:
@@ -103,13 +103,13 @@ def plan(
         if name in taken:  # cat.jpg and cat.png in one folder
             name = name.with_name(f"{source.stem}_{source.suffix[1:]}_{style}.{options.format}")
         taken.add(name)
-        jobs.append(Job(source, out_dir / name, out_size, work_size))
+        jobs.append(PhotoJob(source, out_dir / name, out_size, work_size))
     return jobs, skipped
 
 
-def batches(jobs: Iterable[Job], batch_size: int) -> list[list[Job]]:
+def batches(jobs: Iterable[PhotoJob], batch_size: int) -> list[list[PhotoJob]]:
     """Jobs grouped by processing size (first-seen order), in chunks of ``batch_size``."""
-    groups: dict[Size, list[Job]] = {}
+    groups: dict[Size, list[PhotoJob]] = {}
     for job in jobs:
         groups.setdefault(job.work_size, []).append(job)
     return [
@@ -148,7 +148,7 @@ def resize(image: Tensor, size: Size) -> Tensor:
     return resized.clamp(0, 1)
 
 
-def run_batch(network: Network, jobs: Sequence[Job], options: StylizeOptions) -> list[Path]:
+def run_batch(network: Network, jobs: Sequence[PhotoJob], options: StylizeOptions) -> list[Path]:
     """Stylize and save one batch of same-size jobs; returns the written files."""
     originals = [open_image(job.source) for job in jobs]
     work = jobs[0].work_size
@@ -214,7 +214,7 @@ def stylize_files(
 
 
 def _one_by_one(
-    network: Network, batch: Sequence[Job], options: StylizeOptions, skipped: list[str]
+    network: Network, batch: Sequence[PhotoJob], options: StylizeOptions, skipped: list[str]
 ) -> list[Path]:
     written: list[Path] = []
     for job in batch:

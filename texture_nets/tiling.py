@@ -33,7 +33,7 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
-DEFAULT_TILE = 256  # tile core side: measured fastest at 1024 px (vs 512), and small in memory
+DEFAULT_TILE = 256  # tile core side: fast and small in memory (docs/architecture.md)
 AUTO_TILE_SIDE = 1024  # ``--tile auto`` tiles outputs with more pixels than this squared
 
 Pyramid = list[Tensor]  # full-size network inputs; entry k has ceil(H / scales[k]) rows
@@ -309,9 +309,9 @@ def _return_freed_memory_to_the_os() -> None:
     """Make glibc serve allocations above 1 MiB with mmap, so freed tiles leave the RSS.
 
     glibc raises its mmap threshold after the first large free, after which tile-sized
-    tensors come from the heap, which fragments as tiles of different sizes come and go: a
-    2048 px texture peaked at 2.15 GB RSS, 1.0 GB with this setting (process-wide; a no-op
-    where glibc is not the allocator).
+    tensors come from the heap, which fragments as tiles of different sizes come and go
+    (measured in docs/architecture.md; process-wide; a no-op where glibc is not the
+    allocator).
     """
     global _MMAP_SET
     if _MMAP_SET or not sys.platform.startswith("linux"):
