@@ -270,7 +270,7 @@ def test_image_grid_sizes_columns_and_rows() -> None:
     ("extra", "message"),
     [
         (["--samples", "0"], "--samples"),
-        (["--style", "STYLE", "--content", "STYLE"], "texture checkpoint"),
+        (["--style", "STYLE", "--content", "STYLE"], "texture-mode checkpoint"),
         (["--size", "4"], "at least 5 px"),
         (["--texture", "missing.png"], "no such file"),
         (["--descriptor", "bogus"], "unknown descriptor source"),
@@ -310,7 +310,7 @@ def test_cli_errors_for_stylize_checkpoints(
         (["--checkpoint", checkpoint, "--style", str(texture)], "give --content"),
         (
             ["--checkpoint", checkpoint, "--texture", str(texture), "--content", str(photos[0])],
-            "stylization checkpoint",
+            "stylize-mode checkpoint",
         ),
         (["--checkpoint", str(tmp_path / "none")], "no such checkpoint"),
         (["--checkpoint", str(photos[0])], "not a texture-nets checkpoint"),

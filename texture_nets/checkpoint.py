@@ -43,6 +43,15 @@ class CheckpointInfo:
     def mode(self) -> str:
         return str(self.config.get("mode", "texture"))
 
+    def require_mode(self, wanted: str, remedy: str, where: str = "") -> None:
+        """The one check that the checkpoint was trained for ``wanted`` mode: else a
+        ``CheckpointError`` that names both modes and says what to do (``remedy``)."""
+        if self.mode != wanted:
+            raise CheckpointError(
+                f"{where}{self.path} is a {self.mode}-mode checkpoint, but {wanted} mode was "
+                f"asked for; {remedy}"
+            )
+
     def build_generator(self) -> Generator:
         """The trained multiscale generator (what texture sampling needs), in eval mode."""
         try:
@@ -131,8 +140,6 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
         global_step=int(raw.get("global_step", 0)),
         architecture=architecture,
     )
-    if expect_mode is not None and info.mode != expect_mode:
-        raise CheckpointError(
-            f"{path} is a {info.mode}-mode checkpoint, but {expect_mode} mode was asked for"
-        )
+    if expect_mode is not None:
+        info.require_mode(expect_mode, f"use a {expect_mode}-mode checkpoint")
     return info

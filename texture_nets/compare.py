@@ -315,21 +315,15 @@ class Setup:
 
 
 def _check_mode(options: CompareOptions, info: CheckpointInfo) -> str:
-    if info.mode == "texture":
-        if options.style or options.content:
-            raise UserError(
-                f"{info.path} is a texture checkpoint: give --texture IMG, not --style/--content"
-            )
-    elif info.mode == "stylize":
-        if options.texture:
-            raise UserError(
-                f"{info.path} is a stylization checkpoint: give --style IMG --content PHOTO..., "
-                "not --texture"
-            )
-        if not options.content:
-            raise UserError(f"{info.path} is a stylization checkpoint: give --content PHOTO [...]")
-    else:
+    """The checkpoint's mode, which the flags must fit (--texture vs --style/--content)."""
+    if info.mode not in ("texture", "stylize"):
         raise UserError(f"{info.path}: unknown checkpoint mode {info.mode!r}")
+    if options.style or options.content:
+        info.require_mode("stylize", "give --texture IMG, not --style/--content")
+    if options.texture:
+        info.require_mode("texture", "give --style IMG --content PHOTO..., not --texture")
+    if info.mode == "stylize" and not options.content:
+        raise UserError(f"{info.path} is a stylize-mode checkpoint: give --content PHOTO [...]")
     return info.mode
 
 

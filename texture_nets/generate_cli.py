@@ -111,17 +111,18 @@ def style_stem(info: CheckpointInfo, default: str) -> str:
 def read_for_mode(checkpoint: str, mode: str) -> CheckpointInfo:
     """Read the checkpoint; one that was trained for the other mode says what to do instead."""
     info = read_checkpoint(checkpoint)
-    if info.mode == mode:
-        return info
     if info.mode == "stylize":
-        raise UserError(
-            f"{info.path} is a stylize-mode checkpoint (it stylizes photos, it does not sample "
-            f"textures): use --checkpoint {checkpoint} --content PHOTO_OR_DIR"
+        remedy = (
+            "it stylizes photos, it does not sample textures: use --checkpoint "
+            f"{checkpoint} --content PHOTO_OR_DIR"
         )
-    raise UserError(
-        f"{info.path} is a {info.mode}-mode checkpoint (it samples textures from noise, it "
-        f"does not stylize photos): drop --content and use --texture {checkpoint} --size N"
-    )
+    else:
+        remedy = (
+            "it samples textures from noise, it does not stylize photos: drop --content and "
+            f"use --texture {checkpoint} --size N"
+        )
+    info.require_mode(mode, remedy)
+    return info
 
 
 @exit_on_user_error

@@ -101,11 +101,12 @@ def resolve_config(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namesp
         return make_config(*layers, flags), preliminary
     flags["resume"] = str(resume)
     info = read_checkpoint(resume)
-    if "mode" in flags and info.mode != flags["mode"]:
+    if "mode" in flags:
         flag = "--texture" if info.mode == "texture" else "--style"
-        raise CheckpointError(
-            f"--resume: {info.path} is a {info.mode}-mode checkpoint, but {flags['mode']} mode "
-            f"was asked for; resume it with {flag} IMG, or start a new run with another --out"
+        info.require_mode(
+            flags["mode"],
+            f"resume it with {flag} IMG, or start a new run with another --out",
+            where="--resume: ",
         )
     config = make_config(*layers, info.config, flags)
     check_resumable(info, config)
