@@ -32,6 +32,8 @@ class CheckpointError(UserError):
 class CheckpointInfo:
     path: Path
     config: dict[str, Any]
+    # ``generator_*``: the network of any architecture, named after the checkpoint's keys
+    # (hyper_parameters["generator"], state_dict "generator.*"), which must stay readable.
     generator_config: NetworkConfig
     generator_state: dict[str, Tensor]
     descriptor_source: str
@@ -63,15 +65,15 @@ class CheckpointInfo:
 
     def build_network(self) -> Network:
         """The trained network of whichever architecture the checkpoint holds, in eval mode."""
-        generator = build_network(self.generator_config)
+        network = build_network(self.generator_config)
         try:
-            generator.load_state_dict(self.generator_state)
+            network.load_state_dict(self.generator_state)
         except RuntimeError as error:
             raise CheckpointError(
                 f"{self.path}: generator weights do not match its config "
                 f"({summarize_load_error(error)}); the file is damaged or was edited"
             ) from error
-        return generator.eval()
+        return network.eval()
 
 
 def summarize_load_error(error: BaseException, limit: int = 200) -> str:

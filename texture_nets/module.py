@@ -45,6 +45,8 @@ class TextureNetsModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.config = TrainConfig(**config)
+        # ``generator``: the trained network of any architecture (the attribute's name is the
+        # prefix of its weights in every checkpoint, so it stays)
         self.generator = build_network(self.config.network_config)
         # the objective every method shares (texture_nets.objective)
         settings = loss_settings(self.config.to_dict(), stylize=self.config.mode == "stylize")
