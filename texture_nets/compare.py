@@ -362,9 +362,8 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
     if not style_path:
         flag = "--texture" if mode == "texture" else "--style"
         raise UserError(f"give {flag} IMG (the checkpoint does not name its example)")
-    arch = str(info.config.get("descriptor_arch") or "vgg19")
     example = load_image(
-        style_path, settings.style_size, min_side=min_input_side(arch, settings.layers)
+        style_path, settings.style_size, min_side=min_input_side(settings.arch, settings.layers)
     )
     if info.style_sha256 and image_sha256(style_path) != info.style_sha256:
         log.warning("note: %s is not the image this network was trained on", style_path)
