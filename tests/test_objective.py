@@ -104,3 +104,10 @@ def test_load_descriptor_turns_bad_layers_into_user_errors() -> None:
 
 def test_train_config_defaults_are_the_objective_defaults() -> None:
     assert loss_settings(TrainConfig().to_dict(), stylize=True) == loss_settings({}, True)
+
+
+def test_vgg19_layers_need_the_arch_named() -> None:
+    settings = loss_settings({"style_layers": ["relu5_4"]}, stylize=False)
+    with pytest.raises(UserError, match="without --descriptor-arch"):
+        settings.check_layers()
+    loss_settings({"style_layers": ["relu5_4"], "descriptor_arch": "vgg19"}, False).check_layers()

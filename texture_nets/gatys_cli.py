@@ -43,7 +43,6 @@ from texture_nets.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     LossSettings,
-    check_loss_layers,
     describe,
     load_descriptor,
     loss_settings,
@@ -216,7 +215,7 @@ def check_args(args: argparse.Namespace) -> str:
     if weights is not None and any(w < 0 for w in weights):
         raise UserError("--style-layer-weights must be >= 0")
     settings = _loss_settings(args, mode)
-    check_loss_layers(settings.arch, settings.layers)
+    settings.check_layers()
     if Image.registered_extensions().get(Path(args.out).suffix.lower()) is None:
         raise UserError(f"--out {args.out}: unknown image format; use .png or .jpg")
     return mode

@@ -56,6 +56,17 @@ class LossSettings:
         """The descriptor architecture layer names are checked against."""
         return self.descriptor_arch or FALLBACK_DESCRIPTOR_ARCH
 
+    def check_layers(self) -> None:
+        """Every layer exists in ``arch``, else a ``UserError`` (that names the flag to set
+        when the architecture is the fallback)."""
+        try:
+            check_layers(self.arch, self.layers)
+        except ValueError as error:
+            hint = ""
+            if self.descriptor_arch is None:
+                hint = f" (without --descriptor-arch, layers are checked against {self.arch})"
+            raise UserError(f"{error}{hint}") from error
+
     def build_loss(self) -> TextureLoss:
         return TextureLoss(
             self.style_layers,
@@ -119,7 +130,7 @@ def load_descriptor(
 ) -> tuple[VGGDescriptor, str]:
     """``build_objective_descriptor`` for the command lines: a bad source, or a layer the
     architecture lacks, is a ``UserError``; random weights are logged as a warning."""
-    check_loss_layers(settings.arch, settings.layers)
+    settings.check_layers()
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
