@@ -101,9 +101,13 @@ class JohnsonNet(nn.Module):
         height, width = content.shape[-2:]
         if min(height, width) < MIN_SIDE:
             raise ValueError(f"input {width}x{height} is too small: at least {MIN_SIDE} px a side")
-        x = pad_to_multiple(content, STRIDE)
-        x = self.decoder(self.residuals(self.encoder(x)))
-        return torch.sigmoid(self.to_rgb(x))[..., :height, :width]
+        return self.transform(pad_to_multiple(content, STRIDE))[..., :height, :width]
+
+    def transform(self, content: Tensor) -> Tensor:
+        """The network proper, on sides that are multiples of ``STRIDE`` (what ONNX exports:
+        the padding's size depends on the input's, so it stays outside the graph)."""
+        x = self.decoder(self.residuals(self.encoder(content)))
+        return torch.sigmoid(self.to_rgb(x))
 
 
 def pad_to_multiple(images: Tensor, multiple: int) -> Tensor:
