@@ -93,7 +93,7 @@ def test_stylize_johnson(tiny_johnson_run: Path) -> None:
 
 
 def test_user_mistakes_are_clear_errors(tiny_stylize_run: Path, tmp_path: Path) -> None:
-    with pytest.raises(tn.ModelNotFoundError, match="no such model"):
+    with pytest.raises(tn.ModelNotFoundError, match="no such checkpoint file or run directory"):
         tn.load("no_such_model_or_path")
     with pytest.raises(ModelFolderError, match="unreadable saved model"):
         empty = tmp_path / "empty"

@@ -164,7 +164,8 @@ def load(name_or_path: str | Path, device: str | torch.device | None = None) -> 
     else:
         names = ", ".join(shipped_models()) or "none installed"
         raise ModelNotFoundError(
-            f"{name_or_path}: no such model, folder or checkpoint (shipped models: {names})"
+            f"{name_or_path}: no such checkpoint file or run directory, saved model folder "
+            f"or shipped model (shipped: {names})"
         )
     kind = Stylizer if info.mode == "stylize" else TextureModel
     return kind(network, info, device)

@@ -19,7 +19,7 @@ import torch
 from rich.console import Console
 from rich.progress import Progress
 
-from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
+from texture_nets.api import PretrainedModel, load
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -34,6 +34,13 @@ from texture_nets.threads import use_physical_cores
 from texture_nets.tiling import AUTO_TILE_SIDE, DEFAULT_TILE, tile_size
 
 log = logging.getLogger("texture_nets")
+
+EXAMPLES = """\
+examples:
+  texture-nets generate --texture tn_red_peppers --size 1024 --count 4 --out samples/
+  texture-nets generate --checkpoint vangogh_starry_night --content photo.jpg --out out/
+  python generate.py --checkpoint runs/wave --content photos/ --size 768 --original-colors
+"""
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -70,7 +77,8 @@ def positive_float(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = UserErrorParser(
-        prog="generate.py",
+        prog="texture-nets generate",
+        epilog=EXAMPLES,
         description="Sample textures (--texture RUN) or stylize photos "
         "(--checkpoint RUN --content FILE_OR_DIR) with a trained network.",
         formatter_class=DefaultsHelpFormatter,
@@ -81,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="checkpoint",
         required=True,
         metavar="RUN_OR_CKPT",
-        help="a run directory (uses checkpoints/last.ckpt) or a .ckpt file",
+        help="a run directory (uses checkpoints/last.ckpt), a .ckpt file, a saved model folder "
+        "or the name of a shipped model (see texture_nets.list_models())",
     )
     parser.add_argument(
         "--content",
@@ -150,25 +159,20 @@ def parse_device(text: str) -> torch.device:
     return device
 
 
-def style_stem(info: CheckpointInfo, default: str) -> str:
-    """``../styles/wave.jpg`` -> ``wave``; ``builtin:brick`` -> ``brick``."""
-    stem = Path(str(info.config.get("style_image") or default)).stem.removeprefix("builtin:")
-    return stem.split(":")[-1]
-
-
-def read_for_mode(checkpoint: str, mode: str) -> CheckpointInfo:
-    """Read the checkpoint; one that was trained for the other mode says what to do instead."""
-    info = read_checkpoint(checkpoint)
-    if info.mode == mode:
-        return info
-    if info.mode == "stylize":
+def read_for_mode(checkpoint: str, mode: str) -> PretrainedModel:
+    """Load the model (run, checkpoint, saved folder or shipped name); one that was trained for
+    the other mode says what to do instead."""
+    model = load(checkpoint, device="cpu")
+    if model.info.mode == mode:
+        return model
+    if model.info.mode == "stylize":
         raise UserError(
-            f"{info.path} is a stylize-mode checkpoint (it stylizes photos, it does not sample "
+            f"{checkpoint} is a stylize-mode checkpoint (it stylizes photos, it does not sample "
             f"textures): use --checkpoint {checkpoint} --content PHOTO_OR_DIR"
         )
     raise UserError(
-        f"{info.path} is a {info.mode}-mode checkpoint (it samples textures from noise, it "
-        f"does not stylize photos): drop --content and use --texture {checkpoint} --size N"
+        f"{checkpoint} is a {model.info.mode}-mode checkpoint (it samples textures from noise, "
+        f"it does not stylize photos): drop --content and use --texture {checkpoint} --size N"
     )
 
 
@@ -184,14 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         height, width = parse_size(args.size or "512")
     except argparse.ArgumentTypeError as error:
         parser.error(f"argument --size: {error}")
-    info = read_for_mode(args.checkpoint, "texture")
+    model = read_for_mode(args.checkpoint, "texture")
     device = parse_device(args.device)
     out = check_output_dir(args.out)
-    generator = info.build_generator().to(device)
+    generator = model.network.to(device)
     min_side = min_image_size(generator.config.num_scales)
     if min(height, width) < min_side:
         raise UserError(f"--size: this generator needs at least {min_side} px per side")
-    stem = style_stem(info, "texture")
+    stem = model.name
     seeds = [args.seed + i for i in range(args.count)]
     tile = tile_size(args.tile, height, width)
     batch_size = 1 if tile else args.batch_size  # a tiled sample is already large
@@ -234,7 +238,7 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
                 f"side), got {args.size!r}"
             )
         longer_side = int(args.size)
-    info = read_for_mode(args.checkpoint, "stylize")
+    model = read_for_mode(args.checkpoint, "stylize")
     device = parse_device(args.device)
     out = check_output_dir(args.out)
     content = Path(args.content).expanduser()
@@ -257,12 +261,10 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         format=args.format,
         device=str(device),
     )
-    network = info.build_network().to(device)
+    network = model.network.to(device)
     start = time.perf_counter()
     with progress_bar(enabled=root is not None) as progress:
-        written = stylize_files(
-            network, sources, root, out, style_stem(info, "style"), options, progress
-        )
+        written = stylize_files(network, sources, root, out, model.name, options, progress)
     elapsed = time.perf_counter() - start
     if not written:
         raise UserError(
