@@ -67,7 +67,7 @@ def test_concurrent_requests_are_queued_not_dropped(client: Client, photo: Path)
     jobs = [
         client.submit(
             handle_file(str(photo)), "vangogh_starry_night", 128 + 32 * i, api_name="/stylize"
-        )  # fmt: skip
+        )
         for i in range(3)
     ]
     sizes = [Image.open(job.result(timeout=120)).size[0] for job in jobs]

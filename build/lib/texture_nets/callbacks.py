@@ -1,0 +1,171 @@
+"""Training side effects: sample grids, interrupt checkpoints, atomic checkpoint files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from torchvision.utils import make_grid
+
+from texture_nets.data import PhotoDataModule
+from texture_nets.image import atomic_path, save_image
+
+log = logging.getLogger(__name__)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Write checkpoints to a temporary file and rename: a kill leaves the old file or the new."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
+        with atomic_path(path) as tmp:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
+
+
+def parameters_finite(module: torch.nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in module.parameters())
+
+
+class InterruptCheckpoint(pl.Callback):
+    """On Ctrl-C or SIGTERM, write ``last.ckpt`` (resumable) before exiting.
+
+    On any other exception (e.g. a non-finite loss) nothing is written, so the last good
+    checkpoint stays intact; weights that are no longer finite are never saved.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        interrupted = (
+            isinstance(exception, KeyboardInterrupt)
+            or type(exception).__name__ == "SIGTERMException"
+        )
+        if not interrupted or trainer.global_step == 0:
+            return
+        if not parameters_finite(pl_module):
+            log.error("weights are not finite: no checkpoint written on interrupt")
+            return
+        trainer.save_checkpoint(self.path, weights_only=False)
+        log.warning(
+            "interrupted at step %d: resumable checkpoint written to %s",
+            trainer.global_step,
+            self.path,
+        )
+
+
+def install_sigterm_as_interrupt() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so both take the same clean path."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if os.name == "posix":
+        signal.signal(signal.SIGTERM, handler)
+
+
+class SampleGrid(pl.Callback):
+    """Every ``every`` steps, draw samples from fixed noise: PNG in the run dir + the logger."""
+
+    def __init__(
+        self, directory: Path, every: int, count: int = 4, size: int = 256, seed: int = 1234
+    ) -> None:
+        self.directory = directory
+        self.every = every
+        self.count = count
+        self.size = size
+        self.seed = seed
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        step = trainer.global_step
+        if self.every and (step % self.every == 0 or step == trainer.max_steps):
+            self.write(trainer, pl_module, step)
+
+    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+        if not trainer.is_global_zero:
+            return
+        images = pl_module.sample(self.count, self.size, self.seed)  # type: ignore[operator]
+        grid = make_grid(images.float().cpu(), nrow=self.count, padding=2, pad_value=1.0)
+        publish_grid(trainer, grid, self.directory, step)
+
+
+def publish_grid(trainer: pl.Trainer, grid: torch.Tensor, directory: Path, step: int) -> Path:
+    """Save a sample grid as ``directory/step_<step>.png`` and send it to image loggers."""
+    path = save_image(grid, directory / f"step_{step:06d}.png")
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_image("samples", [grid], step=step)
+        elif isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_image("samples", grid, step)
+    log.debug("sample grid written to %s", path)
+    return path
+
+
+class StylizationGrid(pl.Callback):
+    """After every validation (and at the end): the fixed validation photos and their
+    stylizations (fixed noise), as a two-row grid: PNG in the run dir + the image loggers."""
+
+    def __init__(self, directory: Path, every: int, seed: int = 1234) -> None:
+        self.directory = directory
+        self.every = every  # validations run every ``every`` steps; 0: no grids at all
+        self.seed = seed
+        self.last_step = -1
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self.write(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.every:
+            self.write(trainer, pl_module)
+
+    def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = trainer.global_step
+        datamodule = getattr(trainer, "datamodule", None)
+        if not isinstance(datamodule, PhotoDataModule) or not trainer.is_global_zero:
+            return
+        if step == self.last_step:
+            return
+        photos = datamodule.sample_photos()
+        if photos.numel() == 0:
+            return
+        self.last_step = step
+        stylized = pl_module.stylize(photos.to(pl_module.device), self.seed)  # type: ignore[operator]
+        rows = torch.cat([photos, stylized.float().cpu()])
+        grid = make_grid(rows, nrow=photos.shape[0], padding=2, pad_value=1.0)
+        publish_grid(trainer, grid, self.directory, step)
+
+
+class UnreadableImagesReport(pl.Callback):
+    """One warning counting the photos that could not be decoded: after the first full epoch
+    (every file has been tried by then), or at the end of training if that comes first."""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Lightning also ends the epoch when max_steps stops it midway: that one is partial.
+        self.report(trainer, complete=trainer.global_step < trainer.max_steps)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.report(trainer, complete=False)
+
+    @staticmethod
+    def report(trainer: pl.Trainer, complete: bool) -> None:
+        datamodule = getattr(trainer, "datamodule", None)
+        if isinstance(datamodule, PhotoDataModule):
+            datamodule.report_unreadable(complete)

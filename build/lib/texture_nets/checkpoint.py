@@ -1,0 +1,130 @@
+"""Reading training checkpoints without Lightning or VGG: what ``generate.py`` needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from texture_nets.errors import UserError
+from texture_nets.generator import Generator
+from texture_nets.networks import (
+    DEFAULT_ARCHITECTURE,
+    Network,
+    NetworkConfig,
+    build_network,
+    config_from_dict,
+)
+
+GENERATOR_PREFIX = "generator."
+
+
+class CheckpointError(UserError):
+    """A file that is not a usable texture-nets checkpoint."""
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    path: Path
+    config: dict[str, Any]
+    generator_config: NetworkConfig
+    generator_state: dict[str, Tensor]
+    descriptor_source: str
+    style_sha256: str
+    global_step: int
+    architecture: str = DEFAULT_ARCHITECTURE
+
+    @property
+    def mode(self) -> str:
+        return str(self.config.get("mode", "texture"))
+
+    def build_generator(self) -> Generator:
+        """The trained multiscale generator (what texture sampling needs), in eval mode."""
+        network = self.build_network()
+        if not isinstance(network, Generator):
+            raise CheckpointError(
+                f"{self.path} holds a {self.architecture} network, not a multiscale generator"
+            )
+        return network
+
+    def build_network(self) -> Network:
+        """The trained network of whichever architecture the checkpoint holds, in eval mode."""
+        generator = build_network(self.generator_config)
+        try:
+            generator.load_state_dict(self.generator_state)
+        except RuntimeError as error:
+            raise CheckpointError(
+                f"{self.path}: generator weights do not match its config "
+                f"({summarize_load_error(error)}); the file is damaged or was edited"
+            ) from error
+        return generator.eval()
+
+
+def summarize_load_error(error: BaseException, limit: int = 200) -> str:
+    """``load_state_dict``'s multi-line report as one line: its first problem, and a count."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    details = [line for line in lines if not line.startswith("Error(s) in loading")] or lines
+    if not details:
+        return type(error).__name__
+    first = details[0].rstrip(".")
+    first = first if len(first) <= limit else first[: limit - 3] + "..."
+    return first + (f" (and {len(details) - 1} more)" if len(details) > 1 else "")
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run directory (-> ``checkpoints/last.ckpt``)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        for candidate in (path / "checkpoints" / "last.ckpt", path / "last.ckpt"):
+            if candidate.is_file():
+                return candidate
+        raise CheckpointError(
+            f"{path}: a directory without checkpoints/last.ckpt (not a training run?)"
+        )
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file or run directory")
+    return path
+
+
+def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> CheckpointInfo:
+    """Load a checkpoint's generator and settings; ``expect_mode`` guards texture vs stylize."""
+    path = find_checkpoint(path)
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise CheckpointError(
+            f"{path} is not a texture-nets checkpoint (cannot be loaded: {type(error).__name__})"
+        ) from error
+    hparams = raw.get("hyper_parameters") if isinstance(raw, dict) else None
+    if not isinstance(hparams, dict) or "generator" not in hparams or "state_dict" not in raw:
+        raise CheckpointError(
+            f"{path} is not a texture-nets checkpoint (no generator settings inside)"
+        )
+    architecture = str(hparams.get("architecture", DEFAULT_ARCHITECTURE))
+    try:
+        generator_config = config_from_dict(architecture, hparams["generator"])
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: unreadable generator settings ({error})") from error
+    state = {
+        key.removeprefix(GENERATOR_PREFIX): value
+        for key, value in raw["state_dict"].items()
+        if key.startswith(GENERATOR_PREFIX)
+    }
+    info = CheckpointInfo(
+        path=path,
+        config=dict(hparams.get("config", {})),
+        generator_config=generator_config,
+        generator_state=state,
+        descriptor_source=str(hparams.get("descriptor_source", "unknown")),
+        style_sha256=str(hparams.get("style_sha256", "")),
+        global_step=int(raw.get("global_step", 0)),
+        architecture=architecture,
+    )
+    if expect_mode is not None and info.mode != expect_mode:
+        raise CheckpointError(
+            f"{path} is a {info.mode}-mode checkpoint, but {expect_mode} mode was asked for"
+        )
+    return info

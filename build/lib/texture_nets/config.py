@@ -1,0 +1,317 @@
+"""Training configuration: one flat list of keys, read from YAML and overridable by flags.
+
+Precedence: code defaults < ``texture_nets/configs/<mode>.yaml`` (or ``--config FILE``,
+repeatable) < command-line flags. Every key is a flag (``image_size`` -> ``--image-size``);
+``--help`` lists them with their effective defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from texture_nets.descriptor import POOLING_MODES, check_layers, layer_names, min_input_side
+from texture_nets.errors import UserError
+from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_size
+from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
+from texture_nets.johnson import JohnsonConfig
+from texture_nets.networks import ARCHITECTURES, NetworkConfig
+from texture_nets.precision import PRECISIONS
+
+MODES = ("texture", "stylize")
+LOGGERS = ("csv", "wandb", "tensorboard", "none")
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data: wheels ship it
+
+
+class ConfigError(UserError, ValueError):
+    """A configuration value or key that cannot be used."""
+
+
+def _key(default: Any, help: str, choices: Sequence[str] | None = None) -> Any:
+    metadata = {"help": help, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass
+class TrainConfig:
+    """All hyperparameters of a training run (stored in every checkpoint)."""
+
+    # what to learn
+    mode: str = _key("texture", "texture: noise -> texture; stylize: photo -> painting", MODES)
+    style_image: str | None = _key(None, "example texture / style image (file or builtin:NAME)")
+    content_dir: str | None = _key(None, "folder of training photos (stylize mode)")
+    val_dir: str | None = _key(None, "folder of validation photos (stylize mode)")
+    out: str = _key("runs/texture", "run directory: checkpoints, samples, logs")
+    # descriptor and loss
+    descriptor: str = _key("auto", "VGG weights: auto|torchvision|onnx|onnx:FILE|FILE.pth|random")
+    descriptor_arch: str | None = _key(None, "vgg16|vgg19 (default: what the source provides)")
+    pooling: str = _key("avg", "descriptor pooling (Gatys et al.: avg)", POOLING_MODES)
+    style_layers: list[str] = _key(
+        ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], "layers of the Gram loss"
+    )
+    style_layer_weights: list[float] | None = _key(None, "per-layer weights (default: all 1)")
+    style_size: int = _key(512, "longer side the style image is resized to (if larger)")
+    style_weight: float = _key(1.0, "weight of the Gram (style) loss")
+    content_layers: list[str] = _key(["relu4_2"], "layers of the content loss (stylize mode)")
+    content_weight: float = _key(1.0, "weight of the content loss (stylize mode)")
+    tv_weight: float = _key(0.0, "weight of the total-variation loss")
+    # generator
+    generator: str = _key(
+        "ulyanov", "architecture: ulyanov (multiscale) | johnson (stylize mode)", ARCHITECTURES
+    )
+    num_scales: int = _key(6, "number of noise scales K (ulyanov)")
+    channels: int = _key(8, "channels of each conv block (ulyanov)")
+    noise_depth: int = _key(3, "noise channels per scale (ulyanov; 0: none, stylize mode)")
+    residual_blocks: int = _key(5, "residual blocks (johnson)")
+    norm: str = _key("instance", "normalisation layers", NORMS)
+    padding: str = _key(
+        "circular", "conv padding of ulyanov (circular: seamlessly tileable)", PADDINGS
+    )
+    # optimisation
+    image_size: int = _key(256, "side of the generated training images")
+    batch_size: int = _key(1, "images per step")
+    max_steps: int = _key(1500, "training steps")
+    lr: float = _key(0.01, "Adam learning rate")
+    warmup_steps: int = _key(50, "linear learning-rate warm-up")
+    lr_decay: float = _key(0.5, "learning-rate factor applied every lr_decay_every steps")
+    lr_decay_every: int = _key(500, "steps between learning-rate decays")
+    precision: str = _key("auto", "descriptor precision: bf16 where supported (auto)", PRECISIONS)
+    seed: int = _key(0, "seed of weights init and noise")
+    # bookkeeping
+    log_every: int = _key(10, "steps between logged losses")
+    sample_every: int = _key(
+        250, "steps between sample grids (0: never); stylize mode: between validations"
+    )
+    checkpoint_every: int = _key(250, "steps between periodic checkpoints")
+    keep_checkpoints: int = _key(3, "periodic checkpoints kept (plus last.ckpt)")
+    logger: str = _key("csv", "where metrics go", LOGGERS)
+    num_workers: int = _key(2, "data-loading worker processes (stylize mode)")
+    val_fraction: float = _key(0.05, "share of --content-dir held out (when no --val-dir)")
+    val_batches: int = _key(5, "batches per validation (0: the whole validation set)")
+    val_samples: int = _key(4, "validation photos shown in the sample grid (the first N)")
+    resume: str | None = _key(None, "checkpoint to resume from, or 'auto' (the run's last.ckpt)")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # -- derived views ----------------------------------------------------------------------
+    @property
+    def ulyanov_config(self) -> GeneratorConfig:
+        return GeneratorConfig(
+            num_scales=self.num_scales,
+            channels=self.channels,
+            noise_depth=self.noise_depth,
+            content_channels=3 if self.mode == "stylize" else 0,
+            norm=self.norm,
+            padding=self.padding,
+        )
+
+    @property
+    def johnson_config(self) -> JohnsonConfig:
+        return JohnsonConfig(residual_blocks=self.residual_blocks, norm=self.norm)
+
+    @property
+    def network_config(self) -> NetworkConfig:
+        """The config of the selected generator architecture (``generator`` key)."""
+        return self.johnson_config if self.generator == "johnson" else self.ulyanov_config
+
+    @property
+    def style_layer_dict(self) -> dict[str, float]:
+        weights = self.style_layer_weights or [1.0] * len(self.style_layers)
+        return dict(zip(self.style_layers, weights, strict=True))
+
+    @property
+    def deepest_layer_candidates(self) -> list[str]:
+        return [*self.style_layers, *(self.content_layers if self.mode == "stylize" else [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    # -- checks -----------------------------------------------------------------------------
+    def validate(self) -> None:
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            value = getattr(self, f.name)
+            if choices and value not in choices:
+                raise ConfigError(f"{f.name}: {value!r} is not one of {', '.join(choices)}")
+        positive = (
+            "image_size",
+            "batch_size",
+            "max_steps",
+            "style_size",
+            "num_scales",
+            "channels",
+            "log_every",
+            "checkpoint_every",
+            "lr_decay_every",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("lr", "lr_decay"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in (
+            "style_weight",
+            "content_weight",
+            "tv_weight",
+            "warmup_steps",
+            "sample_every",
+            "keep_checkpoints",
+            "num_workers",
+            "noise_depth",
+            "residual_blocks",
+            "val_batches",
+            "val_samples",
+        ):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.style_layer_weights is not None and len(self.style_layer_weights) != len(
+            self.style_layers
+        ):
+            raise ConfigError("style_layer_weights must have one weight per style layer")
+        if not self.style_layers:
+            raise ConfigError("style_layers must name at least one layer")
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.generator == "johnson":
+            if self.mode != "stylize":
+                raise ConfigError("the johnson generator transforms photos: use it with --style")
+            if self.image_size < JOHNSON_MIN_SIDE:
+                raise ConfigError(f"image_size must be at least {JOHNSON_MIN_SIDE} for johnson")
+        else:
+            min_size = min_image_size(self.num_scales)
+            if self.image_size < min_size:
+                raise ConfigError(
+                    f"image_size {self.image_size} is too small for {self.num_scales} scales "
+                    f"(the coarsest would be under 2 px); use at least {min_size} or fewer scales"
+                )
+        if self.mode == "texture" and self.noise_depth == 0:
+            raise ConfigError("texture mode needs noise_depth > 0")
+        arch = self.descriptor_arch or "vgg16"
+        try:
+            check_layers(arch, self.deepest_layer_candidates)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
+        deepest = max(self.deepest_layer_candidates, key=layer_names(arch).index)
+        min_side = min_input_side(arch, [deepest])
+        for name in ("image_size", "style_size"):
+            if getattr(self, name) < min_side:
+                raise ConfigError(
+                    f"{name} {getattr(self, name)} is too small for {deepest} (the descriptor "
+                    f"pools down to it: it needs at least {min_side} px a side); use "
+                    f"--{name.replace('_', '-')} {min_side} or more, or shallower layers"
+                )
+        from texture_nets.weights import check_source  # lazy: keeps config import light
+
+        try:
+            check_source(self.descriptor)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
+
+
+FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file; unknown keys are an error that lists the valid ones."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of config keys")
+    check_keys(data, str(path))
+    return data
+
+
+def check_keys(data: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(data) - set(FIELD_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown config key(s) {unknown}; valid keys: {', '.join(FIELD_NAMES)}"
+        )
+
+
+def make_config(*layers: Mapping[str, Any]) -> TrainConfig:
+    """Merge mappings (later wins) into a validated ``TrainConfig``."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        check_keys(layer, "config")
+        merged.update({k: v for k, v in layer.items()})
+    try:
+        return TrainConfig(**merged)
+    except TypeError as error:
+        raise ConfigError(str(error)) from error
+
+
+def list_of(kind: type) -> Any:
+    """An argparse ``type``: ``"a, b,c"`` -> ``[kind("a"), kind("b"), kind("c")]``."""
+
+    def parse(text: str) -> list[Any]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        try:
+            return [kind(item) for item in items]
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {kind.__name__}s"
+            ) from error
+
+    return parse
+
+
+def _optional(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        return None if text.lower() in ("none", "null", "") else kind(text)
+
+    return parse
+
+
+_FLAG_TYPES: dict[str, Any] = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "str | None": _optional(str),
+    "list[str]": list_of(str),
+    "list[float] | None": list_of(float),
+}
+
+
+def add_config_flags(parser: argparse.ArgumentParser, defaults: Mapping[str, Any]) -> None:
+    """Add one ``--key-name`` flag per config key; help shows the effective default."""
+    group = parser.add_argument_group("config keys (also settable in the YAML file)")
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = defaults.get(f.name)
+        shown = ",".join(map(str, default)) if isinstance(default, list) else default
+        group.add_argument(
+            flag,
+            dest=f.name,
+            type=_FLAG_TYPES[str(f.type)],
+            choices=f.metadata.get("choices"),
+            default=argparse.SUPPRESS,
+            help=f"{f.metadata['help']} (default: {shown})",
+            metavar=f.name.upper() if not f.metadata.get("choices") else None,
+        )
+
+
+def code_defaults() -> dict[str, Any]:
+    return {
+        f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+        for f in fields(TrainConfig)
+    }
+
+
+def default_config_file(mode: str) -> Path:
+    return CONFIG_DIR / f"{mode}.yaml"

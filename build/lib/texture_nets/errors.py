@@ -1,0 +1,68 @@
+"""User-facing errors: the command-line tools print their message on one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, NoReturn
+
+
+class UserError(Exception):
+    """A problem with the user's input that the message explains (no traceback shown)."""
+
+
+def exit_on_user_error(main: Callable[..., int]) -> Callable[..., int]:
+    """Run a CLI ``main``; user errors become ``error: <message>`` on stderr and exit code 2."""
+
+    @wraps(main)
+    def wrapper(*args: Any, **kwargs: Any) -> int:
+        try:
+            return main(*args, **kwargs)
+        except UserError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    return wrapper
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show each flag's default in ``--help``, unless its help text already explains it."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):  # an epilog of example commands keeps its lines
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.help and "(default:" in action.help:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class UserErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are ``UserError``s: one line, exit 2, no usage.
+
+    An unknown flag gets the closest valid ones as suggestions, or the list of valid flags.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments: "):
+            message += self._suggestions(message.removeprefix("unrecognized arguments: "))
+        raise UserError(f"{message} (see --help)")
+
+    def _suggestions(self, unknown: str) -> str:
+        flags = sorted(
+            flag for action in self._actions for flag in action.option_strings if flag[:2] == "--"
+        )
+        guesses = [
+            close[0]
+            for word in unknown.split()
+            if word.startswith("--")
+            and (close := difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.6))
+        ]
+        if guesses:
+            return f"; did you mean {', '.join(guesses)}?"
+        return f"; valid flags: {', '.join(flags)}"

@@ -1,0 +1,292 @@
+"""``python generate.py``: texture samples or stylized photos from a checkpoint (no VGG needed).
+
+``--texture RUN``: draw texture samples of any size. ``--checkpoint RUN --content FILE_OR_DIR``:
+stylize one photo or a folder of photos (see ``texture_nets.stylize``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.progress import Progress
+
+from texture_nets.api import PretrainedModel, load
+from texture_nets.errors import (
+    DefaultsHelpFormatter,
+    UserError,
+    UserErrorParser,
+    exit_on_user_error,
+)
+from texture_nets.generator import min_image_size
+from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
+from texture_nets.networks import sample_textures, tiled_steps, tiled_texture_size
+from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
+from texture_nets.threads import use_physical_cores
+from texture_nets.tiling import AUTO_TILE_SIDE, DEFAULT_TILE, tile_size
+
+log = logging.getLogger("texture_nets")
+
+EXAMPLES = """\
+examples:
+  texture-nets generate --texture tn_red_peppers --size 1024 --count 4 --out samples/
+  texture-nets generate --checkpoint vangogh_starry_night --content photo.jpg --out out/
+  python generate.py --checkpoint runs/wave --content photos/ --size 768 --original-colors
+"""
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``512`` -> (512, 512); ``640x480`` -> (height 480, width 640)."""
+    match = re.fullmatch(r"(\d+)(?:x(\d+))?", text.strip().lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"size must be N or WIDTHxHEIGHT, got {text!r}")
+    width = int(match.group(1))
+    height = int(match.group(2) or width)
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
+    return height, width
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from error
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from error
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = UserErrorParser(
+        prog="texture-nets generate",
+        epilog=EXAMPLES,
+        description="Sample textures (--texture RUN) or stylize photos "
+        "(--checkpoint RUN --content FILE_OR_DIR) with a trained network.",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--texture",
+        "--checkpoint",
+        dest="checkpoint",
+        required=True,
+        metavar="RUN_OR_CKPT",
+        help="a run directory (uses checkpoints/last.ckpt), a .ckpt file, a saved model folder "
+        "or the name of a shipped model (see texture_nets.list_models())",
+    )
+    parser.add_argument(
+        "--content",
+        metavar="FILE_OR_DIR",
+        help="stylize this photo, or every image below this folder (stylization checkpoints)",
+    )
+    parser.add_argument(
+        "--size",
+        metavar="N|WxH",
+        help="textures: output size in pixels, any size (default 512); photos: longer side "
+        "of the outputs (default: the photo's own size)",
+    )
+    parser.add_argument("--count", type=positive_int, default=1, help="number of texture samples")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="texture sample i uses noise seed SEED+i; photos: SEED"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=4, help="images per forward pass"
+    )
+    parser.add_argument(
+        "--content-scale",
+        type=positive_float,
+        default=1.0,
+        help="photos: stylize at this factor x the output size, then resize to the output size "
+        "(< 1: larger style features relative to the photo, > 1: finer)",
+    )
+    parser.add_argument(
+        "--original-colors",
+        action="store_true",
+        help="photos: keep the photo's colours, transfer luminance only (Gatys et al. 2016)",
+    )
+    parser.add_argument(
+        "--tile",
+        type=parse_tile,
+        default="auto",
+        metavar="auto|off|N",
+        help="generate in tiles of N px (bounded memory, identical result); auto: tiles of "
+        f"{DEFAULT_TILE} px for outputs above {AUTO_TILE_SIDE}x{AUTO_TILE_SIDE} pixels",
+    )
+    parser.add_argument("--out", default="samples", help="output directory")
+    parser.add_argument("--format", choices=("png", "jpg"), default="png")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    return parser
+
+
+def parse_tile(text: str) -> str | int:
+    """``--tile``: ``auto``, ``off`` or a tile size in pixels."""
+    if text.strip().lower() in ("auto", "off"):
+        return text.strip().lower()
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, off or a tile size, got {text!r}"
+        ) from error
+
+
+def parse_device(text: str) -> torch.device:
+    """``--device``: a torch device that exists here, or a ``UserError``."""
+    try:
+        device = torch.device(text)
+    except RuntimeError as error:
+        raise UserError(f"--device {text}: not a device name (cpu, cuda, cuda:1, ...)") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {text}: CUDA is not available here; use --device cpu")
+    return device
+
+
+def read_for_mode(checkpoint: str, mode: str) -> PretrainedModel:
+    """Load the model (run, checkpoint, saved folder or shipped name); one that was trained for
+    the other mode says what to do instead."""
+    model = load(checkpoint, device="cpu")
+    if model.info.mode == mode:
+        return model
+    if model.info.mode == "stylize":
+        raise UserError(
+            f"{checkpoint} is a stylize-mode checkpoint (it stylizes photos, it does not sample "
+            f"textures): use --checkpoint {checkpoint} --content PHOTO_OR_DIR"
+        )
+    raise UserError(
+        f"{checkpoint} is a {model.info.mode}-mode checkpoint (it samples textures from noise, "
+        f"it does not stylize photos): drop --content and use --texture {checkpoint} --size N"
+    )
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    use_physical_cores()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.content is not None:
+        return stylize_main(parser, args)
+    try:
+        height, width = parse_size(args.size or "512")
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"argument --size: {error}")
+    model = read_for_mode(args.checkpoint, "texture")
+    device = parse_device(args.device)
+    out = check_output_dir(args.out)
+    generator = model.network.to(device)
+    min_side = min_image_size(generator.config.num_scales)
+    if min(height, width) < min_side:
+        raise UserError(f"--size: this generator needs at least {min_side} px per side")
+    stem = model.name
+    seeds = [args.seed + i for i in range(args.count)]
+    tile = tile_size(args.tile, height, width)
+    batch_size = 1 if tile else args.batch_size  # a tiled sample is already large
+    start = time.perf_counter()
+    written = []
+    for first in range(0, len(seeds), batch_size):
+        batch = seeds[first : first + batch_size]
+        try:
+            with progress_bar(enabled=tile is not None, label="tiles") as progress:
+                on_tile = None
+                if progress is not None and tile is not None:
+                    padded = tiled_texture_size(generator, height, width)
+                    on_tile = progress(tiled_steps(generator, *padded, tile))
+                images = sample_textures(generator, height, width, batch, device, tile, on_tile)
+        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
+            if not is_out_of_memory(error):
+                raise
+            raise UserError(
+                f"out of memory at {width}x{height}; lower --batch-size or --size"
+            ) from error
+        for seed, image in zip(batch, images, strict=True):
+            try:
+                written.append(
+                    save_image(image, out / f"{stem}_{width}x{height}_seed{seed}.{args.format}")
+                )
+            except OSError as error:
+                raise UserError(f"cannot write to {out}: {error.strerror}") from error
+    elapsed = time.perf_counter() - start
+    log.info("%d sample(s) of %dx%d in %.2f s -> %s", len(written), width, height, elapsed, out)
+    return 0
+
+
+def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``--content FILE_OR_DIR``: stylize one photo or every image below a folder."""
+    longer_side = None
+    if args.size is not None:
+        if not re.fullmatch(r"\s*\d+\s*", args.size) or int(args.size) <= 0:
+            parser.error(
+                f"argument --size: with --content, one positive number (the longer "
+                f"side), got {args.size!r}"
+            )
+        longer_side = int(args.size)
+    model = read_for_mode(args.checkpoint, "stylize")
+    device = parse_device(args.device)
+    out = check_output_dir(args.out)
+    content = Path(args.content).expanduser()
+    if content.is_dir():
+        root: Path | None = content
+        sources = list_images(content)
+        if not sources:
+            raise UserError(f"{content}: no images found (searched recursively)")
+    elif content.exists() or is_builtin(args.content):
+        root, sources = None, [Path(args.content)]
+    else:
+        raise ImageError(f"{content}: no such file or directory")
+    options = StylizeOptions(
+        size=longer_side,
+        content_scale=args.content_scale,
+        original_colors=args.original_colors,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        tile=args.tile,
+        format=args.format,
+        device=str(device),
+    )
+    network = model.network.to(device)
+    start = time.perf_counter()
+    with progress_bar(enabled=root is not None) as progress:
+        written = stylize_files(network, sources, root, out, model.name, options, progress)
+    elapsed = time.perf_counter() - start
+    if not written:
+        raise UserError(
+            f"no image in {content} could be stylized (every file was skipped: see the "
+            "warning above); check that the folder holds readable photos"
+        )
+    log.info("%d image(s) stylized in %.2f s -> %s", len(written), elapsed, out)
+    return 0
+
+
+@contextmanager
+def progress_bar(
+    enabled: bool, label: str = "stylizing"
+) -> Iterator[Callable[[int], Callable[..., None]] | None]:
+    """A rich progress bar on stderr: yields ``start(total) -> advance(n=1)`` (or None)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(console=Console(file=sys.stderr), transient=False) as progress:
+
+        def start(total: int) -> Callable[..., None]:
+            task = progress.add_task(label, total=total)
+            return lambda n=1: progress.advance(task, n)
+
+        yield start

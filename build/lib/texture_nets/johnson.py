@@ -1,0 +1,119 @@
+"""Johnson et al.'s image transformation network (Perceptual Losses, ECCV 2016, supp. Table 1).
+
+9x9 conv (32) -> two 3x3 stride-2 convs (64, 128) -> N residual blocks (128) -> two
+upsampling stages -> 9x9 conv to RGB. Following Ulyanov et al.'s instance normalisation (2016)
+and Odena et al.'s "Deconvolution and Checkerboard Artifacts" (2016), normalisation is instance
+norm and upsampling is nearest-neighbour x2 followed by a 3x3 conv (no transposed convs). Every
+convolution reflect-pads its input. A sigmoid keeps the output in [0, 1] (the input is [0, 1]).
+
+Any input size works: the input is reflect-padded to a multiple of 4 (the total stride) and the
+output cropped back to the input's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import Tensor, nn
+
+from texture_nets.generator import norm_layer
+
+JOHNSON_NORMS = ("instance", "batch")
+STRIDE = 4  # two stride-2 convolutions
+MIN_SIDE = 8  # the 128-channel maps must keep at least 2x2 pixels (instance norm, reflect pad)
+
+
+@dataclass(frozen=True)
+class JohnsonConfig:
+    """Everything needed to rebuild the network (stored in every checkpoint)."""
+
+    channels: int = 32
+    residual_blocks: int = 5
+    norm: str = "instance"
+
+    def __post_init__(self) -> None:
+        if self.channels < 1:
+            raise ValueError(f"channels must be >= 1, got {self.channels}")
+        if self.residual_blocks < 0:
+            raise ValueError(f"residual_blocks must be >= 0, got {self.residual_blocks}")
+        if self.norm not in JOHNSON_NORMS:
+            raise ValueError(f"unknown norm {self.norm!r}; choose one of {JOHNSON_NORMS}")
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _conv(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2, padding_mode="reflect")
+
+
+def _conv_norm_relu(cin: int, cout: int, kernel: int, norm: str, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        _conv(cin, cout, kernel, stride), norm_layer(norm, cout), nn.ReLU(inplace=True)
+    )
+
+
+class ResidualBlock(nn.Module):
+    """conv-norm-ReLU-conv-norm, added to the input (no ReLU after the sum, as in Johnson's)."""
+
+    def __init__(self, channels: int, norm: str) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv_norm_relu(channels, channels, 3, norm),
+            _conv(channels, channels, 3),
+            norm_layer(norm, channels),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+class Upsample(nn.Sequential):
+    """Nearest-neighbour x2, then conv-norm-ReLU (avoids transposed-conv checkerboards)."""
+
+    def __init__(self, cin: int, cout: int, norm: str) -> None:
+        super().__init__(
+            nn.Upsample(scale_factor=2.0, mode="nearest"), *_conv_norm_relu(cin, cout, 3, norm)
+        )
+
+
+class JohnsonNet(nn.Module):
+    """Photo (B, 3, H, W) in [0, 1] -> stylized image of the same size in [0, 1]."""
+
+    def __init__(self, config: JohnsonConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, norm = config.channels, config.norm
+        self.encoder = nn.Sequential(
+            _conv_norm_relu(3, c, 9, norm),
+            _conv_norm_relu(c, 2 * c, 3, norm, stride=2),
+            _conv_norm_relu(2 * c, 4 * c, 3, norm, stride=2),
+        )
+        self.residuals = nn.Sequential(
+            *(ResidualBlock(4 * c, norm) for _ in range(config.residual_blocks))
+        )
+        self.decoder = nn.Sequential(Upsample(4 * c, 2 * c, norm), Upsample(2 * c, c, norm))
+        self.to_rgb = _conv(c, 3, 9)
+
+    def forward(self, content: Tensor) -> Tensor:
+        height, width = content.shape[-2:]
+        if min(height, width) < MIN_SIDE:
+            raise ValueError(f"input {width}x{height} is too small: at least {MIN_SIDE} px a side")
+        return self.transform(pad_to_multiple(content, STRIDE))[..., :height, :width]
+
+    def transform(self, content: Tensor) -> Tensor:
+        """The network proper, on sides that are multiples of ``STRIDE`` (what ONNX exports:
+        the padding's size depends on the input's, so it stays outside the graph)."""
+        x = self.decoder(self.residuals(self.encoder(content)))
+        return torch.sigmoid(self.to_rgb(x))
+
+
+def pad_to_multiple(images: Tensor, multiple: int) -> Tensor:
+    """Reflect-pad bottom and right so that both sides are multiples of ``multiple``."""
+    height, width = images.shape[-2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    if pad_h == 0 and pad_w == 0:
+        return images
+    return F.pad(images, (0, pad_w, 0, pad_h), mode="reflect")

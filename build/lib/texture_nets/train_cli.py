@@ -1,0 +1,336 @@
+"""``python train.py``: train a texture network (``--texture``) or a stylizer (``--style``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import yaml
+from lightning.pytorch.callbacks import (
+    Callback,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    RichProgressBar,
+    TQDMProgressBar,
+)
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
+
+from texture_nets.callbacks import (
+    AtomicCheckpointIO,
+    InterruptCheckpoint,
+    SampleGrid,
+    StylizationGrid,
+    UnreadableImagesReport,
+    install_sigterm_as_interrupt,
+)
+from texture_nets.checkpoint import CheckpointError, CheckpointInfo, read_checkpoint
+from texture_nets.config import (
+    ConfigError,
+    TrainConfig,
+    add_config_flags,
+    code_defaults,
+    default_config_file,
+    load_yaml,
+    make_config,
+)
+from texture_nets.data import NoiseDataModule, PhotoDataModule, photo_split
+from texture_nets.errors import (
+    DefaultsHelpFormatter,
+    UserError,
+    UserErrorParser,
+    exit_on_user_error,
+)
+from texture_nets.image import atomic_write, check_output_dir, open_image
+from texture_nets.module import TextureNetsModule
+from texture_nets.threads import use_physical_cores
+
+log = logging.getLogger("texture_nets")
+
+EXAMPLES = """\
+examples:
+  texture-nets train --texture builtin:brick --out runs/brick --max-steps 300
+  texture-nets train --style wave.jpg --content-dir photos/ --out runs/wave
+  python train.py --texture peppers.jpg --print-config     # the merged settings, then exit
+"""
+
+
+def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
+    parser = UserErrorParser(
+        prog="texture-nets train",
+        epilog=EXAMPLES,
+        description="Train a texture network (--texture IMG) or a stylizer (--style IMG "
+        "--content-dir PHOTOS) after Ulyanov et al. 2016, against a frozen VGG.",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    parser.add_argument("--texture", metavar="IMG", help="texture mode: the example texture image")
+    parser.add_argument("--style", metavar="IMG", help="stylize mode: the style image (painting)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        metavar="YAML",
+        help="config file(s), later ones win (default: texture_nets/configs/<mode>.yaml)",
+    )
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the final config and exit"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_config_flags(parser, defaults)
+    return parser
+
+
+def resolve_config(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
+    """Defaults < YAML < checkpoint config (when resuming) < flags."""
+    preliminary = build_parser(code_defaults()).parse_args(argv)
+    flags = {k: v for k, v in vars(preliminary).items() if k in code_defaults()}
+    if preliminary.texture and preliminary.style:
+        raise ConfigError(
+            "give either --texture (texture mode) or --style (stylize mode), not both"
+        )
+    if preliminary.texture:
+        flags["style_image"] = preliminary.texture
+        flags.setdefault("mode", "texture")
+    elif preliminary.style:
+        flags["style_image"] = preliminary.style
+        flags.setdefault("mode", "stylize")
+    mode = flags.get("mode", "texture")
+    files = preliminary.config or [p for p in [default_config_file(mode)] if p.is_file()]
+    layers = [load_yaml(path) for path in files]
+    resume = resume_path(flags.get("resume"), {**code_defaults(), **_merge(layers), **flags})
+    if resume is None:  # a new run (also ``--resume auto`` without a checkpoint yet)
+        flags.pop("resume", None)
+        return make_config(*layers, flags), preliminary
+    flags["resume"] = str(resume)
+    info = read_checkpoint(resume)
+    if "mode" in flags and info.mode != flags["mode"]:
+        flag = "--texture" if info.mode == "texture" else "--style"
+        raise CheckpointError(
+            f"--resume: {info.path} is a {info.mode}-mode checkpoint, but {flags['mode']} mode "
+            f"was asked for; resume it with {flag} IMG, or start a new run with another --out"
+        )
+    config = make_config(*layers, info.config, flags)
+    check_resumable(info, config)
+    return config, preliminary
+
+
+def check_resumable(info: CheckpointInfo, config: TrainConfig) -> None:
+    """The run's network must be the checkpoint's: same architecture and settings, and
+    weights that fit them (flags such as ``--channels`` cannot change a run midway)."""
+    saved = info.generator_config.to_dict()
+    wanted = config.network_config.to_dict()
+    changed = [
+        f"{key}={saved.get(key)!r} (now {wanted.get(key)!r})"
+        for key in sorted(set(saved) | set(wanted))
+        if saved.get(key) != wanted.get(key)
+    ]
+    if info.architecture != config.generator:
+        changed.insert(0, f"generator={info.architecture!r} (now {config.generator!r})")
+    if changed:
+        raise CheckpointError(
+            f"--resume: {info.path} was trained with {', '.join(changed)}; a run cannot change "
+            "its network: drop those flags, or start a new run with another --out"
+        )
+    info.build_network()  # CheckpointError if the weights do not fit their own settings
+
+
+def _merge(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    return merged
+
+
+def resume_path(resume: str | None, config: dict[str, Any]) -> Path | None:
+    """``--resume auto`` -> the run's ``last.ckpt`` if there is one; a path must exist."""
+    if resume is None:
+        return None
+    if resume == "auto":
+        last = Path(config["out"]) / "checkpoints" / "last.ckpt"
+        if last.is_file():
+            return last
+        log.info("--resume auto: no checkpoint in %s, starting a new run", last.parent)
+        return None
+    path = Path(resume)
+    if path.is_dir():
+        path = (
+            path / "checkpoints" / "last.ckpt"
+            if (path / "checkpoints").is_dir()
+            else path / "last.ckpt"
+        )
+    if not path.is_file():
+        raise CheckpointError(f"--resume {resume}: no checkpoint at {path}")
+    return path
+
+
+def make_loggers(config: TrainConfig, out: Path) -> list[Logger]:
+    if config.logger == "none":
+        return []
+    if config.logger == "wandb":
+        # Offline unless the user has configured wandb for online use: never needs an account.
+        online = os.environ.get("WANDB_MODE") == "online" or bool(os.environ.get("WANDB_API_KEY"))
+        os.environ.setdefault("WANDB_SILENT", "true")
+        return [
+            WandbLogger(
+                project="texture-nets", name=out.name, save_dir=str(out), offline=not online
+            )
+        ]
+    if config.logger == "tensorboard":
+        try:
+            return [TensorBoardLogger(str(out), name="tensorboard", version="")]
+        except ModuleNotFoundError as error:
+            raise ConfigError("--logger tensorboard needs `pip install tensorboard`") from error
+    return [CSVLogger(str(out), name="logs", version="")]
+
+
+def make_callbacks(config: TrainConfig, out: Path) -> list[Callback]:
+    checkpoints = out / "checkpoints"
+    callbacks: list[Callback] = [
+        ModelCheckpoint(
+            dirpath=checkpoints,
+            filename="step={step:06d}",
+            auto_insert_metric_name=False,
+            every_n_train_steps=config.checkpoint_every,
+            save_top_k=config.keep_checkpoints,
+            monitor="step",
+            mode="max",
+            save_last=True,
+        ),
+        InterruptCheckpoint(checkpoints / "last.ckpt"),
+        *(
+            [StylizationGrid(out / "samples", config.sample_every), UnreadableImagesReport()]
+            if config.mode == "stylize"
+            else [SampleGrid(out / "samples", config.sample_every)]
+        ),
+        RichProgressBar()
+        if sys.stderr.isatty()
+        else TQDMProgressBar(refresh_rate=config.log_every),
+    ]
+    if config.logger != "none":
+        callbacks.append(LearningRateMonitor(logging_interval="step"))
+    return callbacks
+
+
+def check_inputs(config: TrainConfig) -> None:
+    """Fail before any heavy work, and before anything is written, when the inputs cannot be
+    used: the example image must decode and the run directory must be creatable."""
+    if config.style_image is None:
+        raise ConfigError("no example image: pass --texture IMG (or --style IMG for stylization)")
+    if config.mode == "texture" and (config.content_dir or config.val_dir):
+        raise ConfigError("--content-dir and --val-dir belong to stylize mode (--style IMG)")
+    open_image(config.style_image, config.style_size)
+    check_output_dir(config.out)
+
+
+def make_data(config: TrainConfig) -> pl.LightningDataModule:
+    """Texture mode: the step loader; stylize mode: the photos (checked before training)."""
+    if config.mode == "texture":
+        return NoiseDataModule(config.max_steps)
+    split = photo_split(config.content_dir, config.val_dir, config.val_fraction, config.seed)
+    data = PhotoDataModule(
+        split, config.image_size, config.batch_size, config.num_workers, config.val_samples
+    )
+    data.check_readable()
+    log.info(
+        "photos: %d for training, %d for validation, from %s",
+        len(split.train),
+        len(split.val),
+        split.source,
+    )
+    return data
+
+
+def validation_options(config: TrainConfig) -> dict[str, Any]:
+    """Trainer options: stylize mode validates every ``sample_every`` steps (texture: never)."""
+    if config.mode == "texture":
+        return {}
+    if config.sample_every == 0:
+        return {"limit_val_batches": 0}
+    return {
+        "val_check_interval": config.sample_every,
+        "check_val_every_n_epoch": None,
+        "limit_val_batches": config.val_batches or None,
+    }
+
+
+def prepare_out_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(
+            f"cannot write to the output directory {out}: {error.strerror or error}; "
+            "choose another --out"
+        ) from error
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> int:
+    """``train.py``; ``callbacks`` are added to the trainer's (benchmarks track quality so)."""
+    config, args = resolve_config(argv)
+    use_physical_cores()
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if args.print_config:
+        print(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        return 0
+    check_inputs(config)
+    data = make_data(config)
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
+        model = TextureNetsModule(config.to_dict())  # the descriptor: may fail, nothing written
+    if model.descriptor_source.startswith("random"):
+        log.warning(
+            "WARNING: descriptor has RANDOM weights (tests only); samples will be meaningless"
+        )
+    log.info("descriptor: %s", model.descriptor_source)
+    out = Path(config.out)
+    prepare_out_dir(out)
+    atomic_write(
+        out / "config.yaml",
+        lambda p: p.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False)),
+    )
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    install_sigterm_as_interrupt()
+    trainer = pl.Trainer(
+        max_steps=config.max_steps,
+        default_root_dir=str(out),
+        logger=make_loggers(config, out),
+        callbacks=[*make_callbacks(config, out), *callbacks],
+        log_every_n_steps=config.log_every,
+        enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
+        num_sanity_val_steps=0,
+        **validation_options(config),
+    )
+    try:
+        trainer.fit(model, datamodule=data, ckpt_path=config.resume, weights_only=False)
+    except SystemExit:
+        # Lightning turns Ctrl-C into sys.exit(1) after its on_exception hooks ran.
+        if not trainer.interrupted:
+            raise
+    except FloatingPointError as error:
+        log.error("training stopped: %s", error)
+        return 1
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    if trainer.interrupted:
+        log.warning("stopped early; resume with: python train.py --out %s --resume auto", out)
+        return 130
+    trainer.save_checkpoint(out / "checkpoints" / "last.ckpt", weights_only=False)
+    usage = "--texture {out}" if config.mode == "texture" else "--checkpoint {out} --content PHOTO"
+    log.info(
+        "done: %s (use with: python generate.py %s)",
+        out / "checkpoints" / "last.ckpt",
+        usage.format(out=out),
+    )
+    return 0
