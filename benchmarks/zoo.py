@@ -244,7 +244,7 @@ def to_markdown(rows: list[dict[str, Any]], gatys_steps: int) -> str:
                 f"{row['size_mb']:.2f}",
                 f"{row['seconds_512']:.2f} s",
                 versus,
-            ]  # fmt: skip
+            ]
         )
     total = sum(row["size_mb"] for row in rows)
     header = ["name", "kind", "network", "MB (fp16)", "512 px image",

@@ -4,6 +4,7 @@ non-editable into a fresh environment (package data: YAML defaults, shipped mode
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -14,6 +15,7 @@ import pytest
 from texture_nets import cli
 
 ROOT = Path(__file__).resolve().parents[1]
+COPY_IGNORE = (".venv", ".git", "runs", "build", "*.egg-info", "__pycache__", ".*_cache", "samples")
 
 
 def run(*command: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -62,9 +64,11 @@ def test_wrappers_and_subcommands_print_the_same_config() -> None:
 def test_wheel_install_matches_the_checkout(tmp_path: Path) -> None:
     """Build the wheel, install it (no deps: they come from this environment) into a fresh
     venv, and run it outside the checkout: same --print-config, shipped models load."""
+    source = tmp_path / "source"  # a copy: building writes build/ and *.egg-info
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*COPY_IGNORE))
     wheel_dir = tmp_path / "dist"
     built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                "-w", wheel_dir, ROOT)  # fmt: skip
+                "-w", wheel_dir, source)  # fmt: skip
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = wheel_dir.glob("texture_nets-*.whl")
     venv = tmp_path / "venv"
