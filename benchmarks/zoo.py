@@ -30,6 +30,7 @@ import torch
 from PIL import Image
 
 from benchmarks.common import REPO, TextureObjective, data_root, median_time, table, write_results
+from benchmarks.run import update_readme
 from texture_nets import api, train_cli
 from texture_nets.checkpoint import CheckpointError, read_checkpoint
 from texture_nets.image import list_images, open_image, pil_to_tensor
@@ -275,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             {row["name"] for row in rows}]  # fmt: skip
     rows = sorted([*kept, *rows], key=lambda row: names.index(row["name"]))
     write_results(OUT, to_markdown(rows, args.gatys_steps), {"models": rows})
+    update_readme()
     return 0
 
 

@@ -10,12 +10,14 @@ A model is a trained network plus what it was trained on; it needs neither Light
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import torch
 from PIL import Image, ImageOps
 
 from texture_nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
 from texture_nets.errors import UserError
+from texture_nets.generator import Generator
 from texture_nets.image import MAX_PIXELS, ImageError, open_image, tensor_to_pil, to_rgb
 from texture_nets.networks import Network, min_side, sample_textures
 from texture_nets.pretrained import (
@@ -74,6 +76,11 @@ class PretrainedModel:
 class TextureModel(PretrainedModel):
     """Noise -> texture samples of any size (Ulyanov et al.'s multiscale generator)."""
 
+    @property
+    def generator(self) -> Generator:
+        """The network (texture mode trains Ulyanov's generator only)."""
+        return cast(Generator, self.network)
+
     @torch.no_grad()
     def sample(
         self, size: Size = 512, seed: int = 0, count: int = 1, tile: str | int = "auto"
@@ -93,7 +100,7 @@ class TextureModel(PretrainedModel):
         seeds = [seed + i for i in range(count)]
         for first in range(0, count, batch):
             samples = sample_textures(
-                self.network, height, width, seeds[first : first + batch], self.device, tile_side
+                self.generator, height, width, seeds[first : first + batch], self.device, tile_side
             )
             images += [tensor_to_pil(sample) for sample in samples]
         return images

@@ -19,7 +19,7 @@ import torch
 from rich.console import Console
 from rich.progress import Progress
 
-from texture_nets.api import PretrainedModel, load
+from texture_nets.api import PretrainedModel, TextureModel, load
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -191,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     model = read_for_mode(args.checkpoint, "texture")
     device = parse_device(args.device)
     out = check_output_dir(args.out)
-    generator = model.network.to(device)
+    assert isinstance(model, TextureModel)  # read_for_mode checked the mode
+    generator = model.generator.to(device)
     min_side = min_image_size(generator.config.num_scales)
     if min(height, width) < min_side:
         raise UserError(f"--size: this generator needs at least {min_side} px per side")

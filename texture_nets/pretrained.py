@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,12 @@ def save_model(
     text = card if card is not None else model_card(info)
     atomic_write(folder / CARD, lambda path: path.write_text(text))
     for name, data in (files or {}).items():
-        atomic_write(folder / name, lambda path, data=data: path.write_bytes(data))
+        atomic_write(folder / name, partial(_write_bytes, data=data))
     return folder
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
 
 
 def load_model(folder: str | Path) -> tuple[Network, ModelInfo]:
