@@ -90,10 +90,12 @@ def export_onnx(network: Network, path: str | Path) -> Path:
     return path
 
 
-class OnnxRunner:
-    """Runs an exported network with onnxruntime, on the same inputs as the PyTorch network."""
+class OnnxNetwork(nn.Module):
+    """An exported network run by onnxruntime, called like the PyTorch network it came from
+    (Ulyanov: the input pyramid; Johnson: photos of any size), with the same ``config``."""
 
     def __init__(self, path: str | Path, network: Network, threads: int | None = None) -> None:
+        super().__init__()
         try:
             import onnxruntime
         except ImportError as error:
@@ -106,11 +108,16 @@ class OnnxRunner:
         self.session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )
+        self.config = network.config
         self.names = input_names(network)
         self.is_pyramid = isinstance(network, Generator)
 
-    def __call__(self, inputs: list[Tensor] | Tensor) -> Tensor:
-        """Ulyanov: the input pyramid (list); Johnson: the photo batch (any size)."""
+    @classmethod
+    def from_network(cls, network: Network, folder: str | Path) -> OnnxNetwork:
+        """Export ``network`` into ``folder`` and open it."""
+        return cls(export_onnx(network, Path(folder) / "model.onnx"), network)
+
+    def forward(self, inputs: list[Tensor] | Tensor) -> Tensor:
         if self.is_pyramid:
             assert isinstance(inputs, list)
             feeds = {

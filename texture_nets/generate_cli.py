@@ -10,10 +10,12 @@ import argparse
 import logging
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import torch
 from rich.console import Console
@@ -26,9 +28,9 @@ from texture_nets.errors import (
     UserErrorParser,
     exit_on_user_error,
 )
-from texture_nets.generator import min_image_size
+from texture_nets.generator import Generator, min_image_size
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
-from texture_nets.networks import sample_textures, tiled_steps, tiled_texture_size
+from texture_nets.networks import Network, sample_textures, tiled_steps, tiled_texture_size
 from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
 from texture_nets.threads import use_physical_cores
 from texture_nets.tiling import AUTO_TILE_SIDE, DEFAULT_TILE, tile_size
@@ -133,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="samples", help="output directory")
     parser.add_argument("--format", choices=("png", "jpg"), default="png")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime"),
+        default="torch",
+        help="run the network with PyTorch, or export it to ONNX and run it with onnxruntime "
+        "(CPU, one pass: no tiling; needs the [export] extra)",
+    )
     return parser
 
 
@@ -176,14 +185,30 @@ def read_for_mode(checkpoint: str, mode: str) -> PretrainedModel:
     )
 
 
+def onnx_network(network: Network, args: argparse.Namespace, folder: Path) -> torch.nn.Module:
+    """``--backend onnxruntime``: the network exported to ``folder`` and run by onnxruntime."""
+    from texture_nets.export import OnnxNetwork
+
+    if args.tile not in ("auto", "off"):
+        raise UserError("--backend onnxruntime runs in one pass: drop --tile (or use --tile off)")
+    if args.device != "cpu":
+        raise UserError("--backend onnxruntime runs on the CPU: use --device cpu")
+    return OnnxNetwork.from_network(network, folder)
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="texture_nets_") as workdir:
+        return run(parser, args, Path(workdir))
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace, workdir: Path) -> int:
     use_physical_cores()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.content is not None:
-        return stylize_main(parser, args)
+        return stylize_main(parser, args, workdir)
     try:
         height, width = parse_size(args.size or "512")
     except argparse.ArgumentTypeError as error:
@@ -193,12 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     out = check_output_dir(args.out)
     assert isinstance(model, TextureModel)  # read_for_mode checked the mode
     generator = model.generator.to(device)
+    if args.backend == "onnxruntime":
+        generator = cast(Generator, onnx_network(generator, args, workdir))
     min_side = min_image_size(generator.config.num_scales)
     if min(height, width) < min_side:
         raise UserError(f"--size: this generator needs at least {min_side} px per side")
     stem = model.name
     seeds = [args.seed + i for i in range(args.count)]
-    tile = tile_size(args.tile, height, width)
+    tile = None if args.backend == "onnxruntime" else tile_size(args.tile, height, width)
     batch_size = 1 if tile else args.batch_size  # a tiled sample is already large
     start = time.perf_counter()
     written = []
@@ -229,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, workdir: Path) -> int:
     """``--content FILE_OR_DIR``: stylize one photo or every image below a folder."""
     longer_side = None
     if args.size is not None:
@@ -258,11 +285,13 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         original_colors=args.original_colors,
         seed=args.seed,
         batch_size=args.batch_size,
-        tile=args.tile,
+        tile="off" if args.backend == "onnxruntime" else args.tile,
         format=args.format,
         device=str(device),
     )
     network = model.network.to(device)
+    if args.backend == "onnxruntime":
+        network = cast(Network, onnx_network(network, args, workdir))
     start = time.perf_counter()
     with progress_bar(enabled=root is not None) as progress:
         written = stylize_files(network, sources, root, out, model.name, options, progress)

@@ -80,7 +80,7 @@ def seeded_noise(
 
 def run_network(network: Network, content: Tensor | None, noise: list[Tensor] | None) -> Tensor:
     """One forward pass: Ulyanov takes noise (+ content), Johnson takes the content only."""
-    if isinstance(network, JohnsonNet):
+    if isinstance(network.config, JohnsonConfig):  # (an ONNX-run network has the same config)
         if content is None:
             raise ValueError("the johnson network needs a content image")
         return network(content)
