@@ -37,6 +37,11 @@ def exit_on_user_error(main: Callable[..., int]) -> Callable[..., int]:
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show each flag's default in ``--help``, unless its help text already explains it."""
 
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):  # an epilog of example commands keeps its lines
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.help and "(default:" in action.help:
             return action.help

@@ -87,6 +87,14 @@ class GeneratorConfig:
     def build(self) -> Generator:
         return Generator(self)
 
+    def run(
+        self, network: Callable[..., Tensor], content: Tensor | None, noise: list[Tensor] | None
+    ) -> Tensor:
+        """Feed a network of this config: the noise pyramid (+ the content image)."""
+        if noise is None:
+            raise ValueError("the ulyanov generator needs a noise pyramid")
+        return network(make_inputs(self, noise, content))
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
@@ -191,9 +199,7 @@ class Generator(nn.Module):
 
     def run(self, content: Tensor | None, noise: list[Tensor] | None) -> Tensor:
         """One forward pass on the noise pyramid (+ the content image, when conditioned)."""
-        if noise is None:
-            raise ValueError("the ulyanov generator needs a noise pyramid")
-        return self(make_inputs(self.config, noise, content))
+        return self.config.run(self, content, noise)
 
     # -- facts for tiled generation (texture_nets.tiling) ------------------------------------
     @property

@@ -68,6 +68,14 @@ class JohnsonConfig:
     def build(self) -> JohnsonNet:
         return JohnsonNet(self)
 
+    def run(
+        self, network: Callable[..., Tensor], content: Tensor | None, noise: object = None
+    ) -> Tensor:
+        """Feed a network of this config: the photo only."""
+        if content is None:
+            raise ValueError("the johnson network needs a content image")
+        return network(content)
+
 
 def _conv(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2, padding_mode="reflect")
@@ -133,9 +141,13 @@ class JohnsonNet(nn.Module):
         height, width = content.shape[-2:]
         if min(height, width) < MIN_SIDE:
             raise ValueError(f"input {width}x{height} is too small: at least {MIN_SIDE} px a side")
-        x = pad_to_multiple(content, STRIDE)
-        x = self.decoder(self.residuals(self.encoder(x)))
-        return torch.sigmoid(self.to_rgb(x))[..., :height, :width]
+        return self.transform(pad_to_multiple(content, STRIDE))[..., :height, :width]
+
+    def transform(self, content: Tensor) -> Tensor:
+        """The network proper, on sides that are multiples of ``STRIDE`` (what ONNX exports:
+        the padding's size depends on the input's, so it stays outside the graph)."""
+        x = self.decoder(self.residuals(self.encoder(content)))
+        return torch.sigmoid(self.to_rgb(x))
 
     @property
     def min_side(self) -> int:
@@ -143,9 +155,7 @@ class JohnsonNet(nn.Module):
 
     def run(self, content: Tensor | None, noise: list[Tensor] | None = None) -> Tensor:
         """One forward pass on the photo (``noise`` is ignored: the network takes none)."""
-        if content is None:
-            raise ValueError("the johnson network needs a content image")
-        return self(content)
+        return self.config.run(self, content, noise)
 
     # -- facts for tiled generation (texture_nets.tiling): the whole network is tiled -------
     def tiled_levels(self, height: int, width: int, tile: int) -> int:

@@ -78,7 +78,8 @@ def seeded_noise(
 
 def run_network(network: Network, content: Tensor | None, noise: list[Tensor] | None) -> Tensor:
     """One forward pass: Ulyanov takes noise (+ content), Johnson takes the content only."""
-    return network.run(content, noise)
+    # the config knows how its network is fed (an ONNX-run network has the same config)
+    return network.config.run(network, content, noise)
 
 
 def run_network_tiled(

@@ -148,21 +148,38 @@ def resize(image: Tensor, size: Size) -> Tensor:
     return resized.clamp(0, 1)
 
 
+def stylize_images(
+    network: Network,
+    originals: Sequence[Image.Image],
+    out_sizes: Sequence[Size],
+    work_size: Size,
+    options: StylizeOptions,
+) -> list[Tensor]:
+    """PIL photos -> stylized (1, 3, H, W) tensors at ``out_sizes``: resized to the common
+    ``work_size``, stylized together, resized back, colours kept if asked."""
+    content = torch.cat(
+        [pil_to_tensor(image.resize(work_size, Image.Resampling.LANCZOS)) for image in originals]
+    ).to(options.device)
+    tile = tile_size(options.tile, work_size[1], work_size[0])
+    stylized = stylize_tensor(network, content, options.seed, tile).float().cpu()
+    results = []
+    for original, out_size, image in zip(originals, out_sizes, stylized, strict=True):
+        result = resize(image.unsqueeze(0), out_size)
+        if options.original_colors:
+            photo = pil_to_tensor(original.resize(out_size, Image.Resampling.LANCZOS))
+            result = preserve_colors(result, photo)
+        results.append(result)
+    return results
+
+
 def run_batch(network: Network, jobs: Sequence[PhotoJob], options: StylizeOptions) -> list[Path]:
     """Stylize and save one batch of same-size jobs; returns the written files."""
     originals = [open_image(job.source) for job in jobs]
-    work = jobs[0].work_size
-    content = torch.cat(
-        [pil_to_tensor(image.resize(work, Image.Resampling.LANCZOS)) for image in originals]
-    ).to(options.device)
-    tile = tile_size(options.tile, work[1], work[0])
-    stylized = stylize_tensor(network, content, options.seed, tile).float().cpu()
+    results = stylize_images(
+        network, originals, [job.out_size for job in jobs], jobs[0].work_size, options
+    )
     written = []
-    for job, original, image in zip(jobs, originals, stylized, strict=True):
-        result = resize(image.unsqueeze(0), job.out_size)
-        if options.original_colors:
-            photo = pil_to_tensor(original.resize(job.out_size, Image.Resampling.LANCZOS))
-            result = preserve_colors(result, photo)
+    for job, result in zip(jobs, results, strict=True):
         try:
             written.append(save_image(result, job.output))
         except OSError as error:

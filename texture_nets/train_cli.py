@@ -54,10 +54,18 @@ from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets")
 
+EXAMPLES = """\
+examples:
+  texture-nets train --texture builtin:brick --out runs/brick --max-steps 300
+  texture-nets train --style wave.jpg --content-dir photos/ --out runs/wave
+  python train.py --texture peppers.jpg --print-config     # the merged settings, then exit
+"""
+
 
 def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
     parser = UserErrorParser(
-        prog="train.py",
+        prog="texture-nets train",
+        epilog=EXAMPLES,
         description="Train a texture network (--texture IMG) or a stylizer (--style IMG "
         "--content-dir PHOTOS) after Ulyanov et al. 2016, against a frozen VGG.",
         formatter_class=DefaultsHelpFormatter,
