@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -17,7 +18,7 @@ from torch import Tensor, nn
 from texture_nets.errors import UserError
 from texture_nets.generator import Generator, make_inputs, pyramid_sizes
 from texture_nets.johnson import STRIDE, JohnsonNet, pad_to_multiple
-from texture_nets.networks import Network
+from texture_nets.networks import Network, as_multiscale
 
 OPSET = 17  # InstanceNormalization, reflect Pad and Resize are all stable by 17
 
@@ -45,15 +46,15 @@ class _PaddedGraph(nn.Module):
 
 
 def input_names(network: Network) -> list[str]:
-    if isinstance(network, Generator):
-        return [f"scale{k}" for k in range(network.config.num_scales)]
+    if (generator := as_multiscale(network)) is not None:
+        return [f"scale{k}" for k in range(generator.config.num_scales)]
     return ["content"]
 
 
 def example_inputs(network: Network, height: int = 64, width: int = 96) -> list[Tensor]:
     """Inputs of the graph for one image of ``height`` x ``width`` (what tracing runs)."""
-    if isinstance(network, Generator):
-        config = network.config
+    if (generator := as_multiscale(network)) is not None:
+        config = generator.config
         sizes = pyramid_sizes(height, width, config.num_scales)
         noise = [torch.rand(1, config.noise_depth, h, w) for h, w in sizes]
         content = torch.rand(1, 3, height, width) if config.content_channels else None
@@ -65,8 +66,11 @@ def export_onnx(network: Network, path: str | Path) -> Path:
     """Write ``network`` (fp32, CPU, eval) as ONNX with dynamic batch, height and width."""
     path = Path(path).expanduser()
     network = network.float().cpu().eval()
+    generator = as_multiscale(network)
     graph: nn.Module = (
-        _PyramidGraph(network) if isinstance(network, Generator) else _PaddedGraph(network)
+        _PyramidGraph(generator)
+        if generator is not None
+        else _PaddedGraph(cast(JohnsonNet, network))
     )
     names = input_names(network)
     axes = {name: {0: "batch", 2: f"height_{name}", 3: f"width_{name}"} for name in names}
@@ -110,7 +114,7 @@ class OnnxNetwork(nn.Module):
         )
         self.config = network.config
         self.names = input_names(network)
-        self.is_pyramid = isinstance(network, Generator)
+        self.is_pyramid = as_multiscale(network) is not None
 
     @classmethod
     def from_network(cls, network: Network, folder: str | Path) -> OnnxNetwork:

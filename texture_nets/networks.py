@@ -54,6 +54,11 @@ def min_side(config: NetworkConfig) -> int:
     return config.min_side
 
 
+def as_multiscale(network: Network) -> Generator | None:
+    """``network`` if it is Ulyanov's multiscale generator (input: a pyramid), else None."""
+    return network if isinstance(network, Generator) else None
+
+
 def texture_generator(network: Network) -> Generator:
     """``network`` as the multiscale generator that texture sampling needs (``TypeError`` for
     an architecture that only transforms photos)."""
