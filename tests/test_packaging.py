@@ -41,7 +41,7 @@ def test_unknown_command_is_a_one_line_error(capsys: pytest.CaptureFixture[str])
     )
 
 
-@pytest.mark.parametrize("command", ["train", "generate", "export", "demo"])
+@pytest.mark.parametrize("command", ["train", "generate", "gatys", "compare", "export", "demo"])
 def test_each_command_help_shows_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         cli.main([command, "--help"])

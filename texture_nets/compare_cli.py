@@ -21,9 +21,18 @@ from texture_nets.report import format_seconds
 log = logging.getLogger("texture_nets.compare")
 
 
+EXAMPLES = """\
+examples:
+  texture-nets compare --checkpoint runs/peppers --gatys-steps 150 --out compare/peppers
+  texture-nets compare --checkpoint runs/wave --content photo.jpg --gatys-steps 100
+  python -m texture_nets.compare --checkpoint runs/peppers --samples 8 --size 512
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = UserErrorParser(
-        prog="python -m texture_nets.compare",
+        prog="texture-nets compare",
+        epilog=EXAMPLES,
         description="Compare a trained network with Gatys et al.'s optimisation on the same "
         "inputs, descriptor and loss: image grid, metrics, time and memory.",
         formatter_class=DefaultsHelpFormatter,

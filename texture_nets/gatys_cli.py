@@ -55,6 +55,14 @@ from texture_nets.threads import use_physical_cores
 log = logging.getLogger("texture_nets.gatys")
 
 
+EXAMPLES = """\
+examples:
+  texture-nets gatys --texture peppers.jpg --size 256 --steps 300 --out gatys.png
+  texture-nets gatys --style wave.jpg --content photo.jpg --init content --out wave_photo.png
+  python -m texture_nets.gatys --texture builtin:brick --optimizer adam --steps 200
+"""
+
+
 def _size(text: str) -> tuple[int, int | None]:
     """``--size``: ``N`` -> (N, None), longer side N; ``WxH`` -> (W, H), exactly that size."""
     height, width = parse_size(text)
@@ -63,7 +71,8 @@ def _size(text: str) -> tuple[int, int | None]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = UserErrorParser(
-        prog="python -m texture_nets.gatys",
+        prog="texture-nets gatys",
+        epilog=EXAMPLES,
         description="Gatys et al.'s optimisation baseline: texture synthesis (--texture) or "
         "style transfer (--style ... --content), by optimising the pixels of one image.",
         formatter_class=DefaultsHelpFormatter,
