@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -16,13 +15,14 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
-from texture_nets.compare import loss_settings
+from texture_nets.config import mode_config
 from texture_nets.descriptor import VGGDescriptor
-from texture_nets.gatys import describe, load_descriptor, make_init, optimize_image
+from texture_nets.gatys import make_init, optimize_image
 from texture_nets.image import load_image
 from texture_nets.losses import TextureLoss
+from texture_nets.measure import machine_summary
+from texture_nets.objective import describe, load_descriptor, loss_settings
 from texture_nets.precision import bf16_supported
-from texture_nets.train_cli import resolve_config
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -37,27 +37,8 @@ def data_root() -> Path:
 
 
 def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            names = [
-                line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")
-            ]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
-    summary = (
-        f"Machine: {cpu}, {os.cpu_count()} logical cores, {device}; "
-        f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads."
-    )
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "gpu": device,
-        "torch": torch.__version__,
-        "summary": summary,
-    }
+    """The machine the benchmark ran on (``texture_nets.measure.machine_summary``)."""
+    return machine_summary(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def median_time(fn: Callable[[], Any], repeats: int = 3) -> float:
@@ -135,8 +116,7 @@ class GatysRun:
 
 def train_config(mode: str) -> dict[str, Any]:
     """The default training config of a mode (code defaults + texture_nets/configs/<mode>.yaml)."""
-    config, _ = resolve_config(["--mode", mode, "--style-image", "builtin:brick"])
-    return config.to_dict()
+    return mode_config(mode, style_image="builtin:brick").to_dict()
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

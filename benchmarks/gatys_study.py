@@ -16,6 +16,8 @@ PIL) plus the raw numbers in ``OUT/images/gatys/results.json``. Every run uses L
 the study is about the optimiser), the shared ``TextureLoss`` and ``--steps`` iterations; every
 score is computed afterwards in fp32 under the average-pooling descriptor.
 
+The runs (inputs, one Gatys run, scores) are in ``gatys_study_runs.py``.
+
     python -m benchmarks.gatys_study                        # full: 192 px, 150 iterations
     python -m benchmarks.gatys_study --quick --descriptor random --out /tmp/study  # smoke test
 """
@@ -29,240 +31,40 @@ import math
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
 
-import torch
-from PIL import Image
 from torch import Tensor
 
-from benchmarks.common import REPO, data_root, machine_info
-from texture_nets.descriptor import VGGDescriptor, layer_names
-from texture_nets.gatys import DEFAULT_LR, describe, make_init, optimize_image
-from texture_nets.image import is_builtin, load_image, open_image, pil_to_tensor, tensor_to_pil
-from texture_nets.losses import TextureLoss
-from texture_nets.metrics import ContentDistance, ContentSSIM, StyleDistance, texture_report
+from benchmarks.common import REPO, machine_info, table
+from benchmarks.gatys_study_runs import (
+    CONTENT_LAYER,
+    IMAGES,
+    STYLE_LAYERS,
+    Context,
+    build_context,
+    fit_like,
+    max_pool_distance,
+    run_gatys,
+    texture_scores,
+    transfer_scores,
+    warm_up,
+)
+from texture_nets.gatys import DEFAULT_LR
+from texture_nets.image import tensor_to_pil
 from texture_nets.plots import Curve, image_grid, plot_curves
-from texture_nets.precision import bf16_supported
-from texture_nets.weights import resolve_weights
+from texture_nets.report import format_number
 
 STUDIES = ("optimizers", "pooling", "layers", "init", "ratio")
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-CONTENT_LAYER = "relu4_2"
 RATIOS = (0.01, 0.1, 1.0, 10.0, 100.0)  # content weight / style weight
 QUICK = {"size": 32, "steps": 4}
-IMAGES = Path("images") / "gatys"
-
-
-# -- setup --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Context:
-    """Inputs, descriptors and settings shared by the studies."""
-
-    args: argparse.Namespace
-    out: Path  # the markdown's folder; figures go to out / IMAGES
-    descriptors: dict[str, VGGDescriptor]  # "avg" (also the scorer) and "max"
-    source: str
-    use_bf16: bool
-    example: Tensor  # the texture, longer side --style-size
-    style: Tensor  # the painting, longer side --style-size
-    content: Tensor  # the photo, longer side --size
-    texture_name: str
-    style_name: str
-    content_name: str
-    results: dict[str, Any] = field(default_factory=dict)
-    sections: list[str] = field(default_factory=list)
-    summary: list[str] = field(default_factory=list)
-    runs: int = 0
-    started: float = field(default_factory=time.perf_counter)
-
-    @property
-    def size(self) -> int:
-        return int(self.args.size)
-
-    @property
-    def steps(self) -> int:
-        return int(self.args.steps)
-
-    @property
-    def scorer(self) -> VGGDescriptor:
-        return self.descriptors["avg"]
-
-    def figure(self, name: str) -> Path:
-        return self.out / IMAGES / name
-
-    def link(self, name: str) -> str:
-        return (IMAGES / name).as_posix()
-
-
-def resolve_image(name: str, folder: str) -> str:
-    """A file name inside the data folder (``textures``, ``styles``, ``content/val``), a path, or
-    ``builtin:NAME``."""
-    if is_builtin(name) or Path(name).expanduser().is_file():
-        return name
-    candidate = data_root() / folder / name
-    if not candidate.is_file():
-        raise SystemExit(f"{name}: not a file and not in {data_root() / folder}")
-    return str(candidate)
-
-
-def build_context(args: argparse.Namespace) -> Context:
-    texture = resolve_image(args.texture, "textures")
-    style = resolve_image(args.style, "styles")
-    content = resolve_image(args.content, "content/val")
-    style_size = args.style_size or args.size
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
-        weights = resolve_weights(args.descriptor, None, args.seed)
-    last = max([*STYLE_LAYERS, CONTENT_LAYER], key=layer_names(weights.arch).index)
-    descriptors = {
-        pooling: VGGDescriptor(
-            weights.arch, weights.features_state, weights.normalization, pooling, last
-        )
-        for pooling in ("avg", "max")
-    }
-    photo = open_image(content)
-    scale = args.size / max(photo.size)
-    photo = photo.resize(
-        (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))),
-        Image.Resampling.LANCZOS,
-    )
-    if args.precision == "auto":
-        use_bf16 = bf16_supported(torch.device("cpu"))
-    else:
-        use_bf16 = args.precision == "bf16"
-    return Context(
-        args=args,
-        out=args.out,
-        descriptors=descriptors,
-        source=weights.source,
-        use_bf16=use_bf16,
-        example=load_image(texture, style_size),
-        style=load_image(style, style_size),
-        content=pil_to_tensor(photo),
-        texture_name=Path(texture).name,
-        style_name=Path(style).name,
-        content_name=Path(content).name,
-    )
-
-
-# -- one Gatys run --------------------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    image: Tensor
-    losses: list[float]
-    seconds: list[float]  # since the start of the optimisation, per iteration
-    total_seconds: float  # targets + optimisation
-
-    @property
-    def final(self) -> float:
-        return self.losses[-1] if self.losses else math.nan
-
-
-def run_gatys(
-    ctx: Context,
-    label: str,
-    *,
-    style: Tensor,
-    layers: Sequence[str] = STYLE_LAYERS,
-    pooling: str = "avg",
-    optimizer: str = "lbfgs",
-    init: str = "noise",
-    content: Tensor | None = None,
-    content_weight: float = 1.0,
-) -> Run:
-    """Optimise one image with ``TextureLoss`` (style weight 1) and report progress."""
-    descriptor = ctx.descriptors[pooling]
-    loss = TextureLoss(
-        dict.fromkeys(layers, 1.0),
-        {CONTENT_LAYER: 1.0} if content is not None else None,
-        style_weight=1.0,
-        content_weight=content_weight,
-    )
-    size = (int(content.shape[-2]), int(content.shape[-1])) if content is not None else None
-    start = time.perf_counter()
-    loss.set_style([describe(descriptor, style, list(layers), ctx.use_bf16)])
-    targets = (
-        describe(descriptor, content, [CONTENT_LAYER], ctx.use_bf16)
-        if content is not None
-        else None
-    )
-    image = make_init(init, size or (ctx.size, ctx.size), content, seed=ctx.args.seed)
-    result = optimize_image(
-        descriptor,
-        loss,
-        image,
-        ctx.steps,
-        optimizer=optimizer,
-        content_targets=targets,
-        use_bf16=ctx.use_bf16,
-        progress=False,
-    )
-    seconds = time.perf_counter() - start
-    ctx.runs += 1
-    print(
-        f"[{ctx.runs}] {label}: loss {result.losses[0]:.4g} -> {result.losses[-1]:.4g} "
-        f"({len(result.losses)} iterations, {seconds:.1f} s)",
-        file=sys.stderr,
-        flush=True,
-    )
-    return Run(result.image, result.losses, result.seconds, seconds)
-
-
-# -- scores (fp32, average-pooling descriptor) ----------------------------------------------
-
-
-def texture_scores(ctx: Context, image: Tensor) -> dict[str, float]:
-    """Style distance (all five layers, and per layer) and SWD to the texture example."""
-    return texture_report(ctx.scorer, ctx.example, image, list(STYLE_LAYERS), seed=ctx.args.seed)
-
-
-def transfer_scores(ctx: Context, image: Tensor) -> dict[str, float]:
-    """Style distance to the painting, content distance and SSIM to the photo."""
-    style = StyleDistance(ctx.scorer, ctx.style, list(STYLE_LAYERS))
-    content = ContentDistance(ctx.scorer, CONTENT_LAYER)
-    ssim = ContentSSIM()
-    style.update(image)
-    content.update(image, ctx.content)
-    ssim.update(image, ctx.content)
-    return {
-        "style_distance": float(style.compute()["style_distance"]),
-        "content_distance": float(content.compute()),
-        "content_ssim": float(cast(Tensor, ssim.compute())),
-    }
-
-
-def max_pool_distance(ctx: Context, image: Tensor) -> float:
-    """Style distance (all five layers) under the max-pooling descriptor."""
-    metric = StyleDistance(ctx.descriptors["max"], ctx.example, list(STYLE_LAYERS))
-    metric.update(image)
-    return float(metric.compute()["style_distance"])
 
 
 # -- formatting ------------------------------------------------------------------------------
 
 
 def fmt(value: float) -> str:
-    if not math.isfinite(value):
-        return "–"
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000 or abs(value) < 1e-3:
-        return f"{value:.2e}"
-    return f"{value:.4g}"
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    return format_number(value, exp_digits=2)
 
 
 def save_grid(ctx: Context, name: str, images: Sequence[Tensor], labels: Sequence[str]) -> str:
@@ -551,7 +353,7 @@ def study_init(ctx: Context) -> None:
         "init.png",
         [
             ctx.content,
-            _fit_like(ctx.style, ctx.content),
+            fit_like(ctx.style, ctx.content),
             runs["noise"].image,
             runs["content"].image,
         ],
@@ -643,7 +445,7 @@ def study_ratio(ctx: Context) -> None:
     figure = save_grid(
         ctx,
         "ratio.png",
-        [ctx.content, _fit_like(ctx.style, ctx.content), *[run.image for run in runs]],
+        [ctx.content, fit_like(ctx.style, ctx.content), *[run.image for run in runs]],
         ["content", "style", *[f"{ratio:g}" for ratio in RATIOS]],
     )
     rows = [
@@ -707,35 +509,6 @@ def study_ratio(ctx: Context) -> None:
 
 def _monotonic(values: Sequence[float], direction: int) -> bool:
     return all((b - a) * direction >= 0 for a, b in itertools.pairwise(values))
-
-
-def _fit_like(image: Tensor, reference: Tensor) -> Tensor:
-    """``image`` scaled to fit in ``reference``'s height and width (for the figures)."""
-    height, width = reference.shape[-2:]
-    scale = min(height / image.shape[-2], width / image.shape[-1])
-    size = (max(1, round(image.shape[-2] * scale)), max(1, round(image.shape[-1] * scale)))
-    return torch.nn.functional.interpolate(image, size=size, mode="area")
-
-
-def warm_up(ctx: Context) -> None:
-    """A few untimed iterations per descriptor and optimiser, so that no run pays for the
-    first-call costs (allocator growth, kernel selection) in its time."""
-    height, width = int(ctx.content.shape[-2]), int(ctx.content.shape[-1])
-    for pooling, descriptor in ctx.descriptors.items():
-        loss = TextureLoss(dict.fromkeys(STYLE_LAYERS, 1.0), {CONTENT_LAYER: 1.0})
-        loss.set_style([describe(descriptor, ctx.style, list(STYLE_LAYERS), ctx.use_bf16)])
-        targets = describe(descriptor, ctx.content, [CONTENT_LAYER], ctx.use_bf16)
-        for optimizer in ("lbfgs", "adam") if pooling == "avg" else ("lbfgs",):
-            optimize_image(
-                descriptor,
-                loss,
-                make_init("noise", (height, width), seed=ctx.args.seed),
-                2,
-                optimizer=optimizer,
-                content_targets=targets,
-                use_bf16=ctx.use_bf16,
-                progress=False,
-            )
 
 
 RUNNERS: dict[str, Callable[[Context], None]] = {

@@ -33,11 +33,11 @@ import torch.nn.functional as F  # noqa: N812
 
 from benchmarks.common import TextureObjective, data_root, median_time, table, write_results
 from texture_nets.checkpoint import read_checkpoint
-from texture_nets.compare import loss_settings
-from texture_nets.gatys import describe, load_descriptor, optimize_image
+from texture_nets.gatys import optimize_image
 from texture_nets.image import load_image, save_image
 from texture_nets.measure import MemoryProbe, run_in_fresh_process
 from texture_nets.networks import Network, sample_textures
+from texture_nets.objective import describe, load_descriptor, loss_settings
 from texture_nets.precision import bf16_supported
 from texture_nets.stylize import stylize_tensor
 

@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, tuple[list[str], str]] = {
     ),
 }
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+ZOO_START, ZOO_END = "<!-- zoo:start -->", "<!-- zoo:end -->"
 
 
 def readme_section() -> str:
@@ -45,13 +46,22 @@ def readme_section() -> str:
     return "\n".join(parts)
 
 
+def zoo_section() -> str:
+    """The shipped models' table (``python -m benchmarks.zoo``), placed beside the API docs."""
+    result = RESULTS / "zoo" / "results.md"
+    body = result.read_text().strip() if result.is_file() else "(not measured yet)"
+    return "\n".join([ZOO_START, "", "`python -m benchmarks.zoo`", "", body, "", ZOO_END])
+
+
 def update_readme() -> None:
     readme = REPO / "README.md"
     text = readme.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
-    if not pattern.search(text):
-        raise SystemExit(f"README.md has no {START} ... {END} section")
-    readme.write_text(pattern.sub(lambda _: readme_section(), text))
+    for start, end, section in ((START, END, readme_section), (ZOO_START, ZOO_END, zoo_section)):
+        pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md has no {start} ... {end} section")
+        text = pattern.sub(lambda _, section=section: section(), text)  # type: ignore[misc]
+    readme.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:

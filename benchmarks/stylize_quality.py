@@ -28,12 +28,19 @@ import torch.nn.functional as F  # noqa: N812
 from benchmarks.common import RESULTS, data_root, machine_info, median_time
 from texture_nets import train_cli
 from texture_nets.checkpoint import CheckpointError, read_checkpoint
-from texture_nets.compare import loss_settings
 from texture_nets.descriptor import VGGDescriptor
-from texture_nets.gatys import LossSettings, describe, load_descriptor, optimize_image
+from texture_nets.gatys import optimize_image
 from texture_nets.image import list_images, load_image, tensor_to_pil
 from texture_nets.metrics import ContentDistance, StyleDistance
 from texture_nets.networks import Network
+from texture_nets.objective import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    LossSettings,
+    describe,
+    load_descriptor,
+    loss_settings,
+)
 from texture_nets.plots import image_grid
 from texture_nets.precision import bf16_supported
 from texture_nets.stylize import stylize_tensor
@@ -41,8 +48,8 @@ from texture_nets.stylize import stylize_tensor
 STYLES = ("hokusai_great_wave.jpg", "vangogh_starry_night.jpg")
 ARCHITECTURES = ("ulyanov", "johnson")
 GRID_PHOTOS = ("builtin:astronaut", "builtin:chelsea", "builtin:coffee")
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-CONTENT_LAYER = "relu4_2"
+STYLE_LAYERS = DEFAULT_STYLE_LAYERS
+CONTENT_LAYER = DEFAULT_CONTENT_LAYERS[0]
 SIDE = 256
 # CPU-sized training (~1.3 s/step here): 128 px crops, batch 4; the rest is the stylize
 # defaults (texture_nets/configs/stylize.yaml)

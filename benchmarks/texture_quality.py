@@ -25,13 +25,11 @@ from torchvision.utils import make_grid
 from benchmarks.common import RESULTS, data_root, machine_info, median_time
 from texture_nets import train_cli
 from texture_nets.checkpoint import read_checkpoint
-from texture_nets.descriptor import deepest_layer
 from texture_nets.gatys import make_init, optimize_image
 from texture_nets.image import load_image, save_image
-from texture_nets.losses import TextureLoss
 from texture_nets.networks import sample_textures
+from texture_nets.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_supported
-from texture_nets.weights import build_descriptor
 
 DEFAULT_TEXTURES = (
     "tn_red_peppers.jpg",
@@ -72,17 +70,11 @@ def evaluate(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     config = info.config
     generator = info.build_generator()
 
-    layers = config["style_layers"]
-    descriptor, _ = build_descriptor(
-        args.descriptor,
-        config["descriptor_arch"],
-        config["pooling"],
-        deepest_layer(config["descriptor_arch"] or "vgg16", layers),
-    )
-    loss = TextureLoss(
-        dict(zip(layers, config["style_layer_weights"] or [1.0] * len(layers), strict=True))
-    )
-    style = load_image(texture, config["style_size"])
+    settings = loss_settings(config, stylize=False)
+    layers = settings.layers
+    descriptor, _ = build_objective_descriptor(args.descriptor, settings)
+    loss = settings.build_loss()
+    style = load_image(texture, settings.style_size)
     with torch.no_grad():
         loss.set_style([descriptor(style, layers)])
         samples = sample_textures(generator, 256, 256, list(SAMPLE_SEEDS))

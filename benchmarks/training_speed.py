@@ -28,9 +28,9 @@ from benchmarks.common import StepTimer, data_root, median_time, table, write_re
 from texture_nets import train_cli
 from texture_nets.config import TrainConfig
 from texture_nets.data import PhotoDataModule, photo_split
-from texture_nets.descriptor import VGGDescriptor, deepest_layer
+from texture_nets.descriptor import VGGDescriptor
+from texture_nets.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_supported, descriptor_autocast
-from texture_nets.weights import build_descriptor
 
 STEPS = 25  # timed steps after WARMUP
 WARMUP = 5
@@ -92,13 +92,9 @@ def descriptor_flops(descriptor: VGGDescriptor, batch: int, side: int) -> float:
 
 def descriptor_speed(config: TrainConfig, repeats: int) -> dict[str, Any]:
     """Forward + backward to the input, as a training step does, at the training shape."""
-    layers = list(dict.fromkeys([*config.style_layer_dict, *config.content_layers]))
-    if config.mode == "texture":
-        layers = list(config.style_layer_dict)
-    descriptor, _ = build_descriptor(
-        config.descriptor, config.descriptor_arch, config.pooling,
-        deepest_layer(config.descriptor_arch or "vgg16", layers),
-    )  # fmt: skip
+    settings = loss_settings(config.to_dict(), stylize=config.mode == "stylize")
+    layers = settings.layers
+    descriptor, _ = build_objective_descriptor(config.descriptor, settings)
     bf16 = bf16_supported(torch.device("cpu")) and config.precision != "fp32"
     images = torch.rand(config.batch_size, 3, config.image_size, config.image_size)
 

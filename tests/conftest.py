@@ -161,3 +161,97 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
     )
     (files / "afile").write_text("a regular file")
     return {path.name: path for path in files.iterdir()}
+
+
+# -- tiny trained runs, shared by the API, export, CLI and demo tests --------------------------
+
+TINY_TRAIN = [
+    "--descriptor", "random", "--image-size", "32", "--batch-size", "2", "--num-scales", "3",
+    "--style-layers", "relu1_1,relu2_1", "--content-layers", "relu2_1", "--style-size", "48",
+    "--sample-every", "0", "--precision", "fp32", "--logger", "none", "--num-workers", "0",
+    "--val-batches", "1", "--val-samples", "1",
+]  # fmt: skip
+
+
+def tiny_run(root: Path, mode: str, steps: int = 2, *extra: str) -> Path:
+    """Train a tiny network (random descriptor, 32 px, 3 scales) for ``steps`` steps."""
+    from texture_nets import train_cli
+
+    pixels = torch.rand(40, 40, 3, generator=torch.Generator().manual_seed(0))
+    example = root / f"{mode}_example.png"
+    Image.fromarray((pixels * 255).byte().numpy()).save(example)
+    flag = "--style" if mode == "stylize" else "--texture"
+    run = root / f"{mode}_run"
+    argv = [flag, str(example), "--out", str(run), "--max-steps", str(steps), *TINY_TRAIN, *extra]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert train_cli.main(argv) == 0
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_texture_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny texture-mode run directory (Ulyanov generator, circular padding)."""
+    return tiny_run(tmp_path_factory.mktemp("texture"), "texture")
+
+
+@pytest.fixture(scope="session")
+def tiny_stylize_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny stylize-mode run (Ulyanov generator, reflect padding; built-in photos)."""
+    return tiny_run(tmp_path_factory.mktemp("stylize"), "stylize")
+
+
+@pytest.fixture(scope="session")
+def tiny_johnson_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny stylize-mode run of Johnson et al.'s network."""
+    return tiny_run(tmp_path_factory.mktemp("johnson"), "stylize", 1, "--generator", "johnson")
+
+
+# -- the web demo, served from a child process ------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def demo_url(tiny_texture_run: Path) -> Iterator[str]:
+    """``texture-nets demo`` on a free local port (shipped models + the tiny texture run)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    pytest.importorskip("gradio", reason="the [demo] extra (CI installs it)")
+    port = _free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "texture_nets", "demo", "--port", str(port)]
+    log = tiny_texture_run.parent / "demo.log"
+    with open(log, "w") as output:
+        server = subprocess.Popen(
+            [*command, "--runs", str(tiny_texture_run.parent)],
+            stdout=output,
+            stderr=output,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the demo did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -42,8 +42,11 @@ def test_readme_section_is_rebuilt_from_results(
     results = tmp_path / "results"
     (results / "precision").mkdir(parents=True)
     (results / "precision" / "results.md").write_text("| x |\n|---|\n| 1 |\n")
+    (results / "zoo").mkdir()
+    (results / "zoo" / "results.md").write_text("| model |\n|---|\n| zoo_row |\n")
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{run.START}\nold table\n{run.END}\noutro\n")
+    zoo = f"{run.ZOO_START}\nold zoo\n{run.ZOO_END}"
+    readme.write_text(f"intro\n{zoo}\nmiddle\n{run.START}\nold table\n{run.END}\noutro\n")
     monkeypatch.setattr(run, "RESULTS", results)
     monkeypatch.setattr(run, "REPO", tmp_path)
     run.update_readme()
@@ -51,6 +54,12 @@ def test_readme_section_is_rebuilt_from_results(
     assert "old table" not in text and "| 1 |" in text
     assert "`python -m benchmarks.precision`" in text
     assert text.startswith("intro\n") and text.endswith(f"{run.END}\noutro\n")
+    zoo_block = text[text.index(run.ZOO_START) : text.index(run.ZOO_END)]
+    assert (
+        "zoo_row" in zoo_block
+        and "old zoo" not in text
+        and "zoo_row" not in text[text.index(run.START) :]
+    )
     readme.write_text("no markers")
     with pytest.raises(SystemExit, match="no <!-- benchmarks:start -->"):
         run.update_readme()

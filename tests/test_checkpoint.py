@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 import torch
 
-from texture_nets.checkpoint import CheckpointError, find_checkpoint, read_checkpoint
+from texture_nets.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CheckpointError,
+    find_checkpoint,
+    read_checkpoint,
+)
 from texture_nets.errors import UserError
-from texture_nets.generator import Generator, GeneratorConfig, make_noise, seeded_generator
+from texture_nets.generator import Generator, GeneratorConfig, make_noise, seeded_rng
 
 CONFIG = GeneratorConfig(num_scales=3, channels=4, noise_depth=2)
 
@@ -61,7 +66,7 @@ def test_round_trip_same_outputs(tmp_path: Path) -> None:
     assert set(info.generator_state) == set(generator.state_dict())
     rebuilt = info.build_generator()
     assert not rebuilt.training
-    noise = make_noise(2, 16, 16, CONFIG, seeded_generator(0))
+    noise = make_noise(2, 16, 16, CONFIG, seeded_rng(0))
     with torch.no_grad():
         expected = generator(noise)
         torch.testing.assert_close(rebuilt(noise), expected, rtol=0, atol=0)
@@ -161,3 +166,19 @@ def test_missing_generator_weights(tmp_path: Path) -> None:
     info = read_checkpoint(save(tmp_path / "partial.ckpt", raw))
     with pytest.raises(CheckpointError, match="to_rgb"):
         info.build_generator()
+
+
+@pytest.mark.parametrize("saved", [None, CHECKPOINT_FORMAT])
+def test_known_formats_are_read(tmp_path: Path, saved: int | None) -> None:
+    data = checkpoint_dict(trained_like_generator())
+    if saved is not None:
+        data["hyper_parameters"]["format"] = saved
+    assert read_checkpoint(save(tmp_path / "model.ckpt", data)).global_step == 3
+
+
+@pytest.mark.parametrize("saved", [CHECKPOINT_FORMAT + 1, "1"])
+def test_a_newer_or_unknown_format_is_refused(tmp_path: Path, saved: Any) -> None:
+    data = checkpoint_dict(trained_like_generator())
+    data["hyper_parameters"]["format"] = saved
+    with pytest.raises(CheckpointError, match="format"):
+        read_checkpoint(save(tmp_path / "model.ckpt", data))

@@ -17,12 +17,15 @@ from texture_nets.config import (
     add_config_flags,
     code_defaults,
     default_config_file,
+    flag_type,
     load_yaml,
     make_config,
+    mode_config,
 )
 from texture_nets.errors import UserError
 from texture_nets.generator import GeneratorConfig
 from texture_nets.johnson import JohnsonConfig
+from texture_nets.objective import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, loss_settings
 
 CONFIG_FILES = sorted(CONFIG_DIR.glob("*.yaml"))
 
@@ -43,10 +46,26 @@ def test_shipped_configs_are_valid(path: Path) -> None:
     assert path.stem == config.mode  # texture_nets/configs/<mode>.yaml
 
 
-def test_defaults_are_valid() -> None:
+def test_code_defaults_agree_with_the_network_and_objective_defaults() -> None:
+    """One home per default: the config's network and loss keys default to the values the
+    network classes and the objective use when a key is missing (old checkpoints)."""
     config = TrainConfig()
     assert config.to_dict() == code_defaults()
-    assert config.style_layer_dict == dict.fromkeys(config.style_layers, 1.0)
+    network = config.network_config
+    assert isinstance(network, GeneratorConfig)
+    assert network == GeneratorConfig()  # texture mode: the generator's own defaults
+    assert JohnsonConfig(residual_blocks=config.residual_blocks) == config.johnson_config
+    assert loss_settings(config.to_dict(), stylize=True) == loss_settings({}, stylize=True)
+    assert tuple(config.style_layers) == DEFAULT_STYLE_LAYERS
+    assert tuple(config.content_layers) == DEFAULT_CONTENT_LAYERS
+
+
+def test_mode_config_reads_the_mode_yaml() -> None:
+    stylize = mode_config("stylize", style_image="builtin:brick")
+    assert stylize.mode == "stylize" and stylize.style_image == "builtin:brick"
+    for key, value in load_yaml(default_config_file("stylize")).items():
+        assert getattr(stylize, key) == value, key
+    assert mode_config("texture", lr=0.5).lr == 0.5
 
 
 def write_yaml(tmp_path: Path, data: Any) -> Path:
@@ -183,7 +202,8 @@ def test_flags_parse() -> None:
         "style_layer_weights": [1.0, 2.0],
     }
     config = make_config(code_defaults(), vars(args))
-    assert config.style_layer_dict == {"relu1_1": 1.0, "relu2_1": 2.0}
+    settings = loss_settings(config.to_dict(), stylize=False)
+    assert settings.style_layers == {"relu1_1": 1.0, "relu2_1": 2.0}
     assert config.image_size == 64
 
 
@@ -222,3 +242,40 @@ def test_help_shows_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     assert "training steps (default: 777)" in text
     assert "(default: relu1_1,relu2_1,relu3_1,relu4_1,relu5_1)" in text
     assert "(default: avg)" in text
+
+
+@pytest.mark.parametrize(
+    ("hint", "text", "value"),
+    [
+        (int, "3", 3),
+        (float, "0.5", 0.5),
+        (str, "avg", "avg"),
+        (bool, "true", True),
+        (bool, "No", False),
+        (bool, "1", True),
+        (bool | None, "none", None),
+        (bool | None, "off", False),
+        (str | None, "null", None),
+        (int | None, "7", 7),
+        (list[str], "relu1_1, relu2_1", ["relu1_1", "relu2_1"]),
+        (list[float] | None, "1,2.5", [1.0, 2.5]),
+    ],
+)
+def test_flags_are_parsed_by_type(hint: Any, text: str, value: Any) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--key", type=flag_type(hint))
+    parsed = parser.parse_args(["--key", text]).key
+    assert parsed == value and type(parsed) is type(value)
+
+
+def test_a_bad_bool_flag_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--key", type=flag_type(bool))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--key", "maybe"])
+    assert "expected true or false" in capsys.readouterr().err
+
+
+def test_a_type_without_a_parser_is_named() -> None:
+    with pytest.raises(TypeError, match="dict"):
+        flag_type(dict[str, int])

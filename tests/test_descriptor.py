@@ -68,9 +68,13 @@ def test_layer_names_unknown_arch() -> None:
         layer_names("vgg11")
 
 
-def test_check_layers_accepts_valid() -> None:
-    check_layers("vgg16", ["relu1_1", "conv3_2", "pool4", "relu5_3"])
-    check_layers("vgg19", ["relu5_4"])
+@pytest.mark.parametrize(("arch", "convs"), [("vgg16", 13), ("vgg19", 16)])
+def test_check_layers_accepts_every_layer_of_the_arch(arch: str, convs: int) -> None:
+    names = layer_names(arch)
+    assert len(names) == 2 * convs + 5  # conv + relu per convolution, 5 poolings
+    assert check_layers(arch, names) is None  # every name is accepted, none raises
+    with pytest.raises(ValueError, match="relu6_1"):
+        check_layers(arch, [*names, "relu6_1"])
 
 
 def test_check_layers_error_lists_valid_layers() -> None:

@@ -372,21 +372,20 @@ def test_module_tensors_follow_to_float64_after_setup(stylize_module: TextureNet
 
 
 def test_device_convention_is_shared_by_generate_and_gatys() -> None:
-    from texture_nets import gatys, generate_cli
-    from texture_nets.devices import auto_device, resolve_device
+    from texture_nets import gatys_cli, generate_cli
+    from texture_nets.cli_args import default_device, parse_device
     from texture_nets.errors import UserError
 
-    assert resolve_device("auto") == auto_device()
-    assert resolve_device(" CPU ".lower()) == torch.device("cpu")
+    assert parse_device("auto") == parse_device(" AUTO ") == torch.device(default_device())
+    assert parse_device("cpu") == torch.device("cpu")
     if not torch.cuda.is_available():
-        assert auto_device() == torch.device("cpu") or auto_device().type == "mps"
         with pytest.raises(UserError, match="CUDA is not available"):
-            resolve_device("cuda:0")
+            parse_device("cuda:0")
     with pytest.raises(UserError, match="not a device name"):
-        resolve_device("bogus")
+        parse_device("bogus")
     generate_args = generate_cli.build_parser().parse_args(["--texture", "x"])
-    gatys_args = gatys.build_parser().parse_args(["--texture", "x"])
-    assert generate_args.device == gatys_args.device == "auto"
+    gatys_args = gatys_cli.build_parser().parse_args(["--texture", "x"])
+    assert generate_args.device == gatys_args.device == default_device()
 
 
 # -- scripts/gpu_check.sh: what can be checked without a GPU ---------------------------------
@@ -516,8 +515,8 @@ def test_losses_stay_fp32_under_autocast(stylize_module: TextureNetsModule) -> N
     images, photos = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
     with torch.autocast("cpu", dtype=torch.bfloat16):  # what bf16-mixed wraps the step in
         result = module.compute_loss(images, photos)
-        features = module.describe(images, module.loss.layers)
-        targets = module.describe(photos, module.config.content_layers)
+        features = module.features(images, module.loss.layers)
+        targets = module.features(photos, module.config.content_layers)
     assert features["relu1_1"].dtype == torch.bfloat16  # the descriptor runs in bf16...
     reference = module.loss(features, targets, images)  # ...the Grams and losses in fp32
     assert result.total.dtype == torch.float32

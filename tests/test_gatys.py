@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from texture_nets import gatys, plots
+from texture_nets import gatys, gatys_cli, plots
 from texture_nets.descriptor import VGGDescriptor
 from texture_nets.gatys import GatysResult, make_init, optimize_image
 from texture_nets.losses import LossTerms, TextureLoss
@@ -178,9 +178,24 @@ def test_pooling_modes(pooling: str, fast_vgg: None) -> None:
     assert result.losses[-1] < result.losses[0]
 
 
-def test_bf16_autocast_runs(descriptor: VGGDescriptor) -> None:
-    result = run(descriptor, 3, use_bf16=True)
+@pytest.mark.parametrize(("use_bf16", "dtype"), [(True, torch.bfloat16), (False, torch.float32)])
+def test_bf16_autocast_is_used_only_when_asked(
+    descriptor: VGGDescriptor, use_bf16: bool, dtype: torch.dtype
+) -> None:
+    seen: list[torch.dtype] = []
+
+    def record(module: torch.nn.Module, inputs: Any, output: dict[str, Tensor]) -> None:
+        seen.extend(feature.dtype for feature in output.values())
+
+    loss = texture_loss(descriptor, checker())  # fp32 style targets, before the hook
+    handle = descriptor.register_forward_hook(record)
+    try:
+        result = run(descriptor, 3, loss=loss, use_bf16=use_bf16)
+    finally:
+        handle.remove()
+    assert seen and set(seen) == {dtype}  # the descriptor ran (only) in that precision
     assert all(torch.isfinite(torch.tensor(result.losses)))
+    assert result.image.dtype == torch.float32  # the pixels stay fp32
 
 
 def test_style_transfer_has_content_term(
@@ -313,7 +328,7 @@ TINY = [
 @pytest.fixture
 def cli(fast_vgg: None) -> Iterator[Callable[..., int]]:
     def call(*argv: str) -> int:
-        return gatys.main([*TINY, *argv])
+        return gatys_cli.main([*TINY, *argv])
 
     yield call
 

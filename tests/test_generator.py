@@ -15,7 +15,7 @@ from texture_nets.generator import (
     make_noise,
     min_image_size,
     pyramid_sizes,
-    seeded_generator,
+    seeded_rng,
 )
 from texture_nets.losses import tv_loss
 from texture_nets.networks import sample_textures
@@ -49,7 +49,7 @@ def ref_pyramid(height: int, width: int, num_scales: int) -> list[tuple[int, int
 def test_output_shape_any_size(height: int, width: int, num_scales: int) -> None:
     config = small(num_scales=num_scales)
     generator = build(config).eval()
-    noise = make_noise(2, height, width, config, seeded_generator(0))
+    noise = make_noise(2, height, width, config, seeded_rng(0))
     with torch.no_grad():
         out = generator(noise)
     assert out.shape == (2, 3, height, width)
@@ -93,7 +93,7 @@ def test_smallest_accepted_size_generates() -> None:
 
 def test_make_noise_shapes_and_range() -> None:
     config = small(num_scales=4, noise_depth=3)
-    noise = make_noise(2, 37, 20, config, seeded_generator(0))
+    noise = make_noise(2, 37, 20, config, seeded_rng(0))
     assert [tuple(n.shape) for n in noise] == [(2, 3, h, w) for h, w in ref_pyramid(37, 20, 4)]
     for scale in noise:
         assert float(scale.min()) >= 0.0 and float(scale.max()) < 1.0
@@ -102,9 +102,9 @@ def test_make_noise_shapes_and_range() -> None:
 
 def test_make_noise_seeded() -> None:
     config = small()
-    a = make_noise(1, 16, 16, config, seeded_generator(5))
-    b = make_noise(1, 16, 16, config, seeded_generator(5))
-    c = make_noise(1, 16, 16, config, seeded_generator(6))
+    a = make_noise(1, 16, 16, config, seeded_rng(5))
+    b = make_noise(1, 16, 16, config, seeded_rng(5))
+    c = make_noise(1, 16, 16, config, seeded_rng(6))
     for x, y in zip(a, b, strict=True):
         assert torch.equal(x, y)
     assert not torch.equal(a[0], c[0])
@@ -114,7 +114,7 @@ def test_make_noise_leaves_global_rng_alone() -> None:
     torch.manual_seed(3)
     expected = torch.rand(2)
     torch.manual_seed(3)
-    make_noise(1, 16, 16, small(), seeded_generator(9))
+    make_noise(1, 16, 16, small(), seeded_rng(9))
     assert torch.equal(torch.rand(2), expected)
 
 
@@ -122,9 +122,9 @@ def test_same_seed_same_sample() -> None:
     config = small()
     generator = build(config).eval()
     with torch.no_grad():
-        a = generator(make_noise(1, 24, 24, config, seeded_generator(1)))
-        b = generator(make_noise(1, 24, 24, config, seeded_generator(1)))
-        c = generator(make_noise(1, 24, 24, config, seeded_generator(2)))
+        a = generator(make_noise(1, 24, 24, config, seeded_rng(1)))
+        b = generator(make_noise(1, 24, 24, config, seeded_rng(1)))
+        c = generator(make_noise(1, 24, 24, config, seeded_rng(2)))
     assert torch.equal(a, b)
     assert float((a - c).abs().max()) > 1e-4
 
@@ -170,7 +170,7 @@ def smooth_texture_generator(padding: str) -> Generator:
     generator = build(config, seed=0)
     optimizer = torch.optim.Adam(generator.parameters(), lr=0.02)
     for step in range(20):
-        images = generator(make_noise(2, 32, 32, config, seeded_generator(1000 + step)))
+        images = generator(make_noise(2, 32, 32, config, seeded_rng(1000 + step)))
         loss = (tv_loss(images) / images.var(dim=(1, 2, 3))).mean()
         optimizer.zero_grad()
         loss.backward()
@@ -184,7 +184,7 @@ def seam_ratios() -> dict[str, float]:
     for padding in ("circular", "zero"):
         generator = smooth_texture_generator(padding)
         with torch.no_grad():
-            tiles = generator(make_noise(16, 32, 32, generator.config, seeded_generator(7)))
+            tiles = generator(make_noise(16, 32, 32, generator.config, seeded_rng(7)))
         assert float(tiles.std()) > 0.05, "output does not vary spatially"
         ratios[padding] = seam_ratio(tiles)
     return ratios
@@ -219,7 +219,7 @@ def test_circular_generator_is_shift_equivariant() -> None:
     """Shifting the noise by a multiple of 2**(K-1) shifts the output: no position is special."""
     config = small(num_scales=3, padding="circular")
     generator = build(config).eval()
-    noise = make_noise(1, 16, 24, config, seeded_generator(0))
+    noise = make_noise(1, 16, 24, config, seeded_rng(0))
     with torch.no_grad():
         out = generator(noise)
         shifted = generator(shift_pyramid(noise, (4, 8)))
@@ -229,7 +229,7 @@ def test_circular_generator_is_shift_equivariant() -> None:
 def test_zero_padding_is_not_shift_equivariant() -> None:
     config = small(num_scales=3, padding="zero")
     generator = build(config).eval()
-    noise = make_noise(1, 16, 24, config, seeded_generator(0))
+    noise = make_noise(1, 16, 24, config, seeded_rng(0))
     with torch.no_grad():
         out = generator(noise)
         shifted = generator(shift_pyramid(noise, (4, 8)))
@@ -255,7 +255,7 @@ def test_norms_run(norm: str, kind: type) -> None:
     generator = build(config)
     norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
     assert norms and all(type(m) is kind for m in norms)
-    noise = make_noise(2, 16, 16, config, seeded_generator(0))
+    noise = make_noise(2, 16, 16, config, seeded_rng(0))
     out = generator.train()(noise)
     out.mean().backward()
     assert all(p.grad is not None for p in generator.parameters())
@@ -301,7 +301,7 @@ def block_mean(image: Tensor, factor: int) -> Tensor:
 def test_make_inputs_concatenates_content_at_each_scale() -> None:
     config = small(num_scales=3, noise_depth=2, content_channels=3)
     content = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
-    noise = make_noise(1, 16, 16, config, seeded_generator(1))
+    noise = make_noise(1, 16, 16, config, seeded_rng(1))
     inputs = make_inputs(config, noise, content)
     assert len(inputs) == 3
     for k, (inp, scale_noise) in enumerate(zip(inputs, noise, strict=True)):
@@ -336,6 +336,6 @@ def test_output_in_unit_interval_even_with_large_weights() -> None:
     generator = build(config).eval()
     with torch.no_grad():
         generator.to_rgb.weight.mul_(1000.0)
-        out = generator(make_noise(1, 16, 16, config, seeded_generator(0)))
+        out = generator(make_noise(1, 16, 16, config, seeded_rng(0)))
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
     assert float(out.min()) < 0.01 and float(out.max()) > 0.99  # really pushed to the limits

@@ -475,3 +475,20 @@ def test_atomic_write_below_a_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError, match=r"notes\.txt is a file, not a folder"):
         atomic_write(a_file / "sub" / "out.png", lambda tmp: tmp.write_bytes(b"x"))
     assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+def test_atomic_write_gives_ordinary_file_permissions(tmp_path: Path) -> None:
+    """Outputs get the mode of a plain ``open()`` (umask applied), not mkstemp's 0600."""
+    import os
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    written = atomic_write(tmp_path / "atomic.txt", lambda p: p.write_text("x"))
+    assert written.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+    old = os.umask(0o027)
+    try:
+        from texture_nets import image
+
+        assert image._new_file_mode() == 0o640
+    finally:
+        os.umask(old)

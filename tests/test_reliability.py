@@ -28,7 +28,7 @@ import pytest
 import torch
 from PIL import Image
 
-from texture_nets import compare, gatys, generate_cli, train_cli
+from texture_nets import compare_cli, gatys_cli, generate_cli, train_cli
 from texture_nets.callbacks import AtomicCheckpointIO
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.image import save_image
@@ -353,7 +353,7 @@ def test_gatys_user_errors(
     argv = [*GATYS_TINY, *(a.format(**places) for a in args)]
     if "--out" not in argv:
         argv += ["--out", str(tmp_path / "out" / "r.png")]
-    assert message in one_line_error(gatys.main, argv, capsys)
+    assert message in one_line_error(gatys_cli.main, argv, capsys)
     assert not (tmp_path / "out").exists()
 
 
@@ -362,20 +362,20 @@ def test_gatys_odd_images(tmp_path: Path) -> None:
     out = tmp_path / "r.png"
     style = ["--style", str(tmp_path / "odd" / "rgba.png")]
     assert (
-        gatys.main(
+        gatys_cli.main(
             [*GATYS_TINY, "--texture", str(tmp_path / "odd" / "cmyk.jpg"), "--out", str(out)]
         )
         == 0
     )
     content = ["--content", str(tmp_path / "odd" / "rotated.jpg"), "--content-layers", "relu2_1"]
-    assert gatys.main([*GATYS_TINY, *style, *content, "--out", str(tmp_path / "s.png")]) == 0
+    assert gatys_cli.main([*GATYS_TINY, *style, *content, "--out", str(tmp_path / "s.png")]) == 0
     assert Image.open(tmp_path / "s.png").size == (24, 32)  # longer side 32, EXIF-rotated
 
 
 def test_gatys_tiny_texture_is_upscaled(tmp_path: Path) -> None:
     tiny = random_image(tmp_path / "tiny.png", 6, 6)
     argv = [*GATYS_TINY, "--style-layers", "relu1_1,relu5_1", "--texture", str(tiny)]
-    assert gatys.main([*argv, "--out", str(tmp_path / "r.png")]) == 0
+    assert gatys_cli.main([*argv, "--out", str(tmp_path / "r.png")]) == 0
 
 
 @pytest.mark.parametrize(
@@ -428,7 +428,7 @@ def test_compare_user_errors(
     argv = [*COMPARE_TINY, *(a.format(**places) for a in args)]
     if "--out" not in argv:
         argv += ["--out", str(tmp_path / "cmp")]
-    assert message in one_line_error(compare.main, argv, capsys)
+    assert message in one_line_error(compare_cli.main, argv, capsys)
     assert not (tmp_path / "cmp").exists()
 
 
@@ -438,7 +438,7 @@ def test_compare_tiny_texture_is_upscaled(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert train(tiny, run, 1, "--style-layers", "relu1_1,relu5_1") == 0
     argv = [*COMPARE_TINY, "--checkpoint", str(run), "--out", str(tmp_path / "cmp")]
-    assert compare.main(argv) == 0
+    assert compare_cli.main(argv) == 0
 
 
 # -- SIGTERM, SIGKILL, reruns -----------------------------------------------------------------

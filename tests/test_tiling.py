@@ -69,7 +69,7 @@ def test_tiled_equals_whole_image(
     assert whole.std() > 0.05  # a flat image would hide mistakes
     torch.testing.assert_close(tiled, whole, atol=1e-4, rtol=0)
     assert len(calls) == tiled_steps(network, *size, tile)
-    assert plan_tiling(config, *size, tile).tiles >= 4  # really tiled
+    assert plan_tiling(network, *size, tile).tiles >= 4  # really tiled
 
 
 def test_a_halo_smaller_than_the_receptive_field_shows_seams() -> None:

@@ -1,5 +1,6 @@
 """Texture Networks (Ulyanov et al. 2016) with Gatys et al.'s optimisation as the baseline."""
 
+from texture_nets.api import ModelNotFoundError, Stylizer, TextureModel, list_models, load
 from texture_nets.descriptor import VGGDescriptor, layer_names
 from texture_nets.generator import Generator, GeneratorConfig, make_inputs, make_noise
 from texture_nets.johnson import JohnsonConfig, JohnsonNet
@@ -11,12 +12,17 @@ __all__ = [
     "GeneratorConfig",
     "JohnsonConfig",
     "JohnsonNet",
+    "ModelNotFoundError",
+    "Stylizer",
     "TextureLoss",
+    "TextureModel",
     "VGGDescriptor",
     "build_descriptor",
     "content_loss",
     "gram_matrix",
     "layer_names",
+    "list_models",
+    "load",
     "make_inputs",
     "make_noise",
     "resolve_weights",

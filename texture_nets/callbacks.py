@@ -15,6 +15,7 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid
 
 from texture_nets.data import PhotoDataModule
+from texture_nets.errors import raise_keyboard_interrupt
 from texture_nets.image import atomic_path, save_image
 
 log = logging.getLogger(__name__)
@@ -86,13 +87,10 @@ class FinalCheckpoint(pl.Callback):
 
 
 def install_sigterm_as_interrupt() -> None:
-    """Turn SIGTERM into KeyboardInterrupt so both take the same clean path."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
+    """Turn SIGTERM into KeyboardInterrupt so both take the same clean path (for the whole
+    training run; ``errors.sigterm_as_interrupt`` is the scoped form)."""
     if os.name == "posix":
-        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
 
 
 class SampleGrid(pl.Callback):

@@ -17,9 +17,11 @@ from texture_nets.networks import (
     NetworkConfig,
     build_network,
     config_from_dict,
+    texture_generator,
 )
 
-GENERATOR_PREFIX = "generator."
+GENERATOR_PREFIX = "generator."  # state_dict keys of the network (TextureNetsModule.generator)
+CHECKPOINT_FORMAT = 1  # hyper_parameters["format"]; raise it when the layout changes
 
 
 class CheckpointError(UserError):
@@ -30,6 +32,8 @@ class CheckpointError(UserError):
 class CheckpointInfo:
     path: Path
     config: dict[str, Any]
+    # ``generator_*``: the network of any architecture, named after the checkpoint's keys
+    # (hyper_parameters["generator"], state_dict "generator.*"), which must stay readable.
     generator_config: NetworkConfig
     generator_state: dict[str, Tensor]
     descriptor_source: str
@@ -41,26 +45,35 @@ class CheckpointInfo:
     def mode(self) -> str:
         return str(self.config.get("mode", "texture"))
 
+    def require_mode(self, wanted: str, remedy: str, where: str = "") -> None:
+        """The one check that the checkpoint was trained for ``wanted`` mode: else a
+        ``CheckpointError`` that names both modes and says what to do (``remedy``)."""
+        if self.mode != wanted:
+            raise CheckpointError(
+                f"{where}{self.path} is a {self.mode}-mode checkpoint, but {wanted} mode was "
+                f"asked for; {remedy}"
+            )
+
     def build_generator(self) -> Generator:
         """The trained multiscale generator (what texture sampling needs), in eval mode."""
-        network = self.build_network()
-        if not isinstance(network, Generator):
+        try:
+            return texture_generator(self.build_network())
+        except TypeError as error:
             raise CheckpointError(
                 f"{self.path} holds a {self.architecture} network, not a multiscale generator"
-            )
-        return network
+            ) from error
 
     def build_network(self) -> Network:
         """The trained network of whichever architecture the checkpoint holds, in eval mode."""
-        generator = build_network(self.generator_config)
+        network = build_network(self.generator_config)
         try:
-            generator.load_state_dict(self.generator_state)
+            network.load_state_dict(self.generator_state)
         except RuntimeError as error:
             raise CheckpointError(
                 f"{self.path}: generator weights do not match its config "
                 f"({summarize_load_error(error)}); the file is damaged or was edited"
             ) from error
-        return generator.eval()
+        return network.eval()
 
 
 def summarize_load_error(error: BaseException, limit: int = 200) -> str:
@@ -103,6 +116,12 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
         raise CheckpointError(
             f"{path} is not a texture-nets checkpoint (no generator settings inside)"
         )
+    saved_format = hparams.get("format", CHECKPOINT_FORMAT)  # absent in the first checkpoints
+    if not isinstance(saved_format, int) or saved_format > CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{path}: checkpoint format {saved_format!r} is newer than this texture-nets "
+            f"reads ({CHECKPOINT_FORMAT}); update texture-nets"
+        )
     architecture = str(hparams.get("architecture", DEFAULT_ARCHITECTURE))
     try:
         generator_config = config_from_dict(architecture, hparams["generator"])
@@ -123,8 +142,6 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
         global_step=int(raw.get("global_step", 0)),
         architecture=architecture,
     )
-    if expect_mode is not None and info.mode != expect_mode:
-        raise CheckpointError(
-            f"{path} is a {info.mode}-mode checkpoint, but {expect_mode} mode was asked for"
-        )
+    if expect_mode is not None:
+        info.require_mode(expect_mode, f"use a {expect_mode}-mode checkpoint")
     return info

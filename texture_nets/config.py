@@ -10,20 +10,27 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
-from texture_nets.descriptor import POOLING_MODES, check_layers, layer_names, min_input_side
+from texture_nets.cli_args import list_of, parse_bool
+from texture_nets.descriptor import POOLING_MODES, check_layers, deepest_layer, min_input_side
 from texture_nets.errors import UserError
 from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_size
 from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
 from texture_nets.johnson import JohnsonConfig
 from texture_nets.networks import ARCHITECTURES, NetworkConfig
-from texture_nets.precision import PRECISIONS, TRAIN_PRECISIONS  # noqa: F401 (gatys, compare)
+from texture_nets.objective import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    loss_settings,
+)
+from texture_nets.precision import TRAIN_PRECISIONS
 
 MODES = ("texture", "stylize")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
@@ -55,13 +62,13 @@ class TrainConfig:
     descriptor: str = _key("auto", "VGG weights: auto|torchvision|onnx|onnx:FILE|FILE.pth|random")
     descriptor_arch: str | None = _key(None, "vgg16|vgg19 (default: what the source provides)")
     pooling: str = _key("avg", "descriptor pooling (Gatys et al.: avg)", POOLING_MODES)
-    style_layers: list[str] = _key(
-        ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], "layers of the Gram loss"
-    )
+    style_layers: list[str] = _key(list(DEFAULT_STYLE_LAYERS), "layers of the Gram loss")
     style_layer_weights: list[float] | None = _key(None, "per-layer weights (default: all 1)")
     style_size: int = _key(512, "longer side the style image is resized to (if larger)")
     style_weight: float = _key(1.0, "weight of the Gram (style) loss")
-    content_layers: list[str] = _key(["relu4_2"], "layers of the content loss (stylize mode)")
+    content_layers: list[str] = _key(
+        list(DEFAULT_CONTENT_LAYERS), "layers of the content loss (stylize mode)"
+    )
     content_weight: float = _key(1.0, "weight of the content loss (stylize mode)")
     tv_weight: float = _key(0.0, "weight of the total-variation loss")
     # generator
@@ -134,15 +141,6 @@ class TrainConfig:
         """The config of the selected generator architecture (``generator`` key)."""
         return self.johnson_config if self.generator == "johnson" else self.ulyanov_config
 
-    @property
-    def style_layer_dict(self) -> dict[str, float]:
-        weights = self.style_layer_weights or [1.0] * len(self.style_layers)
-        return dict(zip(self.style_layers, weights, strict=True))
-
-    @property
-    def deepest_layer_candidates(self) -> list[str]:
-        return [*self.style_layers, *(self.content_layers if self.mode == "stylize" else [])]
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -207,12 +205,13 @@ class TrainConfig:
                 )
         if self.mode == "texture" and self.noise_depth == 0:
             raise ConfigError("texture mode needs noise_depth > 0")
-        arch = self.descriptor_arch or "vgg16"
+        settings = loss_settings(self.to_dict(), stylize=self.mode == "stylize")
+        arch = settings.arch
         try:
-            check_layers(arch, self.deepest_layer_candidates)
+            check_layers(arch, settings.layers)
         except ValueError as error:
             raise ConfigError(str(error)) from error
-        deepest = max(self.deepest_layer_candidates, key=layer_names(arch).index)
+        deepest = deepest_layer(arch, settings.layers)
         min_side = min_input_side(arch, [deepest])
         for name in ("image_size", "style_size"):
             if getattr(self, name) < min_side:
@@ -294,41 +293,34 @@ def make_config(*layers: Mapping[str, Any]) -> TrainConfig:
         raise ConfigError(str(error)) from error
 
 
-def list_of(kind: type) -> Any:
-    """An argparse ``type``: ``"a, b,c"`` -> ``[kind("a"), kind("b"), kind("c")]``."""
-
-    def parse(text: str) -> list[Any]:
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        try:
-            return [kind(item) for item in items]
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(
-                f"expected comma-separated {kind.__name__}s"
-            ) from error
-
-    return parse
-
-
-def _optional(kind: type) -> Any:
+def _optional(parse_value: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
-        return None if text.lower() in ("none", "null", "") else kind(text)
+        return None if text.lower() in ("none", "null", "") else parse_value(text)
 
     return parse
 
 
-_FLAG_TYPES: dict[str, Any] = {
-    "int": int,
-    "float": float,
-    "str": str,
-    "str | None": _optional(str),
-    "list[str]": list_of(str),
-    "list[float] | None": list_of(float),
-}
+def flag_type(hint: Any) -> Callable[[str], Any]:
+    """The argparse ``type`` of a config key, from its type hint (``int``, ``float``, ``str``,
+    ``bool``, ``list[X]``, and any of them ``| None``; a list flag takes ``a,b,c``)."""
+    if type(None) in typing.get_args(hint):  # X | None
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        parse = flag_type(inner)
+        return parse if typing.get_origin(inner) is list else _optional(parse)
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return list_of(item)
+    if hint is bool:
+        return parse_bool
+    if hint in (int, float, str):
+        return cast(Callable[[str], Any], hint)
+    raise TypeError(f"config keys of type {hint!r} have no flag parser")
 
 
 def add_config_flags(parser: argparse.ArgumentParser, defaults: Mapping[str, Any]) -> None:
     """Add one ``--key-name`` flag per config key; help shows the effective default."""
     group = parser.add_argument_group("config keys (also settable in the YAML file)")
+    hints = typing.get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         default = defaults.get(f.name)
@@ -336,7 +328,7 @@ def add_config_flags(parser: argparse.ArgumentParser, defaults: Mapping[str, Any
         group.add_argument(
             flag,
             dest=f.name,
-            type=_FLAG_TYPES[str(f.type)],
+            type=flag_type(hints[f.name]),
             choices=f.metadata.get("choices"),
             default=argparse.SUPPRESS,
             help=f"{f.metadata['help']} (default: {shown})",
@@ -353,3 +345,10 @@ def code_defaults() -> dict[str, Any]:
 
 def default_config_file(mode: str) -> Path:
     return CONFIG_DIR / f"{mode}.yaml"
+
+
+def mode_config(mode: str, **overrides: Any) -> TrainConfig:
+    """A mode's default config (code defaults < ``configs/<mode>.yaml``) plus ``overrides``."""
+    path = default_config_file(mode)
+    layers = [load_yaml(path)] if path.is_file() else []
+    return make_config(*layers, {"mode": mode, **overrides})

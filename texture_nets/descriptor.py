@@ -91,7 +91,6 @@ TORCHVISION_NORMALIZATION = InputNormalization(
 CAFFE_NORMALIZATION = InputNormalization(
     "caffe", (2, 1, 0), 255.0, (103.939, 116.779, 123.68), (1.0, 1.0, 1.0)
 )
-NORMALIZATIONS = {n.name: n for n in (TORCHVISION_NORMALIZATION, CAFFE_NORMALIZATION)}
 
 
 class VGGDescriptor(nn.Module):

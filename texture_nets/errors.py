@@ -1,11 +1,17 @@
-"""User-facing errors: the command-line tools print their message on one line and exit 2."""
+"""User-facing errors and interrupts of the command-line tools.
+
+A ``UserError`` is printed on one line (exit 2); SIGTERM (a scheduler's kill) is turned into
+``KeyboardInterrupt`` so that it takes the same clean path as Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any, NoReturn
 
@@ -30,6 +36,11 @@ def exit_on_user_error(main: Callable[..., int]) -> Callable[..., int]:
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show each flag's default in ``--help``, unless its help text already explains it."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):  # an epilog of example commands keeps its lines
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.help and "(default:" in action.help:
@@ -61,3 +72,23 @@ class UserErrorParser(argparse.ArgumentParser):
         if guesses:
             return f"; did you mean {', '.join(guesses)}?"
         return f"; valid flags: {', '.join(flags)}"
+
+
+def raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    """A signal handler: the signal takes Ctrl-C's path."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises ``KeyboardInterrupt``; the previous handler is restored
+    afterwards (a no-op outside the main thread or without SIGTERM)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -10,68 +10,53 @@ import argparse
 import logging
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import torch
 from rich.console import Console
 from rich.progress import Progress
 
-from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
-from texture_nets.devices import DEVICE_HELP, resolve_device
+from texture_nets.api import PretrainedModel, TextureModel, load
+from texture_nets.cli_args import (
+    default_device,
+    parse_device,
+    parse_size,
+    parse_tile,
+    positive_float,
+    positive_int,
+)
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
     UserErrorParser,
     exit_on_user_error,
 )
-from texture_nets.generator import min_image_size
+from texture_nets.generator import Generator
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
-from texture_nets.networks import sample_textures, tiled_steps, tiled_texture_size
+from texture_nets.networks import Network, sample_textures, tiled_steps, tiled_texture_size
 from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
 from texture_nets.threads import use_physical_cores
 from texture_nets.tiling import AUTO_TILE_SIDE, DEFAULT_TILE, tile_size
 
 log = logging.getLogger("texture_nets")
 
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``512`` -> (512, 512); ``640x480`` -> (height 480, width 640)."""
-    match = re.fullmatch(r"(\d+)(?:x(\d+))?", text.strip().lower())
-    if not match:
-        raise argparse.ArgumentTypeError(f"size must be N or WIDTHxHEIGHT, got {text!r}")
-    width = int(match.group(1))
-    height = int(match.group(2) or width)
-    if width <= 0 or height <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
-    return height, width
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from error
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from error
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+EXAMPLES = """\
+examples:
+  texture-nets generate --texture tn_red_peppers --size 1024 --count 4 --out samples/
+  texture-nets generate --checkpoint vangogh_starry_night --content photo.jpg --out out/
+  python generate.py --checkpoint runs/wave --content photos/ --size 768 --original-colors
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = UserErrorParser(
-        prog="generate.py",
+        prog="texture-nets generate",
+        epilog=EXAMPLES,
         description="Sample textures (--texture RUN) or stylize photos "
         "(--checkpoint RUN --content FILE_OR_DIR) with a trained network.",
         formatter_class=DefaultsHelpFormatter,
@@ -82,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="checkpoint",
         required=True,
         metavar="RUN_OR_CKPT",
-        help="a run directory (uses checkpoints/last.ckpt) or a .ckpt file",
+        help="a run directory (uses checkpoints/last.ckpt), a .ckpt file, a saved model folder "
+        "or the name of a shipped model (see texture_nets.list_models())",
     )
     parser.add_argument(
         "--content",
@@ -124,71 +110,75 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default="samples", help="output directory")
     parser.add_argument("--format", choices=("png", "jpg"), default="png")
-    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--device", default=default_device())
+    parser.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime"),
+        default="torch",
+        help="run the network with PyTorch, or export it to ONNX and run it with onnxruntime "
+        "(CPU, one pass: no tiling; needs the [export] extra)",
+    )
     return parser
 
 
-def parse_tile(text: str) -> str | int:
-    """``--tile``: ``auto``, ``off`` or a tile size in pixels."""
-    if text.strip().lower() in ("auto", "off"):
-        return text.strip().lower()
-    try:
-        return positive_int(text)
-    except argparse.ArgumentTypeError as error:
-        raise argparse.ArgumentTypeError(
-            f"expected auto, off or a tile size, got {text!r}"
-        ) from error
-
-
-def parse_device(text: str) -> torch.device:
-    """``--device``: a torch device that exists here, or a ``UserError`` (``devices.py``)."""
-    return resolve_device(text)
-
-
-def style_stem(info: CheckpointInfo, default: str) -> str:
-    """``../styles/wave.jpg`` -> ``wave``; ``builtin:brick`` -> ``brick``."""
-    stem = Path(str(info.config.get("style_image") or default)).stem.removeprefix("builtin:")
-    return stem.split(":")[-1]
-
-
-def read_for_mode(checkpoint: str, mode: str) -> CheckpointInfo:
-    """Read the checkpoint; one that was trained for the other mode says what to do instead."""
-    info = read_checkpoint(checkpoint)
-    if info.mode == mode:
-        return info
-    if info.mode == "stylize":
+def read_for_mode(checkpoint: str, mode: str) -> PretrainedModel:
+    """Load the model (run, checkpoint, saved folder or shipped name); one that was trained for
+    the other mode says what to do instead."""
+    model = load(checkpoint, device="cpu")
+    if model.info.mode == mode:
+        return model
+    if model.info.mode == "stylize":
         raise UserError(
-            f"{info.path} is a stylize-mode checkpoint (it stylizes photos, it does not sample "
+            f"{checkpoint} is a stylize-mode checkpoint (it stylizes photos, it does not sample "
             f"textures): use --checkpoint {checkpoint} --content PHOTO_OR_DIR"
         )
     raise UserError(
-        f"{info.path} is a {info.mode}-mode checkpoint (it samples textures from noise, it "
-        f"does not stylize photos): drop --content and use --texture {checkpoint} --size N"
+        f"{checkpoint} is a {model.info.mode}-mode checkpoint (it samples textures from noise, "
+        f"it does not stylize photos): drop --content and use --texture {checkpoint} --size N"
     )
+
+
+def onnx_network(network: Network, args: argparse.Namespace, folder: Path) -> torch.nn.Module:
+    """``--backend onnxruntime``: the network exported to ``folder`` and run by onnxruntime."""
+    from texture_nets.export import OnnxNetwork
+
+    if args.tile not in ("auto", "off"):
+        raise UserError("--backend onnxruntime runs in one pass: drop --tile (or use --tile off)")
+    if args.device != "cpu":
+        raise UserError("--backend onnxruntime runs on the CPU: use --device cpu")
+    return OnnxNetwork.from_network(network, folder)
 
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="texture_nets_") as workdir:
+        return run(parser, args, Path(workdir))
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace, workdir: Path) -> int:
     use_physical_cores()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.content is not None:
-        return stylize_main(parser, args)
+        return stylize_main(parser, args, workdir)
     try:
         height, width = parse_size(args.size or "512")
     except argparse.ArgumentTypeError as error:
         parser.error(f"argument --size: {error}")
-    info = read_for_mode(args.checkpoint, "texture")
+    model = read_for_mode(args.checkpoint, "texture")
     device = parse_device(args.device)
     out = check_output_dir(args.out)
-    generator = info.build_generator().to(device)
-    min_side = min_image_size(generator.config.num_scales)
+    assert isinstance(model, TextureModel)  # read_for_mode checked the mode
+    generator = model.generator.to(device)
+    if args.backend == "onnxruntime":
+        generator = cast(Generator, onnx_network(generator, args, workdir))
+    min_side = generator.config.min_side
     if min(height, width) < min_side:
         raise UserError(f"--size: this generator needs at least {min_side} px per side")
-    stem = style_stem(info, "texture")
+    stem = model.name
     seeds = [args.seed + i for i in range(args.count)]
-    tile = tile_size(args.tile, height, width)
+    tile = None if args.backend == "onnxruntime" else tile_size(args.tile, height, width)
     batch_size = 1 if tile else args.batch_size  # a tiled sample is already large
     start = time.perf_counter()
     written = []
@@ -219,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, workdir: Path) -> int:
     """``--content FILE_OR_DIR``: stylize one photo or every image below a folder."""
     longer_side = None
     if args.size is not None:
@@ -229,7 +219,7 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
                 f"side), got {args.size!r}"
             )
         longer_side = int(args.size)
-    info = read_for_mode(args.checkpoint, "stylize")
+    model = read_for_mode(args.checkpoint, "stylize")
     device = parse_device(args.device)
     out = check_output_dir(args.out)
     content = Path(args.content).expanduser()
@@ -248,16 +238,16 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         original_colors=args.original_colors,
         seed=args.seed,
         batch_size=args.batch_size,
-        tile=args.tile,
+        tile="off" if args.backend == "onnxruntime" else args.tile,
         format=args.format,
         device=str(device),
     )
-    network = info.build_network().to(device)
+    network = model.network.to(device)
+    if args.backend == "onnxruntime":
+        network = cast(Network, onnx_network(network, args, workdir))
     start = time.perf_counter()
     with progress_bar(enabled=root is not None) as progress:
-        written = stylize_files(
-            network, sources, root, out, style_stem(info, "style"), options, progress
-        )
+        written = stylize_files(network, sources, root, out, model.name, options, progress)
     elapsed = time.perf_counter() - start
     if not written:
         raise UserError(

@@ -18,8 +18,9 @@ The generator is a deterministic function of its inputs: all randomness comes fr
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -46,6 +47,9 @@ class GeneratorConfig:
     padding: str = "circular"
     leaky_slope: float = 0.01
 
+    architecture: ClassVar[str] = "ulyanov"  # the name checkpoints store
+    takes_noise: ClassVar[bool] = True  # a noise pyramid is an input (even with noise_depth 0)
+
     def __post_init__(self) -> None:
         if self.num_scales < 1:
             raise ValueError(f"num_scales must be >= 1, got {self.num_scales}")
@@ -63,6 +67,33 @@ class GeneratorConfig:
     @property
     def input_channels(self) -> int:
         return self.noise_depth + self.content_channels
+
+    @property
+    def min_side(self) -> int:
+        """The smallest image side the generator can process."""
+        return min_image_size(self.num_scales)
+
+    def noise(
+        self,
+        batch: int,
+        height: int,
+        width: int,
+        rng: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+    ) -> list[Tensor]:
+        """The noise pyramid of ``batch`` images (``make_noise``)."""
+        return make_noise(batch, height, width, self, rng, device)
+
+    def build(self) -> Generator:
+        return Generator(self)
+
+    def run(
+        self, network: Callable[..., Tensor], content: Tensor | None, noise: list[Tensor] | None
+    ) -> Tensor:
+        """Feed a network of this config: the noise pyramid (+ the content image)."""
+        if noise is None:
+            raise ValueError("the ulyanov generator needs a noise pyramid")
+        return network(make_inputs(self, noise, content))
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -108,7 +139,14 @@ class JoinBlock(nn.Module):
 
 
 class Generator(nn.Module):
-    """Multiscale generator; ``forward`` takes the input pyramid, finest scale first."""
+    """Multiscale generator; ``forward`` takes the input pyramid, finest scale first.
+
+    Besides the layers, the class states the facts that sampling and tiled generation need
+    (``takes_noise``, ``stochastic``, ``min_side``, ``run``, and the tiling facts below), so
+    that no other module has to know its layer list.
+    """
+
+    takes_noise: ClassVar[bool] = True
 
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
@@ -149,6 +187,94 @@ class Generator(nn.Module):
     def to_image(self, x: Tensor) -> Tensor:
         return torch.sigmoid(self.to_rgb(x))
 
+    # -- facts for sampling ------------------------------------------------------------------
+    @property
+    def stochastic(self) -> bool:
+        """Whether different noise seeds give different outputs (noise channels exist)."""
+        return self.config.noise_depth > 0
+
+    @property
+    def min_side(self) -> int:
+        return self.config.min_side
+
+    def run(self, content: Tensor | None, noise: list[Tensor] | None) -> Tensor:
+        """One forward pass on the noise pyramid (+ the content image, when conditioned)."""
+        return self.config.run(self, content, noise)
+
+    # -- facts for tiled generation (texture_nets.tiling) ------------------------------------
+    @property
+    def wraps_around(self) -> bool:
+        """Circular padding: tiles read their halo across the opposite border."""
+        return self.config.padding == "circular"
+
+    def tiled_levels(self, height: int, width: int, tile: int) -> int:
+        """How many fine levels run tile by tile; the coarser ones (at most about a tile's
+        worth of pixels) run once on the whole image, exactly."""
+        levels = 1
+        while levels < self.config.num_scales - 1 and height * width / 4**levels > tile * tile:
+            levels += 1
+        return levels
+
+    def tile_align(self, levels: int) -> int:
+        """Tiles start at multiples of the coarsest tiled scale, so every grid lines up."""
+        return 2**levels
+
+    def _join_index(self, level: int) -> int:
+        return self.config.num_scales - 2 - level
+
+    def tiled_modules(self, levels: int) -> list[nn.Module]:
+        """The layers that run tile by tile (their instance norms need streamed statistics)."""
+        return [
+            module
+            for k in range(levels)
+            for module in (
+                self.input_blocks[k],
+                self.joins[self._join_index(k)],
+                self.join_blocks[self._join_index(k)],
+            )
+        ]
+
+    def receptive_radius(self, levels: int) -> int:
+        """Input pixels around a tile that its ``levels`` tiled levels read: the longest path is
+        the input block of level ``levels - 1`` followed by the join blocks of every tiled level
+        (each conv at level k reaches ``kernel // 2`` pixels at scale 2^k); plus one coarse
+        pixel of nearest-upsampling slack."""
+        radius = self.tile_align(levels)
+        radius += conv_radius(self.input_blocks[levels - 1]) * 2 ** (levels - 1)
+        for k in range(levels):
+            radius += conv_radius(self.join_blocks[self._join_index(k)]) * 2**k
+        return radius
+
+    def tile_parts(
+        self, content: Tensor | None, noise: list[Tensor] | None, tile: int
+    ) -> tuple[list[Tensor], list[int], Callable[[list[Tensor]], Tensor]]:
+        """What ``tiling.tiled_forward`` cuts tiles from: the full-size inputs of the tiled
+        levels plus the coarse result (computed here, once, for the whole image), their scale
+        factors, and the function that runs the fine levels on one tile's cut-outs."""
+        if noise is None:
+            raise ValueError("the ulyanov generator needs a noise pyramid")
+        config = self.config
+        inputs = make_inputs(config, noise, content)
+        height, width = inputs[0].shape[-2:]
+        levels = self.tiled_levels(height, width, tile)
+        with torch.no_grad():  # the coarse levels, once for the whole image
+            coarse = self.input_blocks[-1](inputs[-1])
+            coarse = self.refine(coarse, inputs, config.num_scales - 2, last=levels)
+
+        def run_fine(tile_inputs: list[Tensor]) -> Tensor:
+            return self.to_image(self.refine(tile_inputs[levels], tile_inputs, levels - 1))
+
+        return [*inputs[:levels], coarse], [2**k for k in range(levels + 1)], run_fine
+
+
+def conv_radius(module: nn.Module) -> int:
+    """How far (in pixels of its input) a chain of stride-1 convolutions reads around a pixel."""
+    return sum(
+        (conv.kernel_size[0] // 2) * conv.dilation[0]
+        for conv in module.modules()
+        if isinstance(conv, nn.Conv2d)
+    )
+
 
 def pyramid_sizes(height: int, width: int, num_scales: int) -> list[tuple[int, int]]:
     """Input sizes per scale, finest first: (ceil(H/2^k), ceil(W/2^k)).
@@ -171,12 +297,12 @@ def make_noise(
     height: int,
     width: int,
     config: GeneratorConfig,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     device: torch.device | str = "cpu",
 ) -> list[Tensor]:
     """Uniform [0, 1) noise pyramid (Ulyanov et al.), drawn on the CPU for reproducibility."""
     return [
-        torch.rand(batch, config.noise_depth, h, w, generator=generator).to(device)
+        torch.rand(batch, config.noise_depth, h, w, generator=rng).to(device)
         for h, w in pyramid_sizes(height, width, config.num_scales)
     ]
 
@@ -199,6 +325,9 @@ def make_inputs(
     return inputs
 
 
-def seeded_generator(seed: int) -> torch.Generator:
+def seeded_rng(seed: int) -> torch.Generator:
     """A CPU ``torch.Generator`` seeded with ``seed`` (noise is drawn on the CPU everywhere)."""
     return torch.Generator().manual_seed(seed)
+
+
+seeded_generator = seeded_rng  # the old name, for code written before the rename

@@ -12,7 +12,9 @@ output cropped back to the input's size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -33,6 +35,9 @@ class JohnsonConfig:
     residual_blocks: int = 5
     norm: str = "instance"
 
+    architecture: ClassVar[str] = "johnson"  # the name checkpoints store
+    takes_noise: ClassVar[bool] = False  # the content photo is its only input
+
     def __post_init__(self) -> None:
         if self.channels < 1:
             raise ValueError(f"channels must be >= 1, got {self.channels}")
@@ -43,6 +48,33 @@ class JohnsonConfig:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @property
+    def min_side(self) -> int:
+        """The smallest image side the network can process."""
+        return MIN_SIDE
+
+    def noise(
+        self,
+        batch: int,
+        height: int,
+        width: int,
+        rng: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        """No noise: the network is a deterministic function of the photo."""
+        return None
+
+    def build(self) -> JohnsonNet:
+        return JohnsonNet(self)
+
+    def run(
+        self, network: Callable[..., Tensor], content: Tensor | None, noise: object = None
+    ) -> Tensor:
+        """Feed a network of this config: the photo only."""
+        if content is None:
+            raise ValueError("the johnson network needs a content image")
+        return network(content)
 
 
 def _conv(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Conv2d:
@@ -80,7 +112,15 @@ class Upsample(nn.Sequential):
 
 
 class JohnsonNet(nn.Module):
-    """Photo (B, 3, H, W) in [0, 1] -> stylized image of the same size in [0, 1]."""
+    """Photo (B, 3, H, W) in [0, 1] -> stylized image of the same size in [0, 1].
+
+    Its layers are registered in forward order (``receptive_radius`` walks them); the class
+    states the facts that sampling and tiled generation need, as ``Generator`` does.
+    """
+
+    takes_noise: ClassVar[bool] = False
+    stochastic = False  # no noise: one output per photo
+    wraps_around = False  # reflect padding: tiles end at the image border
 
     def __init__(self, config: JohnsonConfig) -> None:
         super().__init__()
@@ -101,9 +141,52 @@ class JohnsonNet(nn.Module):
         height, width = content.shape[-2:]
         if min(height, width) < MIN_SIDE:
             raise ValueError(f"input {width}x{height} is too small: at least {MIN_SIDE} px a side")
-        x = pad_to_multiple(content, STRIDE)
-        x = self.decoder(self.residuals(self.encoder(x)))
-        return torch.sigmoid(self.to_rgb(x))[..., :height, :width]
+        return self.transform(pad_to_multiple(content, STRIDE))[..., :height, :width]
+
+    def transform(self, content: Tensor) -> Tensor:
+        """The network proper, on sides that are multiples of ``STRIDE`` (what ONNX exports:
+        the padding's size depends on the input's, so it stays outside the graph)."""
+        x = self.decoder(self.residuals(self.encoder(content)))
+        return torch.sigmoid(self.to_rgb(x))
+
+    @property
+    def min_side(self) -> int:
+        return self.config.min_side
+
+    def run(self, content: Tensor | None, noise: list[Tensor] | None = None) -> Tensor:
+        """One forward pass on the photo (``noise`` is ignored: the network takes none)."""
+        return self.config.run(self, content, noise)
+
+    # -- facts for tiled generation (texture_nets.tiling): the whole network is tiled -------
+    def tiled_levels(self, height: int, width: int, tile: int) -> int:
+        return 0
+
+    def tile_align(self, levels: int) -> int:
+        return STRIDE
+
+    def tiled_modules(self, levels: int) -> list[nn.Module]:
+        return [self]
+
+    def receptive_radius(self, levels: int) -> int:
+        """How far an output pixel reads into the input: every conv reaches ``kernel // 2``
+        pixels at the current spacing (strides widen it, upsampling narrows it); plus one
+        stride of slack for the nearest-neighbour alignment."""
+        radius, spacing = 0, 1
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                radius += (module.kernel_size[0] // 2) * module.dilation[0] * spacing
+                spacing *= module.stride[0]
+            elif isinstance(module, nn.Upsample):
+                spacing //= int(module.scale_factor)  # type: ignore[arg-type]
+        return radius + STRIDE
+
+    def tile_parts(
+        self, content: Tensor | None, noise: list[Tensor] | None, tile: int
+    ) -> tuple[list[Tensor], list[int], Callable[[list[Tensor]], Tensor]]:
+        """The photo at scale 1 and the whole network, run on each tile's cut-out."""
+        if content is None:
+            raise ValueError("the johnson network needs a content image")
+        return [content], [1], lambda tile_inputs: self(tile_inputs[0])
 
 
 def pad_to_multiple(images: Tensor, multiple: int) -> Tensor:

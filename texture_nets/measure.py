@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import platform
 import sys
 import tempfile
 import time
@@ -15,6 +17,7 @@ from typing import Any, TypeVar
 import torch
 
 from texture_nets.errors import UserError
+from texture_nets.threads import read_cpuinfo
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -28,8 +31,8 @@ class MemoryProbe:
     other work's peaks): Linux ``VmHWM`` after resetting it to ``VmRSS``
     (``/proc/self/clear_refs`` "5"), minus ``VmRSS`` at the start. ``getrusage`` ``ru_maxrss``
     cannot be reset, and a spawned child inherits its parent's there (Linux carries the
-    pre-exec peak across (v)fork + exec: a parent at 833 MB gave a fresh child ``ru_maxrss``
-    833 MB, ``VmHWM`` 15 MB), so it is only recorded, and used without ``/proc`` (macOS). If
+    pre-exec peak across (v)fork + exec; see docs/architecture.md), so it is only recorded,
+    and used without ``/proc`` (macOS). If
     the reset is refused, the ``VmHWM`` increase is a lower bound (a higher transient peak while
     loading hides the method's memory up to that level).
     """
@@ -163,3 +166,32 @@ def _child(function: Callable[[A], Any], argument: A, path: str) -> None:
             "traceback": traceback.format_exc(),
         }
     torch.save(record, path)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
+    names = [
+        line.split(":", 1)[1].strip()
+        for line in read_cpuinfo().splitlines()
+        if line.startswith("model name")
+    ]
+    return names[0] if names else platform.processor() or platform.machine()
+
+
+def machine_summary(device: torch.device) -> dict[str, Any]:
+    """What ran a measurement: CPU, cores, torch threads, GPU, device, PyTorch version."""
+    cpu = cpu_name()
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    summary = (
+        f"Machine: {cpu}, {os.cpu_count()} logical cores, {torch.get_num_threads()} torch "
+        f"threads{', ' + gpu if gpu else ''}, device {device}; PyTorch {torch.__version__}."
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "gpu": gpu,
+        "device": str(device),
+        "torch": torch.__version__,
+        "summary": summary,
+    }

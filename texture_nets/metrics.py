@@ -39,6 +39,7 @@ from torchmetrics.image import StructuralSimilarityIndexMeasure
 
 from texture_nets.descriptor import VGGDescriptor
 from texture_nets.losses import content_loss, gram_matrix, style_layer_loss
+from texture_nets.objective import DEFAULT_CONTENT_LAYERS
 
 __all__ = [
     "ContentDistance",
@@ -278,7 +279,9 @@ class ContentDistance(_DescriptorMetric):
     distance_sum: Tensor
     count: Tensor
 
-    def __init__(self, descriptor: VGGDescriptor, layer: str = "relu4_2", **kwargs: Any) -> None:
+    def __init__(
+        self, descriptor: VGGDescriptor, layer: str = DEFAULT_CONTENT_LAYERS[0], **kwargs: Any
+    ) -> None:
         super().__init__(descriptor, **kwargs)
         self.layer = _check_layers(descriptor, [layer])[0]
         self.add_state("distance_sum", torch.zeros(()), dist_reduce_fx="sum")
@@ -337,8 +340,8 @@ def random_projections(channels: int, num_projections: int, seed: int) -> Tensor
     """
     if channels < 1 or num_projections < 1:
         raise ValueError("channels and num_projections must be positive")
-    generator = torch.Generator().manual_seed(seed)
-    directions = torch.randn(channels, num_projections, generator=generator)
+    rng = torch.Generator().manual_seed(seed)
+    directions = torch.randn(channels, num_projections, generator=rng)
     return directions / directions.norm(dim=0, keepdim=True)
 
 

@@ -25,19 +25,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from texture_nets.checkpoint import CHECKPOINT_FORMAT
 from texture_nets.config import TrainConfig
-from texture_nets.descriptor import VGGDescriptor, deepest_layer, min_input_side
-from texture_nets.generator import Generator, make_noise, seeded_generator
+from texture_nets.descriptor import VGGDescriptor, min_input_side
+from texture_nets.generator import seeded_rng
 from texture_nets.image import image_sha256, load_image
-from texture_nets.losses import LossTerms, TextureLoss
+from texture_nets.losses import LossTerms
 from texture_nets.metrics import ContentDistance, StyleDistance
-from texture_nets.networks import build_network, run_network, seeded_noise
+from texture_nets.networks import build_network, run_network, seeded_noise, texture_generator
+from texture_nets.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import descriptor_autocast, resolve_bf16
-from texture_nets.weights import build_descriptor
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_FORMAT = 1
 
 
 def rank_seed(seed: int, step: int, rank: int = 0) -> int:
@@ -69,27 +68,17 @@ class TextureNetsModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.config = TrainConfig(**config)
+        # ``generator``: the trained network of any architecture (the attribute's name is the
+        # prefix of its weights in every checkpoint, so it stays)
         self.generator = build_network(self.config.network_config)
+        # the objective every method shares (texture_nets.objective)
+        settings = loss_settings(self.config.to_dict(), stylize=self.config.mode == "stylize")
         if descriptor is None:
-            descriptor, descriptor_source = build_descriptor(
-                self.config.descriptor,
-                self.config.descriptor_arch,
-                self.config.pooling,
-                deepest_layer(
-                    self.config.descriptor_arch or "vgg16", self.config.deepest_layer_candidates
-                ),
-                seed=self.config.seed,
+            descriptor, descriptor_source = build_objective_descriptor(
+                self.config.descriptor, settings, seed=self.config.seed
             )
         self.descriptor = descriptor
-        self.loss = TextureLoss(
-            self.config.style_layer_dict,
-            {name: 1.0 for name in self.config.content_layers}
-            if self.config.mode == "stylize"
-            else None,
-            style_weight=self.config.style_weight,
-            content_weight=self.config.content_weight,
-            tv_weight=self.config.tv_weight,
-        )
+        self.loss = settings.build_loss()
         self.descriptor_source = descriptor_source or "unknown"
         self.style_sha256 = image_sha256(self.config.style_image) if self.config.style_image else ""
         self.save_hyperparameters(
@@ -121,7 +110,7 @@ class TextureNetsModule(pl.LightningModule):
             min_side=min_input_side(arch, self.loss.style_layers),
         ).to(self.descriptor.mean)
         with torch.no_grad():
-            features = self.describe(style, self.loss.style_layers)
+            features = self.features(style, self.loss.style_layers)
         self.loss.set_style([features])
         if self.config.mode == "stylize":  # validation scores, fp32 (texture_nets.metrics)
             self.val_style_distance = StyleDistance(self.descriptor, style, self.loss.style_layers)
@@ -159,7 +148,7 @@ class TextureNetsModule(pl.LightningModule):
             self._bf16_on[device] = resolve_bf16(self.config.precision, device)
         return self._bf16_on[device]
 
-    def describe(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
+    def features(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
         """Descriptor features (bf16 autocast where enabled; Grams are then taken in fp32)."""
         with descriptor_autocast(images.device, self.use_bf16(images.device)):
             images = images.contiguous(memory_format=torch.channels_last)
@@ -188,8 +177,8 @@ class TextureNetsModule(pl.LightningModule):
         content_targets = None
         if content is not None and self.config.content_layers:
             with torch.no_grad():
-                content_targets = self.describe(content, self.config.content_layers)
-        features = self.describe(images, self.loss.layers)
+                content_targets = self.features(content, self.config.content_layers)
+        features = self.features(images, self.loss.layers)
         with fp32_region(images.device):
             return self.loss(features, content_targets, images)
 
@@ -267,12 +256,10 @@ class TextureNetsModule(pl.LightningModule):
     @torch.no_grad()
     def sample(self, count: int, size: int, seed: int) -> Tensor:
         """Texture samples from fixed noise (for the periodic sample grid)."""
-        if not isinstance(self.generator, Generator):
-            raise TypeError("texture samples need the multiscale generator")
-        was_training = self.generator.training
-        self.generator.eval()
-        rng = seeded_generator(seed)
-        noise = make_noise(count, size, size, self.generator.config, rng, self.device)
+        generator = texture_generator(self.generator)
+        was_training = generator.training
+        generator.eval()
+        noise = generator.config.noise(count, size, size, seeded_rng(seed), self.device)
         images = self([n.to(self.dtype) for n in noise])
         self.generator.train(was_training)
         return images

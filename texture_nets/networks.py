@@ -1,4 +1,8 @@
-"""The generator architectures behind one interface: build from a config, run on a batch.
+"""The network architectures behind one interface: build from a config, run on a batch.
+
+Each network class states its own facts (``takes_noise``, ``stochastic``, ``min_side``,
+``run``, and what tiled generation needs); this module only maps architecture names to
+classes and offers the functions every caller uses.
 
 ``ulyanov``: the multiscale generator of ``generator.py`` (noise, plus the content image at
 every scale when stylizing). ``johnson``: the residual transformer of ``johnson.py`` (content
@@ -19,48 +23,50 @@ from texture_nets.generator import (
     GeneratorConfig,
     make_inputs,
     make_noise,
-    min_image_size,
-    seeded_generator,
+    seeded_rng,
 )
-from texture_nets.johnson import MIN_SIDE, JohnsonConfig, JohnsonNet
+from texture_nets.johnson import JohnsonConfig, JohnsonNet
 from texture_nets.tiling import plan_tiling, tiled_forward
-
-ARCHITECTURES = ("ulyanov", "johnson")
-DEFAULT_ARCHITECTURE = "ulyanov"
 
 NetworkConfig = GeneratorConfig | JohnsonConfig
 Network = Generator | JohnsonNet
 
+CONFIGS: dict[str, type[GeneratorConfig] | type[JohnsonConfig]] = {
+    config.architecture: config for config in (GeneratorConfig, JohnsonConfig)
+}
+ARCHITECTURES = tuple(CONFIGS)
+DEFAULT_ARCHITECTURE = GeneratorConfig.architecture
+
 
 def config_from_dict(architecture: str, data: Mapping[str, Any]) -> NetworkConfig:
     """Rebuild an architecture's config (``TypeError``/``ValueError`` on bad settings)."""
-    if architecture == "ulyanov":
-        return GeneratorConfig(**data)
-    if architecture == "johnson":
-        return JohnsonConfig(**data)
-    raise ValueError(f"unknown generator architecture {architecture!r}; one of {ARCHITECTURES}")
-
-
-def architecture_of(config: NetworkConfig) -> str:
-    return "johnson" if isinstance(config, JohnsonConfig) else "ulyanov"
+    if architecture not in CONFIGS:
+        raise ValueError(f"unknown generator architecture {architecture!r}; one of {ARCHITECTURES}")
+    return CONFIGS[architecture](**data)
 
 
 def build_network(config: NetworkConfig) -> Network:
-    if isinstance(config, JohnsonConfig):
-        return JohnsonNet(config)
-    return Generator(config)
-
-
-def needs_noise(config: NetworkConfig) -> bool:
-    """Whether the network takes a noise pyramid (all Ulyanov generators; depth may be 0)."""
-    return isinstance(config, GeneratorConfig)
+    return config.build()
 
 
 def min_side(config: NetworkConfig) -> int:
     """The smallest image side the network can process."""
-    if isinstance(config, JohnsonConfig):
-        return MIN_SIDE
-    return min_image_size(config.num_scales)
+    return config.min_side
+
+
+def as_multiscale(network: Network) -> Generator | None:
+    """``network`` if it is Ulyanov's multiscale generator (input: a pyramid), else None."""
+    return network if isinstance(network, Generator) else None
+
+
+def texture_generator(network: Network) -> Generator:
+    """``network`` as the multiscale generator that texture sampling needs (``TypeError`` for
+    an architecture that only transforms photos)."""
+    if not isinstance(network, Generator):
+        raise TypeError(
+            f"texture samples need the multiscale generator, not {type(network).__name__}"
+        )
+    return network
 
 
 def seeded_noise(
@@ -72,21 +78,13 @@ def seeded_noise(
     device: torch.device | str = "cpu",
 ) -> list[Tensor] | None:
     """The noise pyramid for ``batch`` images drawn from one seed (None if not needed)."""
-    if not isinstance(config, GeneratorConfig):
-        return None
-    rng = torch.Generator().manual_seed(seed)
-    return make_noise(batch, height, width, config, rng, device)
+    return config.noise(batch, height, width, seeded_rng(seed), device)
 
 
 def run_network(network: Network, content: Tensor | None, noise: list[Tensor] | None) -> Tensor:
     """One forward pass: Ulyanov takes noise (+ content), Johnson takes the content only."""
-    if isinstance(network, JohnsonNet):
-        if content is None:
-            raise ValueError("the johnson network needs a content image")
-        return network(content)
-    if noise is None:
-        raise ValueError("the ulyanov generator needs a noise pyramid")
-    return network(make_inputs(network.config, noise, content))
+    # the config knows how its network is fed (an ONNX-run network has the same config)
+    return network.config.run(network, content, noise)
 
 
 def run_network_tiled(
@@ -101,50 +99,26 @@ def run_network_tiled(
     With circular padding the result equals the whole-image pass only for sizes divisible by
     2^(num_scales-1) (the only sizes that tile seamlessly anyway).
     """
-    if isinstance(network, JohnsonNet):
-        if content is None:
-            raise ValueError("the johnson network needs a content image")
-        height, width = content.shape[-2:]
-        plan = plan_tiling(network.config, height, width, tile)
-
-        def run_johnson(tile_inputs: list[Tensor]) -> Tensor:
-            return network(tile_inputs[0])
-
-        return tiled_forward(
-            network, run_johnson, [content], [1], (height, width), tile, plan.halo, plan.align,
-            on_tile=on_tile,
-        )  # fmt: skip
-    if noise is None:
-        raise ValueError("the ulyanov generator needs a noise pyramid")
-    config = network.config
-    inputs = make_inputs(config, noise, content)
+    inputs, scales, run = network.tile_parts(content, noise, tile)
     height, width = inputs[0].shape[-2:]
-    plan = plan_tiling(config, height, width, tile)
-    levels = plan.levels
-    with torch.no_grad():  # the coarse levels, once for the whole image
-        coarse = network.input_blocks[-1](inputs[-1])
-        coarse = network.refine(coarse, inputs, config.num_scales - 2, last=levels)
-
-    def run_fine(tile_inputs: list[Tensor]) -> Tensor:
-        return network.to_image(network.refine(tile_inputs[levels], tile_inputs, levels - 1))
-
+    plan = plan_tiling(network, height, width, tile)
     return tiled_forward(
         network,
-        run_fine,
-        [*inputs[:levels], coarse],
-        [2**k for k in range(levels + 1)],
+        run,
+        inputs,
+        scales,
         (height, width),
         tile,
         plan.halo,
         plan.align,
-        wrap=config.padding == "circular",
+        wrap=network.wraps_around,
         on_tile=on_tile,
     )
 
 
 def tiled_steps(network: Network, height: int, width: int, tile: int) -> int:
     """Tile forwards ``run_network_tiled`` makes for one image (for progress bars)."""
-    plan = plan_tiling(network.config, height, width, tile)
+    plan = plan_tiling(network, height, width, tile)
     return plan.passes * plan.tiles
 
 
@@ -169,8 +143,7 @@ def sample_textures(
         tiled_texture_size(generator, height, width) if tile else (height, width)
     )
     noise_per_seed = [
-        make_noise(1, noise_height, noise_width, config, seeded_generator(seed), device)
-        for seed in seeds
+        make_noise(1, noise_height, noise_width, config, seeded_rng(seed), device) for seed in seeds
     ]
     noise = [torch.cat(scale) for scale in zip(*noise_per_seed, strict=True)]
     if tile:

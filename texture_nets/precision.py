@@ -6,6 +6,8 @@ import contextlib
 
 import torch
 
+from texture_nets.threads import read_cpuinfo
+
 PRECISIONS = ("auto", "bf16", "fp32")
 # Lightning's Trainer precisions that training also accepts for ``precision``: "32" is all
 # fp32 (= "fp32"); the mixed ones autocast the whole step (generator and descriptor).
@@ -19,11 +21,7 @@ def bf16_supported(device: torch.device) -> bool:
         return torch.cuda.is_bf16_supported()
     if device.type != "cpu":
         return False
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            flags = cpuinfo.read()
-    except OSError:
-        return False
+    flags = read_cpuinfo()
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 

@@ -49,7 +49,7 @@ class StylizeOptions:
 
 
 @dataclass(frozen=True)
-class Job:
+class PhotoJob:
     """One photo: where it is read from, where its result goes, and at which sizes."""
 
     source: Path
@@ -80,9 +80,9 @@ def plan(
     style: str,
     options: StylizeOptions,
     smallest: int,
-) -> tuple[list[Job], list[str]]:
+) -> tuple[list[PhotoJob], list[str]]:
     """One job per usable photo, and the reasons for the photos that cannot be used."""
-    jobs: list[Job] = []
+    jobs: list[PhotoJob] = []
     skipped: list[str] = []
     taken: set[Path] = set()
     for source in sources:
@@ -103,13 +103,13 @@ def plan(
         if name in taken:  # cat.jpg and cat.png in one folder
             name = name.with_name(f"{source.stem}_{source.suffix[1:]}_{style}.{options.format}")
         taken.add(name)
-        jobs.append(Job(source, out_dir / name, out_size, work_size))
+        jobs.append(PhotoJob(source, out_dir / name, out_size, work_size))
     return jobs, skipped
 
 
-def batches(jobs: Iterable[Job], batch_size: int) -> list[list[Job]]:
+def batches(jobs: Iterable[PhotoJob], batch_size: int) -> list[list[PhotoJob]]:
     """Jobs grouped by processing size (first-seen order), in chunks of ``batch_size``."""
-    groups: dict[Size, list[Job]] = {}
+    groups: dict[Size, list[PhotoJob]] = {}
     for job in jobs:
         groups.setdefault(job.work_size, []).append(job)
     return [
@@ -148,21 +148,38 @@ def resize(image: Tensor, size: Size) -> Tensor:
     return resized.clamp(0, 1)
 
 
-def run_batch(network: Network, jobs: Sequence[Job], options: StylizeOptions) -> list[Path]:
+def stylize_images(
+    network: Network,
+    originals: Sequence[Image.Image],
+    out_sizes: Sequence[Size],
+    work_size: Size,
+    options: StylizeOptions,
+) -> list[Tensor]:
+    """PIL photos -> stylized (1, 3, H, W) tensors at ``out_sizes``: resized to the common
+    ``work_size``, stylized together, resized back, colours kept if asked."""
+    content = torch.cat(
+        [pil_to_tensor(image.resize(work_size, Image.Resampling.LANCZOS)) for image in originals]
+    ).to(options.device)
+    tile = tile_size(options.tile, work_size[1], work_size[0])
+    stylized = stylize_tensor(network, content, options.seed, tile).float().cpu()
+    results = []
+    for original, out_size, image in zip(originals, out_sizes, stylized, strict=True):
+        result = resize(image.unsqueeze(0), out_size)
+        if options.original_colors:
+            photo = pil_to_tensor(original.resize(out_size, Image.Resampling.LANCZOS))
+            result = preserve_colors(result, photo)
+        results.append(result)
+    return results
+
+
+def run_batch(network: Network, jobs: Sequence[PhotoJob], options: StylizeOptions) -> list[Path]:
     """Stylize and save one batch of same-size jobs; returns the written files."""
     originals = [open_image(job.source) for job in jobs]
-    work = jobs[0].work_size
-    content = torch.cat(
-        [pil_to_tensor(image.resize(work, Image.Resampling.LANCZOS)) for image in originals]
-    ).to(options.device)
-    tile = tile_size(options.tile, work[1], work[0])
-    stylized = stylize_tensor(network, content, options.seed, tile).float().cpu()
+    results = stylize_images(
+        network, originals, [job.out_size for job in jobs], jobs[0].work_size, options
+    )
     written = []
-    for job, original, image in zip(jobs, originals, stylized, strict=True):
-        result = resize(image.unsqueeze(0), job.out_size)
-        if options.original_colors:
-            photo = pil_to_tensor(original.resize(job.out_size, Image.Resampling.LANCZOS))
-            result = preserve_colors(result, photo)
+    for job, result in zip(jobs, results, strict=True):
         try:
             written.append(save_image(result, job.output))
         except OSError as error:
@@ -214,7 +231,7 @@ def stylize_files(
 
 
 def _one_by_one(
-    network: Network, batch: Sequence[Job], options: StylizeOptions, skipped: list[str]
+    network: Network, batch: Sequence[PhotoJob], options: StylizeOptions, skipped: list[str]
 ) -> list[Path]:
     written: list[Path] = []
     for job in batch:

@@ -12,14 +12,19 @@ import os
 import torch
 
 
+def read_cpuinfo() -> str:
+    """The text of ``/proc/cpuinfo`` ("" where there is none): the one place that reads it."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
 def physical_cores(cpuinfo: str | None = None) -> int:
     """Distinct (package, core) pairs in ``/proc/cpuinfo``; the usable CPU count elsewhere."""
     if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo") as handle:
-                cpuinfo = handle.read()
-        except OSError:
-            cpuinfo = ""
+        cpuinfo = read_cpuinfo()
     cores = set()
     package = core = None
     for line in [*cpuinfo.splitlines(), ""]:

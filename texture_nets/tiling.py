@@ -14,7 +14,8 @@ with two exceptions that this module handles:
   aligned. Image borders use the network's own padding (tiles end at the border); circular
   padding wraps the halo around instead.
 
-``plan_tiling`` decides the tiling of each architecture (``networks.run_network_tiled`` runs
+``plan_tiling`` asks the network how it tiles (its tiled levels, receptive radius and
+normalisation layers: each network class states them; ``networks.run_network_tiled`` runs
 it); ``tiled_forward`` takes the full-size input pyramid (cheap: a few channels) and a
 function running the network on a cut-out of it.
 """
@@ -27,17 +28,27 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import Tensor, nn
 
-from texture_nets.generator import GeneratorConfig
-from texture_nets.johnson import STRIDE, JohnsonConfig
-
-DEFAULT_TILE = 256  # tile core side: measured fastest at 1024 px (vs 512), and small in memory
+DEFAULT_TILE = 256  # tile core side: fast and small in memory (docs/architecture.md)
 AUTO_TILE_SIDE = 1024  # ``--tile auto`` tiles outputs with more pixels than this squared
 
 Pyramid = list[Tensor]  # full-size network inputs; entry k has ceil(H / scales[k]) rows
+
+
+class Tileable(Protocol):
+    """What a network states about itself for tiled generation (``Generator``, ``JohnsonNet``)."""
+
+    @property
+    def wraps_around(self) -> bool: ...
+
+    def tiled_levels(self, height: int, width: int, tile: int) -> int: ...
+    def tile_align(self, levels: int) -> int: ...
+    def tiled_modules(self, levels: int) -> list[nn.Module]: ...
+    def receptive_radius(self, levels: int) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -56,25 +67,22 @@ class TilingPlan:
     passes: int  # tile passes over the image: one per normalisation layer reached, plus one
 
 
-def plan_tiling(
-    config: GeneratorConfig | JohnsonConfig, height: int, width: int, tile: int
-) -> TilingPlan:
-    if isinstance(config, JohnsonConfig):
-        norms = 3 + 2 * config.residual_blocks + 2 if config.norm == "instance" else 0
-        # 9x9 conv, two stride-2 3x3, residual 3x3 pairs at 1/4, two 3x3 after upsampling, 9x9
-        # to RGB; plus one stride of slack for the nearest-neighbour alignment
-        radius = 4 + 1 + 2 + 2 * 4 * config.residual_blocks + 2 + 1 + 4 + STRIDE
-        return TilingPlan(0, radius, STRIDE, _count(height, width, tile, STRIDE), norms + 1)
-    levels = 1
-    while levels < config.num_scales - 1 and height * width / 4**levels > tile * tile:
-        levels += 1
-    align = 2**levels
-    # per tiled level k: two 3x3 convs in the input block or the running result's path, two in
-    # the join block (2 * 2^k each); plus one coarse pixel of nearest-upsampling slack
-    radius = align + sum(2 * 2**k for k in range(levels)) + 2 * 2 ** (levels - 1)
-    norms_per_level = 3 + 2 + 3 if config.norm == "instance" else 0  # input, join, join block
+def plan_tiling(network: Tileable, height: int, width: int, tile: int) -> TilingPlan:
+    """Ask the network how it tiles at this size; one pass per instance norm in its tiled
+    part (each completes that layer's statistics), plus the last pass that makes the image."""
+    levels = network.tiled_levels(height, width, tile)
+    align = network.tile_align(levels)
+    norms = sum(
+        isinstance(layer, nn.InstanceNorm2d)
+        for module in network.tiled_modules(levels)
+        for layer in module.modules()
+    )
     return TilingPlan(
-        levels, radius, align, _count(height, width, tile, align), norms_per_level * levels + 1
+        levels,
+        network.receptive_radius(levels),
+        align,
+        _count(height, width, tile, align),
+        norms + 1,
     )
 
 
@@ -301,9 +309,9 @@ def _return_freed_memory_to_the_os() -> None:
     """Make glibc serve allocations above 1 MiB with mmap, so freed tiles leave the RSS.
 
     glibc raises its mmap threshold after the first large free, after which tile-sized
-    tensors come from the heap, which fragments as tiles of different sizes come and go: a
-    2048 px texture peaked at 2.15 GB RSS, 1.0 GB with this setting (process-wide; a no-op
-    where glibc is not the allocator).
+    tensors come from the heap, which fragments as tiles of different sizes come and go
+    (measured in docs/architecture.md; process-wide; a no-op where glibc is not the
+    allocator).
     """
     global _MMAP_SET
     if _MMAP_SET or not sys.platform.startswith("linux"):

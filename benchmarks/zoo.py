@@ -1,0 +1,286 @@
+"""The shipped models: train them, save them in fp16 with model cards, measure them.
+
+    python -m benchmarks.zoo                       # trains what is missing (~1 h here), measures
+    python -m benchmarks.zoo --only tn_pebbles     # one model
+    python -m benchmarks.zoo --skip-gatys          # cards without the Gatys comparison
+
+Trained runs live in ``--work`` (default ``runs/zoo``) and are reused when they have the
+steps asked for. Each model goes to ``texture_nets/models/NAME/`` (fp16 safetensors,
+``config.json``, ``README.md`` card, ``sample.png``, and for the public-domain paintings a
+``style.jpg`` thumbnail; the textures and the training photos carry research-only terms,
+so no copy of them is shipped). Figures: time per 512 px image (the saved fp16 model, loaded
+as a user would, median of 3 after a warm-up), and the shared objective against Gatys et
+al.'s optimisation: style and content distance on ``--photos`` validation photos (256 px,
+Gatys L-BFGS from the photo) for stylizers, the Gram loss of four 256 px samples against a
+256 px Gatys image from noise for textures. Writes ``benchmarks/results/zoo/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from benchmarks.common import REPO, TextureObjective, data_root, median_time, table, write_results
+from benchmarks.run import update_readme
+from texture_nets import api, train_cli
+from texture_nets.checkpoint import CheckpointError, read_checkpoint
+from texture_nets.image import list_images, open_image, pil_to_tensor
+from texture_nets.pretrained import CARD, MODELS_DIR, WEIGHTS, ModelInfo, model_card, save_model
+
+STEPS = 400
+# Ulyanov's generator for every stylizer: at 400 CPU steps it kept more of the photo than
+# Johnson's network at a similar style distance (benchmarks/results/stylize_quality), and it
+# stylizes a 512 px photo in ~1.4 s here, within the 2 s a demo can wait.
+STYLIZERS = {
+    "vangogh_starry_night": "Van Gogh, The Starry Night (1889)",
+    "hokusai_great_wave": "Hokusai, The Great Wave off Kanagawa (c. 1831)",
+    "picabia_udnie": "Picabia, Udnie (1913)",
+    "roman_mosaic_duck": "a Roman floor mosaic of a duck",
+}
+TEXTURES = {
+    "tn_red_peppers": "red peppers (Portilla-Simoncelli set)",
+    "tn_pebbles": "pebbles (Portilla-Simoncelli set)",
+    "dcor_flagstones": "flagstones (Sendik & Cohen-Or 2017)",
+    "dcor_foliage": "foliage (Sendik & Cohen-Or 2017)",
+}
+STYLIZE_FLAGS = ["--image-size", "128", "--batch-size", "4", "--val-batches", "1"]
+TERMS = {
+    "stylize": "The style image is a public-domain painting. The network was trained on the "
+    "300 training photos of the Berkeley Segmentation Dataset (BSDS500), whose terms allow "
+    "non-commercial research and education only: treat these weights the same way.",
+    "texture": "The example texture comes from a research texture set without a licence of "
+    "its own (research and benchmark use); treat these weights the same way.",
+}
+OUT = "zoo"
+
+
+def train(name: str, mode: str, work: Path, descriptor: str) -> Path:
+    """The model's run directory, trained now unless it already has ``STEPS`` steps."""
+    run = work / name
+    try:
+        if read_checkpoint(run).global_step >= STEPS:
+            return run
+    except CheckpointError:
+        pass
+    data = data_root()
+    if mode == "stylize":
+        argv = ["--style", str(data / "styles" / f"{name}.jpg")]
+        argv += ["--content-dir", str(data / "content" / "train")]
+        argv += ["--val-dir", str(data / "content" / "val"), *STYLIZE_FLAGS]
+    else:
+        argv = ["--texture", str(data / "textures" / f"{name}.jpg")]
+    argv += ["--max-steps", str(STEPS), "--descriptor", descriptor, "--resume", "auto"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = train_cli.main([*argv, "--out", str(run)])
+    if code != 0:
+        raise RuntimeError(f"training {name} failed with exit code {code}")
+    return run
+
+
+def portable(training: dict[str, Any]) -> dict[str, Any]:
+    """The run's config with the machine's data folder written as ``DATA``."""
+    root = str(data_root())
+    return {
+        key: value.replace(root, "DATA") if isinstance(value, str) else value
+        for key, value in training.items()
+    }
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def jpeg(image: Image.Image, side: int = 256) -> bytes:
+    image = image.copy()
+    image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=88)
+    return buffer.getvalue()
+
+
+def measure_stylizer(model: api.Stylizer, name: str, args: argparse.Namespace) -> dict[str, Any]:
+    photo = open_image("builtin:astronaut").resize((512, 512), Image.Resampling.LANCZOS)
+    model.stylize(photo)  # warm-up
+    figures: dict[str, Any] = {"seconds_512": median_time(lambda: model.stylize(photo))}
+    if args.skip_gatys:
+        return figures
+    from benchmarks.stylize_quality import Gatys, scores, square_photo
+    from texture_nets.compare import loss_settings
+    from texture_nets.gatys import load_descriptor
+    from texture_nets.image import load_image
+    from texture_nets.stylize import stylize_tensor
+
+    settings = loss_settings(model.info.training, stylize=True)
+    descriptor, _ = load_descriptor(args.descriptor, settings)
+    style = load_image(data_root() / "styles" / f"{name}.jpg", settings.style_size)
+    val = sorted(list_images(data_root() / "content" / "val"))[: args.photos]
+    photos = torch.cat([square_photo(str(path)) for path in val])
+    with torch.no_grad():
+        network = stylize_tensor(model.network, photos, seed=0)
+    gatys = Gatys(descriptor, style, settings)
+    start = time.perf_counter()
+    optimised = torch.cat([gatys(photo[None], args.gatys_steps) for photo in photos])
+    figures["gatys_seconds_256"] = (time.perf_counter() - start) / len(photos)
+    figures["network"] = scores(descriptor, style, network, photos)
+    figures["gatys"] = scores(descriptor, style, optimised, photos)
+    figures["photos"] = len(photos)
+    return figures
+
+
+def measure_texture(model: api.TextureModel, name: str, args: argparse.Namespace) -> dict[str, Any]:
+    model.sample(size=512)  # warm-up
+    figures: dict[str, Any] = {"seconds_512": median_time(lambda: model.sample(size=512))}
+    if args.skip_gatys:
+        return figures
+    objective = TextureObjective.load(data_root() / "textures" / f"{name}.jpg", args.descriptor)
+    samples = torch.cat([pil_to_tensor(image) for image in model.sample(size=256, count=4)])
+    gatys = objective.gatys(256, args.gatys_steps)
+    figures["network_loss"] = objective.score(samples)
+    figures["gatys_loss"] = gatys.loss
+    figures["gatys_seconds_256"] = gatys.seconds
+    return figures
+
+
+def card(info: ModelInfo, figures: dict[str, Any], size_mb: float, args: argparse.Namespace) -> str:
+    """The model card: usage, training (command, data, terms), measured figures, pictures."""
+    pictures = "![sample](sample.png)"
+    if info.mode == "stylize":
+        pictures = "Style image (public domain): ![style](style.jpg)\n\n" + pictures
+    measured = [
+        f"- Weights: {size_mb:.2f} MB (fp16 safetensors)",
+        f"- Time per 512 px image on a 2-core CPU: {figures['seconds_512']:.2f} s",
+    ]
+    if "network" in figures:
+        net, ref = figures["network"], figures["gatys"]
+        measured += [
+            f"- Style distance {net['style_distance']:.3f} vs {ref['style_distance']:.3f} for "
+            f"Gatys et al.'s optimisation ({args.gatys_steps} L-BFGS iterations from the photo, "
+            f"{figures['gatys_seconds_256']:.0f} s per 256 px photo); content distance "
+            f"{net['content_distance']:.3f} vs {ref['content_distance']:.3f} "
+            f"({figures['photos']} validation photos at 256 px, same descriptor and objective)",
+        ]
+    if "network_loss" in figures:
+        measured += [
+            f"- Texture loss of four 256 px samples {figures['network_loss']:.4f} vs "
+            f"{figures['gatys_loss']:.4f} for one Gatys image ({args.gatys_steps} L-BFGS "
+            f"iterations, {figures['gatys_seconds_256']:.0f} s), "
+            f"{figures['network_loss'] / figures['gatys_loss']:.1f}x",
+        ]
+    measured.append("- Measured by `python -m benchmarks.zoo` (benchmarks/results/zoo).")
+    return model_card(
+        info,
+        {
+            "Training data and terms": TERMS[info.mode],
+            "Measured": "\n".join(measured),
+            "Pictures": pictures,
+        },
+    )
+
+
+def build(name: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    run = train(name, mode, args.work, args.descriptor)
+    model = api.load(run, device="cpu")
+    title = (STYLIZERS if mode == "stylize" else TEXTURES)[name]
+    kind = "stylizer" if mode == "stylize" else "texture generator"
+    info = replace(
+        model.info,
+        name=name,
+        description=f"{kind}: {title} ({model.info.architecture}, {model.info.global_step} steps)",
+        training=portable(model.info.training),
+        descriptor_source=model.info.descriptor_source,
+    )
+    folder = MODELS_DIR / name
+    model.info = info
+    files: dict[str, bytes] = {}
+    if mode == "stylize":
+        files["style.jpg"] = jpeg(open_image(data_root() / "styles" / f"{name}.jpg"))
+    save_model(folder, model.network, info, dtype=torch.float16, card="", files=files)
+    shipped = api.load(folder, device="cpu")  # measure what ships: fp16 weights, as loaded
+    if isinstance(shipped, api.Stylizer):
+        figures = measure_stylizer(shipped, name, args)
+        sample = shipped.stylize("builtin:chelsea", size=384)
+    else:
+        assert isinstance(shipped, api.TextureModel)
+        figures = measure_texture(shipped, name, args)
+        sample = shipped.sample(size=384)[0]
+    (folder / "sample.png").write_bytes(png(sample))
+    size_mb = (folder / WEIGHTS).stat().st_size / 2**20
+    (folder / CARD).write_text(card(info, figures, size_mb, args))
+    return {"name": name, "mode": mode, "architecture": info.architecture,
+            "steps": info.global_step, "size_mb": size_mb, **figures}  # fmt: skip
+
+
+def to_markdown(rows: list[dict[str, Any]], gatys_steps: int) -> str:
+    lines = []
+    for row in rows:
+        if "network" in row:
+            net, ref = row["network"], row["gatys"]
+            versus = (
+                f"style {net['style_distance']:.2f} vs {ref['style_distance']:.2f}, "
+                f"content {net['content_distance']:.2f} vs {ref['content_distance']:.2f}"
+            )
+        elif "network_loss" in row:
+            ratio = row["network_loss"] / row["gatys_loss"]
+            versus = f"loss {row['network_loss']:.3f} vs {row['gatys_loss']:.4f} ({ratio:.1f}x)"
+        else:
+            versus = "not measured"
+        kind = "stylizer" if row["mode"] == "stylize" else "texture"
+        lines.append(
+            [
+                f"`{row['name']}`",
+                kind,
+                f"{row['architecture']}, {row['steps']} steps",
+                f"{row['size_mb']:.2f}",
+                f"{row['seconds_512']:.2f} s",
+                versus,
+            ]
+        )
+    total = sum(row["size_mb"] for row in rows)
+    header = ["name", "kind", "network", "MB (fp16)", "512 px image",
+              f"vs Gatys ({gatys_steps} L-BFGS it., 256 px)"]  # fmt: skip
+    return table(header, lines) + f"\n\nAll models together: {total:.1f} MB."
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    names = [*STYLIZERS, *TEXTURES]
+    parser.add_argument("--only", nargs="+", choices=names, help="just these models")
+    parser.add_argument("--work", type=Path, default=REPO / "runs" / "zoo", help="run folders")
+    parser.add_argument("--descriptor", default="onnx", help="descriptor weights")
+    parser.add_argument("--gatys-steps", type=int, default=100, help="L-BFGS iterations")
+    parser.add_argument("--photos", type=int, default=2, help="validation photos per stylizer")
+    parser.add_argument("--skip-gatys", action="store_true", help="no Gatys comparison")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    rows = []
+    for name in args.only or names:
+        mode = "stylize" if name in STYLIZERS else "texture"
+        print(f"== {name} ({mode})", flush=True)
+        rows.append(build(name, mode, args))
+    previous = RESULTS_JSON.read_text() if RESULTS_JSON.is_file() else "{}"
+    kept = [row for row in json.loads(previous).get("models", []) if row["name"] not in
+            {row["name"] for row in rows}]  # fmt: skip
+    rows = sorted([*kept, *rows], key=lambda row: names.index(row["name"]))
+    write_results(OUT, to_markdown(rows, args.gatys_steps), {"models": rows})
+    update_readme()
+    return 0
+
+
+RESULTS_JSON = REPO / "benchmarks" / "results" / OUT / "results.json"
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""Tests for texture_nets.precision: when the descriptor runs in bf16."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from texture_nets import precision
+from texture_nets.precision import bf16_supported, descriptor_autocast, resolve_bf16
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "expected"),
+    [
+        ("flags\t\t: fpu sse avx512f avx512_bf16 avx512vl\n", True),
+        ("flags\t\t: fpu sse amx_bf16 amx_tile\n", True),
+        ("flags\t\t: fpu sse avx2 avx512f\n", False),
+        ("", False),  # no /proc/cpuinfo (not Linux)
+    ],
+)
+def test_cpu_bf16_follows_the_cpu_flags(
+    monkeypatch: pytest.MonkeyPatch, cpuinfo: str, expected: bool
+) -> None:
+    monkeypatch.setattr(precision, "read_cpuinfo", lambda: cpuinfo)
+    assert bf16_supported(CPU) is expected
+
+
+def test_other_devices_are_not_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(precision, "read_cpuinfo", lambda: " avx512_bf16")
+    assert bf16_supported(torch.device("meta")) is False
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_resolve_bf16(monkeypatch: pytest.MonkeyPatch, supported: bool) -> None:
+    monkeypatch.setattr(precision, "bf16_supported", lambda device: supported)
+    assert resolve_bf16("auto", CPU) is supported
+    assert resolve_bf16("bf16", CPU) is True
+    assert resolve_bf16("fp32", CPU) is False
+
+
+@pytest.mark.parametrize(("enabled", "dtype"), [(True, torch.bfloat16), (False, torch.float32)])
+def test_descriptor_autocast(enabled: bool, dtype: torch.dtype) -> None:
+    conv = torch.nn.Conv2d(3, 4, 3)
+    with descriptor_autocast(CPU, enabled):
+        out = conv(torch.rand(1, 3, 8, 8))
+    assert out.dtype == dtype
+    assert conv(torch.rand(1, 3, 8, 8)).dtype == torch.float32  # only inside the context

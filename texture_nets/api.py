@@ -1,0 +1,197 @@
+"""The Python API: ``load`` a trained model by name or path, then ``sample`` or ``stylize``.
+
+    import texture_nets as tn
+    tn.load("vangogh_starry_night").stylize("photo.jpg").save("out.png")
+    tn.load("tn_red_peppers").sample(size=1024, seed=3)[0].save("peppers.png")
+
+A model is a trained network plus what it was trained on; it needs neither Lightning nor VGG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import torch
+from PIL import Image, ImageOps
+
+from texture_nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
+from texture_nets.errors import UserError
+from texture_nets.generator import Generator
+from texture_nets.image import MAX_PIXELS, ImageError, open_image, tensor_to_pil, to_rgb
+from texture_nets.networks import Network, min_side, sample_textures
+from texture_nets.pretrained import (
+    MODELS_DIR,
+    ModelInfo,
+    is_model_folder,
+    load_model,
+    save_model,
+    shipped_models,
+)
+from texture_nets.stylize import StylizeOptions, output_size, scaled, stylize_images
+from texture_nets.tiling import tile_size
+
+ImageInput = Image.Image | str | Path
+Size = int | tuple[int, int]  # a square side, or (height, width)
+
+
+class ModelNotFoundError(UserError, LookupError):
+    """Neither a shipped model's name nor a run, checkpoint or model folder."""
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class PretrainedModel:
+    """A trained network and its ``ModelInfo``; ``TextureModel`` or ``Stylizer``."""
+
+    def __init__(self, network: Network, info: ModelInfo, device: str | torch.device = "cpu"):
+        self.network = network.eval()
+        self.info = info
+        self.device = torch.device(device)
+        self.network.to(self.device)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def to(self, device: str | torch.device) -> PretrainedModel:
+        self.device = torch.device(device)
+        self.network.to(self.device)
+        return self
+
+    def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
+        """Write a model folder (safetensors weights, ``config.json``, model card) that
+        ``load`` reads back bit-exactly; ``dtype=torch.float16`` halves its size."""
+        return save_model(folder, self.network, self.info, dtype)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.name!r}, {self.info.architecture}, "
+            f"{self.info.global_step} steps, device={self.device})"
+        )
+
+
+class TextureModel(PretrainedModel):
+    """Noise -> texture samples of any size (Ulyanov et al.'s multiscale generator)."""
+
+    @property
+    def generator(self) -> Generator:
+        """The network (texture mode trains Ulyanov's generator only)."""
+        return cast(Generator, self.network)
+
+    @torch.no_grad()
+    def sample(
+        self, size: Size = 512, seed: int = 0, count: int = 1, tile: str | int = "auto"
+    ) -> list[Image.Image]:
+        """``count`` samples of ``size`` (side or (height, width)); sample i uses noise seed
+        ``seed + i``. Outputs above 1024x1024 are made tile by tile (same pixels, bounded
+        memory); ``tile="off"`` never tiles, an int sets the tile side."""
+        height, width = (size, size) if isinstance(size, int) else size
+        smallest = min_side(self.network.config)
+        if min(height, width) < smallest:
+            raise UserError(f"size {width}x{height}: this model needs at least {smallest} px")
+        if count < 1:
+            raise UserError(f"count must be at least 1, got {count}")
+        tile_side = tile_size(tile, height, width)
+        batch = 1 if tile_side else 4  # a tiled sample is large already
+        images: list[Image.Image] = []
+        seeds = [seed + i for i in range(count)]
+        for first in range(0, count, batch):
+            samples = sample_textures(
+                self.generator, height, width, seeds[first : first + batch], self.device, tile_side
+            )
+            images += [tensor_to_pil(sample) for sample in samples]
+        return images
+
+
+class Stylizer(PretrainedModel):
+    """Photo -> the photo painted in the model's style, in one forward pass."""
+
+    @torch.no_grad()
+    def stylize(
+        self,
+        image: ImageInput,
+        size: int | None = None,
+        seed: int = 0,
+        original_colors: bool = False,
+        content_scale: float = 1.0,
+        tile: str | int = "auto",
+    ) -> Image.Image:
+        """Stylize a photo (PIL image or file). ``size``: longer side of the result (default:
+        the photo's); ``content_scale`` < 1 paints larger strokes; ``original_colors`` keeps
+        the photo's colours (luminance transfer); ``seed`` picks the noise."""
+        photo = _as_rgb(image)
+        if size is not None and size < 1:
+            raise UserError(f"size must be positive, got {size}")
+        if not content_scale > 0:
+            raise UserError(f"content_scale must be positive, got {content_scale}")
+        out = output_size(photo.size, size)
+        work = scaled(out, content_scale)
+        smallest = min_side(self.network.config)
+        if min(work) < smallest:
+            raise UserError(
+                f"{work[0]}x{work[1]} is too small to stylize: the network needs {smallest} px "
+                "a side (raise size or content_scale)"
+            )
+        if work[0] * work[1] > MAX_PIXELS:
+            raise UserError(f"{work[0]}x{work[1]} is too large (at most {MAX_PIXELS} pixels)")
+        options = StylizeOptions(
+            seed=seed, original_colors=original_colors, tile=tile, device=str(self.device)
+        )
+        (result,) = stylize_images(self.network, [photo], [out], work, options)
+        return tensor_to_pil(result)
+
+
+def _as_rgb(image: ImageInput) -> Image.Image:
+    if isinstance(image, Image.Image):
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageError(f"{image.width}x{image.height} is too large an image")
+        return to_rgb(ImageOps.exif_transpose(image))
+    return open_image(image)
+
+
+def list_models() -> dict[str, str]:
+    """The shipped models, name -> one-line description (``load(name)`` loads one)."""
+    return shipped_models()
+
+
+def load(name_or_path: str | Path, device: str | torch.device | None = None) -> PretrainedModel:
+    """A shipped model's name, a saved model folder, a training run directory or a ``.ckpt``
+    -> a ``TextureModel`` (texture mode) or a ``Stylizer`` (stylize mode)."""
+    device = default_device() if device is None else torch.device(device)
+    path = Path(name_or_path).expanduser()
+    if not path.exists() and (MODELS_DIR / str(name_or_path)).is_dir():
+        path = MODELS_DIR / str(name_or_path)
+    if is_model_folder(path):
+        network, info = load_model(path)
+    elif path.exists():
+        network, info = _from_checkpoint(read_checkpoint(find_checkpoint(path)))
+    else:
+        names = ", ".join(shipped_models()) or "none installed"
+        raise ModelNotFoundError(
+            f"{name_or_path}: no such checkpoint file or run directory, saved model folder "
+            f"or shipped model (shipped: {names})"
+        )
+    kind = Stylizer if info.mode == "stylize" else TextureModel
+    return kind(network, info, device)
+
+
+def _from_checkpoint(checkpoint: CheckpointInfo) -> tuple[Network, ModelInfo]:
+    style = str(checkpoint.config.get("style_image") or "model")
+    name = Path(style.removeprefix("builtin:")).stem
+    kind = "stylizer" if checkpoint.mode == "stylize" else "texture generator"
+    info = ModelInfo(
+        name=name,
+        mode=checkpoint.mode,
+        architecture=checkpoint.architecture,
+        network=checkpoint.generator_config.to_dict(),
+        description=f"{kind} for {name} ({checkpoint.architecture}, "
+        f"{checkpoint.global_step} steps)",
+        global_step=checkpoint.global_step,
+        training=dict(checkpoint.config),
+        descriptor_source=checkpoint.descriptor_source,
+        style_sha256=checkpoint.style_sha256,
+    )
+    return checkpoint.build_network(), info

@@ -1,0 +1,108 @@
+"""Argument types shared by the command lines (``type=`` callables of argparse, ``--device``)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from texture_nets.errors import UserError
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from error
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from error
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``512`` -> (512, 512); ``640x480`` -> (height 480, width 640)."""
+    match = re.fullmatch(r"(\d+)(?:x(\d+))?", text.strip().lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"size must be N or WIDTHxHEIGHT, got {text!r}")
+    width = int(match.group(1))
+    height = int(match.group(2) or width)
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
+    return height, width
+
+
+def parse_tile(text: str) -> str | int:
+    """``--tile``: ``auto``, ``off`` or a tile size in pixels."""
+    if text.strip().lower() in ("auto", "off"):
+        return text.strip().lower()
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, off or a tile size, got {text!r}"
+        ) from error
+
+
+def parse_bool(text: str) -> bool:
+    """``true|yes|on|1`` or ``false|no|off|0`` (any case)."""
+    value = text.strip().lower()
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def list_of(kind: type) -> Callable[[str], list[Any]]:
+    """An argparse ``type``: ``"a, b,c"`` -> ``[kind("a"), kind("b"), kind("c")]``."""
+
+    def parse(text: str) -> list[Any]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        try:
+            return [kind(item) for item in items]
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {kind.__name__}s"
+            ) from error
+
+    return parse
+
+
+def parse_device(text: str) -> torch.device:
+    """``--device``: ``auto`` (``default_device``) or a torch device that exists here
+    (``cpu``, ``cuda``, ``cuda:N``, ``mps``); anything else is a ``UserError``."""
+    text = text.strip()
+    if text.lower() == "auto":
+        return torch.device(default_device())
+    try:
+        device = torch.device(text)
+    except RuntimeError as error:
+        raise UserError(f"--device {text}: not a device name (cpu, cuda, cuda:1, ...)") from error
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {text}: CUDA is not available here; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UserError(
+                f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {text}: MPS is not available here; use --device cpu")
+    return device
+
+
+def default_device() -> str:
+    """``--device``'s default: the GPU when there is one."""
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,230 @@
+"""The web demo (Gradio): pick a photo, pick a style, press "Stylize"; or generate a texture.
+
+Event API names are stable, so ``gradio_client`` can call them:
+``/stylize`` (photo, style, size, original_colors, content_scale, seed) -> image and
+``/texture`` (model, size, seed) -> (sample, 2x2 tiled preview). Uploads are decoded here,
+not by Gradio, so a file that is not an image (or is empty, or an image bomb) gets the same
+one-line message as the command line, shown in the page.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: nothing phones home
+
+import gradio as gr
+from PIL import Image
+
+from texture_nets.api import PretrainedModel, Stylizer, TextureModel, load
+from texture_nets.checkpoint import CheckpointError, read_checkpoint
+from texture_nets.errors import UserError
+from texture_nets.image import open_image
+from texture_nets.pretrained import MODELS_DIR, shipped_models
+
+DEFAULT_STYLE = "vangogh_starry_night"
+MAX_STYLIZE_SIDE = 1536  # the slider's top: about 5 s on a 2-core CPU for a shipped stylizer
+MAX_TEXTURE_SIDE = 2048  # tiled above 1024 px
+EXAMPLE_PHOTOS = ("chelsea", "astronaut", "coffee")  # scikit-image's public-domain photos
+
+
+def find_models(runs: Path | None) -> dict[str, dict[str, str]]:
+    """``{"stylize": {name: source}, "texture": {name: source}}``: the shipped models, then
+    every training run below ``runs`` (named by its folder; ``runs/`` prefix on a clash)."""
+    found: dict[str, dict[str, str]] = {"stylize": {}, "texture": {}}
+    for name in shipped_models():
+        mode = _mode_of(MODELS_DIR / name)
+        found[mode][name] = str(MODELS_DIR / name)
+    if runs is not None and runs.is_dir():
+        for last in sorted(runs.glob("**/checkpoints/last.ckpt")):
+            run = last.parent.parent
+            try:
+                mode = read_checkpoint(last).mode
+            except CheckpointError:
+                continue
+            name = run.name if run.name not in found[mode] else f"runs/{run.name}"
+            found[mode][name] = str(run)
+    return found
+
+
+def _mode_of(folder: Path) -> str:
+    import json
+
+    return str(json.loads((folder / "config.json").read_text())["mode"])
+
+
+@lru_cache(maxsize=16)
+def _model(source: str) -> PretrainedModel:
+    return load(source)
+
+
+def _photo_path(upload: Any) -> str:
+    """The uploaded file's path from an unprocessed ``gr.Image`` payload."""
+    if upload is None:
+        raise gr.Error("Upload a photo first (or click one of the examples).")
+    path = upload.get("path") if isinstance(upload, Mapping) else upload
+    if not path:
+        raise gr.Error("The upload did not arrive; please try again.")
+    return str(path)
+
+
+def make_stylize(models: Mapping[str, str]) -> Any:
+    def stylize(
+        photo: Any,
+        style: str = DEFAULT_STYLE,
+        size: float = 512,
+        original_colors: bool = False,
+        content_scale: float = 1.0,
+        seed: float = 0,
+    ) -> Image.Image:
+        """Paint the photo in the chosen style (longer side ``size``)."""
+        if style not in models:
+            raise gr.Error(f"Unknown style {style!r}; choose one of: {', '.join(models)}.")
+        side = int(min(max(size, 64), MAX_STYLIZE_SIDE))
+        try:
+            image = open_image(_photo_path(photo), max_side=side)
+            model = _model(models[style])
+            assert isinstance(model, Stylizer)
+            start = time.perf_counter()
+            result = model.stylize(
+                image,
+                size=side,
+                seed=int(seed),
+                original_colors=bool(original_colors),
+                content_scale=float(content_scale),
+            )
+        except UserError as error:
+            raise gr.Error(str(error)) from error
+        elapsed = time.perf_counter() - start
+        gr.Info(f"{style}: {result.width}x{result.height} in {elapsed:.2f} s")
+        return result
+
+    return stylize
+
+
+def make_texture(models: Mapping[str, str]) -> Any:
+    def texture(
+        model_name: str, size: float = 512, seed: float = 0
+    ) -> tuple[Image.Image, Image.Image]:
+        """A texture sample of ``size`` x ``size`` and a 2x2 tiling of it (seamless)."""
+        if model_name not in models:
+            raise gr.Error(f"Unknown texture {model_name!r}; choose one of: {', '.join(models)}.")
+        side = int(min(max(size, 64), MAX_TEXTURE_SIDE))
+        model = _model(models[model_name])
+        assert isinstance(model, TextureModel)
+        start = time.perf_counter()
+        try:
+            (sample,) = model.sample(size=side, seed=int(seed))
+        except UserError as error:
+            raise gr.Error(str(error)) from error
+        elapsed = time.perf_counter() - start
+        gr.Info(f"{model_name}: {side}x{side}, seed {int(seed)}, in {elapsed:.2f} s")
+        return sample, tile_preview(sample)
+
+    return texture
+
+
+def tile_preview(sample: Image.Image, max_side: int = 1024) -> Image.Image:
+    """The sample repeated 2x2 (downscaled to ``max_side``): seams would show as lines."""
+    tiled = Image.new("RGB", (2 * sample.width, 2 * sample.height))
+    for x in (0, sample.width):
+        for y in (0, sample.height):
+            tiled.paste(sample, (x, y))
+    if max(tiled.size) > max_side:
+        tiled = tiled.resize((max_side, max_side), Image.Resampling.LANCZOS)
+    return tiled
+
+
+def example_photos(folder: Path) -> list[str]:
+    """A few public-domain photos (scikit-image's) written as JPEG files for ``gr.Examples``."""
+    paths = []
+    for name in EXAMPLE_PHOTOS:
+        path = folder / f"{name}.jpg"
+        if not path.exists():
+            open_image(f"builtin:{name}").save(path, quality=92)
+        paths.append(str(path))
+    return paths
+
+
+def build_app(runs: Path | None = None) -> gr.Blocks:
+    models = find_models(runs)
+    styles, textures = models["stylize"], models["texture"]
+    examples = example_photos(Path(tempfile.mkdtemp(prefix="texture_nets_demo_")))
+    default_style = DEFAULT_STYLE if DEFAULT_STYLE in styles else next(iter(styles), None)
+    with gr.Blocks(title="Texture Networks") as app:
+        gr.Markdown(
+            "# Texture Networks\nFeed-forward stylization and texture synthesis "
+            "(Ulyanov et al. 2016): one forward pass per image, on this CPU."
+        )
+        with gr.Tab("Stylize"):
+            with gr.Row():
+                photo = gr.Image(label="Photo", type="filepath", elem_id="photo", height=420)
+                result = gr.Image(
+                    label="Stylized", elem_id="result", format="png", interactive=False, height=420
+                )
+            with gr.Row():
+                style = gr.Dropdown(
+                    choices=list(styles), value=default_style, label="Style", elem_id="style"
+                )
+                size = gr.Slider(
+                    128, MAX_STYLIZE_SIDE, 512, step=32, label="Output size (longer side, px)"
+                )
+            with gr.Accordion("Options", open=False):
+                original_colors = gr.Checkbox(False, label="Keep the photo's colours")
+                content_scale = gr.Slider(
+                    0.25, 2.0, 1.0, step=0.05, label="Stroke scale (below 1: larger strokes)"
+                )
+                seed = gr.Number(0, label="Noise seed", precision=0)
+            button = gr.Button("Stylize", variant="primary", elem_id="stylize-button")
+            gr.Examples(
+                examples=[[path] for path in examples], inputs=[photo], label="Example photos"
+            )
+            button.click(
+                make_stylize(styles),
+                inputs=[photo, style, size, original_colors, content_scale, seed],
+                outputs=[result],
+                api_name="stylize",
+                preprocess=False,  # decode the upload ourselves: clear messages for bad files
+            )
+        with gr.Tab("Texture"):
+            with gr.Row():
+                texture_model = gr.Dropdown(
+                    choices=list(textures),
+                    value=next(iter(textures), None),
+                    label="Texture",
+                    elem_id="texture-model",
+                )
+                texture_size = gr.Slider(64, MAX_TEXTURE_SIDE, 512, step=32, label="Size (px)")
+                texture_seed = gr.Number(0, label="Seed", precision=0)
+            generate = gr.Button("Generate", variant="primary", elem_id="texture-button")
+            with gr.Row():
+                sample = gr.Image(label="Sample", elem_id="texture-result", format="png")
+                preview = gr.Image(
+                    label="Tiled 2x2 (seamless)", elem_id="texture-tiled", format="png"
+                )
+            generate.click(
+                make_texture(textures),
+                inputs=[texture_model, texture_size, texture_seed],
+                outputs=[sample, preview],
+                api_name="texture",
+            )
+    return app
+
+
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> None:
+    """Serve ``app``; requests are queued one at a time (the CPU is the bottleneck)."""
+    app.queue(default_concurrency_limit=1, max_size=64)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        show_error=True,
+        max_file_size="50mb",
+        footer_links=["api"],
+        **kwargs,
+    )

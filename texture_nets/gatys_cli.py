@@ -1,0 +1,398 @@
+"""``python -m texture_nets.gatys``: Gatys et al.'s optimisation from the command line.
+
+::
+
+    python -m texture_nets.gatys --texture IMG --size 256 --out result.png
+    python -m texture_nets.gatys --style A.jpg B.jpg --style-blend 0.7 0.3 --content photo.jpg
+
+Writes the image, its loss curve (``texture_nets.plots``) and a JSON record beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import Tensor
+
+from texture_nets.cli_args import default_device, list_of, parse_device, parse_size, positive_int
+from texture_nets.descriptor import ARCHITECTURES, POOLING_MODES, min_input_side
+from texture_nets.errors import (
+    DefaultsHelpFormatter,
+    UserError,
+    UserErrorParser,
+    exit_on_user_error,
+    sigterm_as_interrupt,
+)
+from texture_nets.gatys import DEFAULT_LR, INIT_KINDS, OPTIMIZERS, make_init, optimize_image
+from texture_nets.image import (
+    atomic_write,
+    check_output_dir,
+    load_image,
+    open_image,
+    pil_to_tensor,
+    save_image,
+)
+from texture_nets.objective import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    LossSettings,
+    describe,
+    load_descriptor,
+    loss_settings,
+)
+from texture_nets.plots import plot_losses
+from texture_nets.precision import PRECISIONS, resolve_bf16
+from texture_nets.stylize import Size, output_size
+from texture_nets.threads import use_physical_cores
+
+log = logging.getLogger("texture_nets.gatys")
+
+
+EXAMPLES = """\
+examples:
+  texture-nets gatys --texture peppers.jpg --size 256 --steps 300 --out gatys.png
+  texture-nets gatys --style wave.jpg --content photo.jpg --init content --out wave_photo.png
+  python -m texture_nets.gatys --texture builtin:brick --optimizer adam --steps 200
+"""
+
+
+def _size(text: str) -> tuple[int, int | None]:
+    """``--size``: ``N`` -> (N, None), longer side N; ``WxH`` -> (W, H), exactly that size."""
+    height, width = parse_size(text)
+    return (width, height) if "x" in text.lower() else (width, None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = UserErrorParser(
+        prog="texture-nets gatys",
+        epilog=EXAMPLES,
+        description="Gatys et al.'s optimisation baseline: texture synthesis (--texture) or "
+        "style transfer (--style ... --content), by optimising the pixels of one image.",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    what = parser.add_argument_group("what to make")
+    what.add_argument("--texture", metavar="IMG", help="texture synthesis from this example")
+    what.add_argument("--style", metavar="IMG", nargs="+", help="style transfer: style image(s)")
+    what.add_argument(
+        "--style-blend",
+        metavar="W",
+        type=float,
+        nargs="+",
+        help="weights of the style images' Grams (default: equal)",
+    )
+    what.add_argument("--content", metavar="PHOTO", help="style transfer: the content photo")
+    what.add_argument(
+        "--size",
+        type=_size,
+        default=None,
+        metavar="N|WxH",
+        help="output size: N x N for textures, longer side N for style transfer (default "
+        "256); WxH: exactly that",
+    )
+    what.add_argument(
+        "--style-size",
+        type=positive_int,
+        default=512,
+        metavar="N",
+        help="style/texture images are downscaled to this longer side if larger",
+    )
+    what.add_argument("--out", default="result.png", help="output image (.png or .jpg)")
+    what.add_argument(
+        "--save-every",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="also write <out stem>_iterNNNN.png every N iterations",
+    )
+    opt = parser.add_argument_group("optimisation")
+    opt.add_argument("--steps", type=positive_int, default=300, help="iterations")
+    opt.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    opt.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 1.0 for lbfgs, 0.02 for adam)",
+    )
+    opt.add_argument(
+        "--init",
+        choices=INIT_KINDS,
+        default=None,
+        help="starting image (default: noise for textures, content for style transfer)",
+    )
+    opt.add_argument(
+        "--noise-ratio", type=float, default=0.5, help="share of noise in --init content+noise"
+    )
+    opt.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
+    opt.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="descriptor precision: auto = bf16 where it is fast",
+    )
+    opt.add_argument("--device", default=default_device())
+    loss = parser.add_argument_group("descriptor and loss")
+    loss.add_argument(
+        "--descriptor",
+        default="auto",
+        help="VGG weights: auto|torchvision|onnx|onnx:FILE|FILE.pth|random",
+    )
+    loss.add_argument(
+        "--descriptor-arch",
+        choices=ARCHITECTURES,
+        default=None,
+        help="vgg16|vgg19 (default: what the source provides)",
+    )
+    loss.add_argument("--pooling", choices=POOLING_MODES, default="avg")
+    loss.add_argument(
+        "--style-layers",
+        type=list_of(str),
+        default=list(DEFAULT_STYLE_LAYERS),
+        metavar="L1,L2,...",
+        help="layers of the Gram loss",
+    )
+    loss.add_argument(
+        "--style-layer-weights",
+        type=list_of(float),
+        default=None,
+        metavar="W1,W2,...",
+        help="one weight per style layer (default: all 1)",
+    )
+    loss.add_argument(
+        "--content-layers",
+        type=list_of(str),
+        default=list(DEFAULT_CONTENT_LAYERS),
+        metavar="L1,...",
+        help="layers of the content loss (style transfer)",
+    )
+    loss.add_argument("--style-weight", type=float, default=1.0)
+    loss.add_argument("--content-weight", type=float, default=1.0)
+    loss.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> str:
+    """Validate the flags before any heavy work; returns the mode (texture|style)."""
+    if args.texture and args.style:
+        raise UserError(
+            "give either --texture IMG (texture synthesis) or --style IMG "
+            "--content PHOTO (style transfer), not both"
+        )
+    if args.content and not args.style:
+        raise UserError("--content needs --style IMG (for texture synthesis use --texture IMG)")
+    if args.style and not args.content:
+        raise UserError("--style needs --content PHOTO (for texture synthesis use --texture IMG)")
+    if not args.texture and not args.style:
+        raise UserError("nothing to do: give --texture IMG, or --style IMG --content PHOTO")
+    mode = "texture" if args.texture else "style"
+    blend = args.style_blend
+    if blend is not None:
+        if mode != "style":
+            raise UserError("--style-blend applies to --style images only")
+        if len(blend) != len(args.style):
+            raise UserError(
+                f"--style-blend: {len(blend)} weight(s) for {len(args.style)} style image(s)"
+            )
+        if any(w < 0 for w in blend) or sum(blend) <= 0:
+            raise UserError("--style-blend weights must be >= 0 and not all 0")
+    if mode == "texture" and args.init in ("content", "content+noise"):
+        raise UserError(f"--init {args.init} needs a content image (style transfer)")
+    if not 0.0 <= args.noise_ratio <= 1.0:
+        raise UserError(f"--noise-ratio must be in [0, 1], got {args.noise_ratio}")
+    if args.lr is not None and not args.lr > 0:
+        raise UserError(f"--lr must be positive, got {args.lr}")
+    for name in ("style_weight", "content_weight", "tv_weight"):
+        if not getattr(args, name) >= 0:
+            raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
+    if not args.style_layers:
+        raise UserError("--style-layers must name at least one layer")
+    if mode == "style" and not args.content_layers:
+        raise UserError("--content-layers must name at least one layer for style transfer")
+    weights = args.style_layer_weights
+    if weights is not None and len(weights) != len(args.style_layers):
+        raise UserError(
+            f"--style-layer-weights: {len(weights)} weight(s) for "
+            f"{len(args.style_layers)} style layer(s)"
+        )
+    if weights is not None and any(w < 0 for w in weights):
+        raise UserError("--style-layer-weights must be >= 0")
+    settings = _loss_settings(args, mode)
+    settings.check_layers()
+    if Image.registered_extensions().get(Path(args.out).suffix.lower()) is None:
+        raise UserError(f"--out {args.out}: unknown image format; use .png or .jpg")
+    return mode
+
+
+def _loss_settings(args: argparse.Namespace, mode: str) -> LossSettings:
+    """The flags' objective, built like the training config's (``objective.loss_settings``)."""
+    return loss_settings(vars(args), stylize=mode == "style")
+
+
+def _output_size(size: tuple[int, int | None] | None, content: tuple[int, int] | None) -> Size:
+    """(width, height) of the result: ``--size`` WxH, else N x N for a texture, else the content
+    photo's size with the longer side N (default 256)."""
+    side, height = size or (256, None)
+    if height is not None:
+        return side, height
+    return (side, side) if content is None else output_size(content, side)
+
+
+def _write(path: Path, data: Tensor | str) -> None:
+    """Write an image tensor or a text file atomically; failing to is a ``UserError``."""
+    try:
+        if isinstance(data, Tensor):
+            save_image(data.cpu(), path)
+        else:
+            atomic_write(path, lambda tmp: tmp.write_text(data))
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    use_physical_cores()
+    mode = check_args(args)
+    settings = _loss_settings(args, mode)
+    device = parse_device(args.device)
+
+    # Images first (fast failures), then the descriptor.
+    check_output_dir(Path(args.out).parent)
+    min_side = min_input_side(settings.arch, settings.layers)
+    style_paths: list[str] = [args.texture] if mode == "texture" else list(args.style)
+    styles = [load_image(path, args.style_size, min_side=min_side) for path in style_paths]
+    photo = open_image(args.content) if mode == "style" else None
+    width, height = _output_size(args.size, photo.size if photo else None)
+    if min(width, height) < min_side:
+        raise UserError(
+            f"--size: {width}x{height} is too small for the deepest layer in use; "
+            f"use at least {min_side} px per side (or shallower --style-layers)"
+        )
+    content = None
+    if photo is not None:
+        content = pil_to_tensor(photo.resize((width, height), Image.Resampling.LANCZOS))
+    init_kind = args.init or ("content" if mode == "style" else "noise")
+
+    descriptor, source = load_descriptor(args.descriptor, settings, args.seed)
+    descriptor = descriptor.to(device)
+    use_bf16 = resolve_bf16(args.precision, device)
+    loss = settings.build_loss().to(device)
+    loss.set_style(
+        [describe(descriptor, s, list(loss.style_layers), use_bf16) for s in styles],
+        args.style_blend,
+    )
+    content_targets = None
+    if content is not None:
+        content_targets = describe(descriptor, content, list(loss.content_layers), use_bf16)
+    init = make_init(init_kind, (height, width), content, args.noise_ratio, args.seed)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    log.info(
+        "gatys %s: %s %dx%d, %d steps of %s (lr %g), init %s, descriptor %s (%s pooling, %s)",
+        mode,
+        ", ".join(style_paths),
+        width,
+        height,
+        args.steps,
+        args.optimizer,
+        lr,
+        init_kind,
+        source,
+        args.pooling,
+        "bf16" if use_bf16 else "fp32",
+    )
+
+    out = Path(args.out)
+    stem = out.with_suffix("")
+    paths = {
+        "image": out,
+        "loss_curve": stem.with_name(stem.name + "_loss.png"),
+        "json": stem.with_suffix(".json"),
+    }
+
+    def save_intermediate(iteration: int, image: Tensor, value: float) -> None:
+        if iteration % args.save_every == 0:
+            _write(out.with_name(f"{out.stem}_iter{iteration:04d}{out.suffix}"), image)
+
+    with sigterm_as_interrupt():  # the best image is written, as for Ctrl-C
+        result = optimize_image(
+            descriptor,
+            loss,
+            init,
+            args.steps,
+            optimizer=args.optimizer,
+            lr=lr,
+            content_targets=content_targets,
+            use_bf16=use_bf16,
+            callback=save_intermediate if args.save_every else None,
+        )
+
+    if result.interrupted:
+        stopped = "interrupted"
+    elif len(result.losses) < args.steps:
+        stopped = "non-finite loss"  # optimize_image stops early only for that here
+    else:
+        stopped = "completed"
+    _write(out, result.image)
+    plot_losses(
+        result.losses, paths["loss_curve"], f"gatys {args.optimizer}, {mode}, {width}x{height}"
+    )
+    record = {
+        "mode": mode,
+        "settings": {k: v for k, v in vars(args).items() if k != "verbose"},
+        "resolved": {
+            "width": width,
+            "height": height,
+            "init": init_kind,
+            "lr": lr,
+            "precision": "bf16" if use_bf16 else "fp32",
+            "device": str(device),
+            "style_layers": loss.style_layers,
+            "content_layers": loss.content_layers,
+        },
+        "descriptor_source": source,
+        "iterations": len(result.losses),
+        "best_loss": result.best_loss if math.isfinite(result.best_loss) else None,
+        "final_loss": result.losses[-1] if result.losses else None,
+        "interrupted": result.interrupted,
+        "stopped": stopped,
+        "seconds_total": result.seconds[-1] if result.seconds else 0.0,
+        "losses": result.losses,
+        "seconds": result.seconds,
+        "outputs": {k: str(v) for k, v in paths.items()},
+        "torch": torch.__version__,
+    }
+    _write(paths["json"], json.dumps(record, indent=2, default=str))
+    if result.interrupted:
+        log.warning(
+            "interrupted: best image so far (loss %.4g) written to %s", result.best_loss, out
+        )
+        return 130
+    if stopped != "completed":
+        log.error(
+            "stopped after %d iteration(s): %s; best image (loss %.4g) written to %s",
+            len(result.losses),
+            stopped,
+            result.best_loss,
+            out,
+        )
+        return 1
+    log.info(
+        "best loss %.4g after %d iteration(s) in %.1f s -> %s",
+        result.best_loss,
+        len(result.losses),
+        record["seconds_total"],
+        out,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The objective every method shares, built in one place from a config.
+
+Training (``module``), Gatys' optimisation (``gatys``), the comparison (``compare``) and the
+benchmarks all build their ``TextureLoss`` and pick their descriptor here: ``loss_settings``
+reads the loss keys of a training config (``TrainConfig.to_dict()`` or a checkpoint's
+``config``), ``LossSettings.build_loss`` makes the loss, ``build_objective_descriptor`` the
+frozen VGG it is computed with.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from texture_nets.descriptor import VGGDescriptor, check_layers, deepest_layer
+from texture_nets.errors import UserError
+from texture_nets.losses import TextureLoss
+from texture_nets.precision import descriptor_autocast
+
+log = logging.getLogger(__name__)
+
+# Gatys et al. 2015: the first ReLU of every block for the Gram loss; relu4_2 for the content.
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+# Layer names are checked (and the deepest layer found) against this architecture when the
+# descriptor's is not fixed (``descriptor_arch`` unset): the weights source decides it later.
+FALLBACK_DESCRIPTOR_ARCH = "vgg16"
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    """The objective (``TextureLoss``'s arguments) and the descriptor it is computed with."""
+
+    style_layers: dict[str, float]
+    content_layers: dict[str, float]
+    style_weight: float
+    content_weight: float
+    tv_weight: float
+    pooling: str
+    style_size: int
+    descriptor_arch: str | None
+
+    @property
+    def layers(self) -> list[str]:
+        """Every descriptor layer the loss reads (style, then content)."""
+        return list(dict.fromkeys([*self.style_layers, *self.content_layers]))
+
+    @property
+    def arch(self) -> str:
+        """The descriptor architecture layer names are checked against."""
+        return self.descriptor_arch or FALLBACK_DESCRIPTOR_ARCH
+
+    def check_layers(self) -> None:
+        """Every layer exists in ``arch``, else a ``UserError`` (that names the flag to set
+        when the architecture is the fallback)."""
+        try:
+            check_layers(self.arch, self.layers)
+        except ValueError as error:
+            hint = ""
+            if self.descriptor_arch is None:
+                hint = f" (without --descriptor-arch, layers are checked against {self.arch})"
+            raise UserError(f"{error}{hint}") from error
+
+    def build_loss(self) -> TextureLoss:
+        return TextureLoss(
+            self.style_layers,
+            self.content_layers or None,
+            style_weight=self.style_weight,
+            content_weight=self.content_weight,
+            tv_weight=self.tv_weight,
+        )
+
+
+def _or_default(config: Mapping[str, Any], key: str, default: Any) -> Any:
+    value = config.get(key)
+    return default if value is None else value
+
+
+def loss_settings(config: Mapping[str, Any], stylize: bool) -> LossSettings:
+    """The objective of a training config (a missing key takes the code default)."""
+    layers = list(_or_default(config, "style_layers", DEFAULT_STYLE_LAYERS))
+    weights = config.get("style_layer_weights") or [1.0] * len(layers)
+    if len(weights) != len(layers):
+        raise UserError("checkpoint config: style_layer_weights do not match style_layers")
+    content = list(_or_default(config, "content_layers", DEFAULT_CONTENT_LAYERS)) if stylize else []
+    return LossSettings(
+        style_layers={name: float(w) for name, w in zip(layers, weights, strict=True)},
+        content_layers={name: 1.0 for name in content},
+        style_weight=float(config.get("style_weight", 1.0)),
+        content_weight=float(config.get("content_weight", 1.0)),
+        tv_weight=float(config.get("tv_weight", 0.0)),
+        pooling=str(config.get("pooling", "avg")),
+        style_size=int(config.get("style_size", 512)),
+        descriptor_arch=config.get("descriptor_arch"),
+    )
+
+
+def check_loss_layers(arch: str, layers: Sequence[str]) -> None:
+    """``check_layers`` for the command lines: an unknown layer is a ``UserError``."""
+    try:
+        check_layers(arch, layers)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+
+
+def build_objective_descriptor(
+    source: str, settings: LossSettings, seed: int = 0
+) -> tuple[VGGDescriptor, str]:
+    """The frozen descriptor for ``settings``, cut after their deepest layer, and its source
+    record (``weights.build_descriptor``)."""
+    from texture_nets.weights import build_descriptor  # lazy: keeps config's import light
+
+    return build_descriptor(
+        source,
+        settings.descriptor_arch,
+        settings.pooling,
+        deepest_layer(settings.arch, settings.layers),
+        seed,
+    )
+
+
+def load_descriptor(
+    source: str, settings: LossSettings, seed: int = 0
+) -> tuple[VGGDescriptor, str]:
+    """``build_objective_descriptor`` for the command lines: a bad source, or a layer the
+    architecture lacks, is a ``UserError``; random weights are logged as a warning."""
+    settings.check_layers()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*RANDOM VGG weights.*")
+            descriptor, record = build_objective_descriptor(source, settings, seed)
+    except ValueError as error:
+        raise UserError(f"--descriptor {source}: {error}") from error
+    check_loss_layers(descriptor.arch, settings.layers)
+    if record.startswith("random"):
+        log.warning("WARNING: descriptor has RANDOM weights (tests only); results are meaningless")
+    return descriptor, record
+
+
+def describe(
+    descriptor: VGGDescriptor, images: Tensor, layers: Sequence[str], use_bf16: bool = False
+) -> dict[str, Tensor]:
+    """Descriptor features without gradient (style and content targets), same precision."""
+    device = descriptor.mean.device
+    with torch.no_grad(), descriptor_autocast(device, use_bf16):
+        images = images.to(device).contiguous(memory_format=torch.channels_last)
+        return {k: v.float() for k, v in descriptor(images, layers).items()}

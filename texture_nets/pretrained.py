@@ -1,0 +1,171 @@
+"""Saved models: a folder with the weights (safetensors), ``config.json`` and a model card.
+
+The folder is what a user copies, loads without Lightning or VGG, or pushes to a model hub as
+it is (the card is the hub's ``README.md``). The shipped zoo (``texture_nets/models/NAME/``)
+uses the same format with fp16 weights. Written directly rather than through
+huggingface_hub's mixin: the same three files, and no hub package in the core install.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from texture_nets.errors import UserError
+from texture_nets.image import atomic_write
+from texture_nets.networks import Network, build_network, config_from_dict
+
+FORMAT = "texture-nets-model/1"
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+CARD = "README.md"
+MODELS_DIR = Path(__file__).resolve().parent / "models"  # the shipped zoo (package data)
+
+
+class ModelFolderError(UserError):
+    """A folder that is not a usable saved model."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``config.json`` holds: enough to rebuild the network and to say what it is."""
+
+    name: str  # the style / texture image's stem, e.g. vangogh_starry_night
+    mode: str  # texture | stylize
+    architecture: str  # ulyanov | johnson
+    network: dict[str, Any]  # the architecture's config (rebuilds the network)
+    description: str = ""  # one line, shown by list_models()
+    global_step: int = 0
+    training: dict[str, Any] = field(default_factory=dict)  # the run's full TrainConfig
+    descriptor_source: str = ""
+    style_sha256: str = ""
+    format: str = FORMAT
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+
+def is_model_folder(path: Path) -> bool:
+    return (path / CONFIG).is_file() and (path / WEIGHTS).is_file()
+
+
+def save_model(
+    folder: str | Path,
+    network: Network,
+    info: ModelInfo,
+    dtype: torch.dtype | None = None,
+    card: str | None = None,
+    files: Mapping[str, bytes] | None = None,
+) -> Path:
+    """Write ``network`` as a model folder; ``dtype`` (e.g. fp16 for the zoo) casts the
+    weights, None keeps them as they are (a save/load round trip is then bit-exact)."""
+    folder = Path(folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create {folder}: {error.strerror or error}") from error
+    state = {
+        name: (tensor if dtype is None else tensor.to(dtype)).detach().cpu().contiguous()
+        for name, tensor in network.state_dict().items()
+    }
+    atomic_write(folder / WEIGHTS, lambda path: save_file(state, str(path), {"format": FORMAT}))
+    atomic_write(folder / CONFIG, lambda path: path.write_text(info.to_json()))
+    text = card if card is not None else model_card(info)
+    atomic_write(folder / CARD, lambda path: path.write_text(text))
+    for name, data in (files or {}).items():
+        atomic_write(folder / name, partial(_write_bytes, data=data))
+    return folder
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+def load_model(folder: str | Path) -> tuple[Network, ModelInfo]:
+    """Rebuild a saved network (fp32, eval mode) and its ``ModelInfo``."""
+    folder = Path(folder).expanduser()
+    if not is_model_folder(folder):
+        raise ModelFolderError(f"{folder}: not a saved model (needs {CONFIG} and {WEIGHTS})")
+    try:
+        data = json.loads((folder / CONFIG).read_text())
+        if data.get("format") != FORMAT:
+            raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
+        info = ModelInfo(**data)
+        network = build_network(config_from_dict(info.architecture, info.network))
+        state = load_file(str(folder / WEIGHTS))
+        network.load_state_dict({name: tensor.float() for name, tensor in state.items()})
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as error:
+        raise ModelFolderError(f"{folder}: unreadable saved model ({error})") from error
+    return network.eval(), info
+
+
+def shipped_models() -> dict[str, str]:
+    """The models that come with the package: name -> one-line description."""
+    if not MODELS_DIR.is_dir():
+        return {}
+    models = {}
+    for folder in sorted(MODELS_DIR.iterdir()):
+        if is_model_folder(folder):
+            models[folder.name] = str(json.loads((folder / CONFIG).read_text())["description"])
+    return models
+
+
+def training_command(training: Mapping[str, Any]) -> str:
+    """The ``texture-nets train`` command that reproduces a run: the flags whose values differ
+    from the defaults of its mode (paths as they were given)."""
+    from texture_nets.config import code_defaults, default_config_file, load_yaml
+
+    mode = str(training.get("mode", "texture"))
+    defaults = {**code_defaults(), **load_yaml(default_config_file(mode))}
+    image_flag = "--style" if mode == "stylize" else "--texture"
+    parts = ["texture-nets train", image_flag, str(training.get("style_image"))]
+    skip = {"mode", "style_image", "resume", "out"}
+    for key, value in training.items():
+        if key in skip or key not in defaults or defaults[key] == value:
+            continue
+        shown = ",".join(map(str, value)) if isinstance(value, list) else value
+        parts += ["--" + key.replace("_", "-"), str(shown)]
+    return " ".join(parts)
+
+
+def model_card(info: ModelInfo, sections: Mapping[str, str] | None = None) -> str:
+    """The model card (``README.md``): what the model is, how to use it, how it was made.
+
+    ``sections``: extra Markdown sections (title -> body), e.g. measured figures."""
+    kind = "stylizer" if info.mode == "stylize" else "texture generator"
+    usage = (
+        f"tn.load({info.name!r}).stylize('photo.jpg').save('out.png')"
+        if info.mode == "stylize"
+        else f"tn.load({info.name!r}).sample(size=512, seed=0)[0].save('out.png')"
+    )
+    lines = [
+        f"# {info.name}",
+        "",
+        info.description or f"A texture-nets {kind}.",
+        "",
+        "```python",
+        "import texture_nets as tn",
+        usage,
+        "```",
+        "",
+        "## How it was trained",
+        "",
+        f"- Network: {info.architecture} ({_network_summary(info.network)}), "
+        f"{info.global_step} training steps",
+        f"- Descriptor: {info.descriptor_source or 'unknown'} (frozen VGG, Gram-matrix loss)",
+        f"- Command: `{training_command(info.training)}`" if info.training else "",
+    ]
+    for title, body in (sections or {}).items():
+        lines += ["", f"## {title}", "", body.rstrip()]
+    return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def _network_summary(network: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in network.items())
