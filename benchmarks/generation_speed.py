@@ -186,7 +186,7 @@ def memory_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     small = {
         "texture 256 px, network": MemoryJob("texture", texture_run, 256, 256),
-        "texture 256 px, Gatys L-BFGS": MemoryJob(
+        "texture 256 px, Gatys L-BFGS (10 iterations)": MemoryJob(
             "gatys", texture_image, 256, 256, descriptor=args.descriptor
         ),
     }
