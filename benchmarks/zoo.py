@@ -117,9 +117,8 @@ def measure_stylizer(model: api.Stylizer, name: str, args: argparse.Namespace) -
     if args.skip_gatys:
         return figures
     from benchmarks.stylize_quality import Gatys, scores, square_photo
-    from texture_nets.compare import loss_settings
-    from texture_nets.gatys import load_descriptor
     from texture_nets.image import load_image
+    from texture_nets.objective import load_descriptor, loss_settings
     from texture_nets.stylize import stylize_tensor
 
     settings = loss_settings(model.info.training, stylize=True)
