@@ -188,7 +188,9 @@ def card(info: ModelInfo, figures: dict[str, Any], size_mb: float, args: argpars
     )
 
 
-def build(name: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
+def build(
+    name: str, mode: str, args: argparse.Namespace, previous: dict[str, Any]
+) -> dict[str, Any]:
     run = train(name, mode, args.work, args.descriptor)
     model = api.load(run, device="cpu")
     title = (STYLIZERS if mode == "stylize" else TEXTURES)[name]
@@ -207,6 +209,8 @@ def build(name: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
         files["style.jpg"] = jpeg(open_image(data_root() / "styles" / f"{name}.jpg"))
     save_model(folder, model.network, info, dtype=torch.float16, card="", files=files)
     shipped = api.load(folder, device="cpu")  # measure what ships: fp16 weights, as loaded
+    if args.keep_gatys:  # re-time only; the Gatys figures of the previous run stay
+        args.skip_gatys = True
     if isinstance(shipped, api.Stylizer):
         figures = measure_stylizer(shipped, name, args)
         sample = shipped.stylize("builtin:chelsea", size=384)
@@ -214,6 +218,9 @@ def build(name: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
         assert isinstance(shipped, api.TextureModel)
         figures = measure_texture(shipped, name, args)
         sample = shipped.sample(size=384)[0]
+    if args.keep_gatys:
+        kept = ("network", "gatys", "photos", "network_loss", "gatys_loss", "gatys_seconds_256")
+        figures.update({key: previous[key] for key in kept if key in previous})
     (folder / "sample.png").write_bytes(png(sample))
     size_mb = (folder / WEIGHTS).stat().st_size / 2**20
     (folder / CARD).write_text(card(info, figures, size_mb, args))
@@ -263,16 +270,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gatys-steps", type=int, default=100, help="L-BFGS iterations")
     parser.add_argument("--photos", type=int, default=2, help="validation photos per stylizer")
     parser.add_argument("--skip-gatys", action="store_true", help="no Gatys comparison")
+    parser.add_argument(
+        "--keep-gatys", action="store_true", help="re-time only, keep the last Gatys figures"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
+    text = RESULTS_JSON.read_text() if RESULTS_JSON.is_file() else "{}"
+    previous = {row["name"]: row for row in json.loads(text).get("models", [])}
     rows = []
     for name in args.only or names:
         mode = "stylize" if name in STYLIZERS else "texture"
         print(f"== {name} ({mode})", flush=True)
-        rows.append(build(name, mode, args))
-    previous = RESULTS_JSON.read_text() if RESULTS_JSON.is_file() else "{}"
-    kept = [row for row in json.loads(previous).get("models", []) if row["name"] not in
-            {row["name"] for row in rows}]  # fmt: skip
+        rows.append(build(name, mode, args, previous.get(name, {})))
+    done = {row["name"] for row in rows}
+    kept = [row for name, row in previous.items() if name not in done]
     rows = sorted([*kept, *rows], key=lambda row: names.index(row["name"]))
     write_results(OUT, to_markdown(rows, args.gatys_steps), {"models": rows})
     update_readme()
