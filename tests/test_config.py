@@ -117,6 +117,8 @@ def test_later_layers_win() -> None:
         ({"image_size": -64}, "image_size"),
         ({"batch_size": 0}, "batch_size"),
         ({"max_steps": 0}, "max_steps"),
+        ({"max_time": 0.0}, "max_time"),
+        ({"max_time": float("nan")}, "max_time"),
         ({"style_size": -1}, "style_size"),
         ({"channels": 0}, "channels"),
         ({"lr": 0.0}, "lr"),

@@ -300,3 +300,18 @@ def test_resume_auto_without_a_checkpoint_starts_a_new_run(texture: Path, tmp_pa
     assert train(texture, run, 2, "--resume", "auto") == 0
     assert read_checkpoint(run).global_step == 2
     assert read_checkpoint(run).config["resume"] is None
+
+
+def test_max_time_ends_training_with_a_checkpoint_and_samples(
+    texture: Path, tmp_path: Path
+) -> None:
+    """``--max-time``: the budget, not ``max_steps``, ends the run; state and samples are kept,
+    and a resumed run gets only what is left of the budget."""
+    run = tmp_path / "timed"
+    budget = ["--max-time", "0.01", "--sample-every", "100000"]  # 0.6 s
+    assert train(texture, run, 100_000, *budget) == 0
+    step = read_checkpoint(run).global_step
+    assert 0 < step < 100_000
+    assert (run / "samples" / f"step_{step:06d}.png").is_file()
+    assert train(texture, run, 100_000, *budget, "--resume", "auto") == 0
+    assert read_checkpoint(run).global_step <= step + 1  # the budget was already spent

@@ -104,6 +104,7 @@ class SampleGrid(pl.Callback):
         self.count = count
         self.size = size
         self.seed = seed
+        self.last_step = -1
 
     def on_train_batch_end(
         self,
@@ -114,12 +115,18 @@ class SampleGrid(pl.Callback):
         batch_idx: int,
     ) -> None:
         step = trainer.global_step
-        if self.every and (step % self.every == 0 or step == trainer.max_steps):
+        if self.every and step % self.every == 0:
             self.write(trainer, pl_module, step)
 
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """The final samples, whatever ended training (max_steps, max_time)."""
+        if self.every:
+            self.write(trainer, pl_module, trainer.global_step)
+
     def write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
-        if not trainer.is_global_zero:
+        if not trainer.is_global_zero or step == self.last_step:
             return
+        self.last_step = step
         images = pl_module.sample(self.count, self.size, self.seed)  # type: ignore[operator]
         grid = make_grid(images.float().cpu(), nrow=self.count, padding=2, pad_value=1.0)
         publish_grid(trainer, grid, self.directory, step)

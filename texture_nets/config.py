@@ -87,6 +87,9 @@ class TrainConfig:
     image_size: int = _key(256, "side of the generated training images")
     batch_size: int = _key(1, "images per step")
     max_steps: int = _key(1500, "training steps")
+    max_time: float | None = _key(
+        None, "wall-clock budget in minutes, over resumes: training ends at it or at max_steps"
+    )
     lr: float = _key(0.01, "Adam learning rate")
     warmup_steps: int = _key(50, "linear learning-rate warm-up")
     lr_decay: float = _key(0.5, "learning-rate factor applied every lr_decay_every steps")
@@ -165,6 +168,8 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_time is not None and not 0 < self.max_time < float("inf"):
+            raise ConfigError(f"max_time must be a positive number of minutes, got {self.max_time}")
         for name in ("lr", "lr_decay"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")

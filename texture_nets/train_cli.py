@@ -9,6 +9,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ EXAMPLES = """\
 examples:
   texture-nets train --texture builtin:brick --out runs/brick --max-steps 300
   texture-nets train --style wave.jpg --content-dir photos/ --out runs/wave
+  texture-nets train --texture builtin:brick --max-time 10   # whatever 10 minutes buy
   python train.py --texture peppers.jpg --print-config     # the merged settings, then exit
 """
 
@@ -365,6 +367,7 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
     trainer = make_trainer(
         config,
         max_steps=config.max_steps,
+        max_time=None if config.max_time is None else timedelta(minutes=config.max_time),
         default_root_dir=str(out),
         logger=make_loggers(config, out),
         callbacks=[*make_callbacks(config, out), *callbacks],
@@ -392,6 +395,8 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
     if trainer.interrupted:
         log.warning("stopped early; resume with: python train.py --out %s --resume auto", out)
         return 130
+    if trainer.global_step < config.max_steps:
+        log.info("time budget of %g min reached at step %d", config.max_time, trainer.global_step)
     usage = "--texture {out}" if config.mode == "texture" else "--checkpoint {out} --content PHOTO"
     log.info(
         "done: %s (use with: python generate.py %s)",
