@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -36,7 +38,12 @@ def test_other_devices_are_not_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_resolve_bf16(monkeypatch: pytest.MonkeyPatch, supported: bool) -> None:
     monkeypatch.setattr(precision, "bf16_supported", lambda device: supported)
     assert resolve_bf16("auto", CPU) is supported
-    assert resolve_bf16("bf16", CPU) is True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert resolve_bf16("bf16", CPU) is True  # as asked, but said to be slow if emulated
+    assert [str(w.message).split(":")[0] for w in caught] == (
+        [] if supported else ["precision bf16 on a CPU without bf16 instructions (AVX512-BF16/AMX)"]
+    )
     assert resolve_bf16("fp32", CPU) is False
 
 

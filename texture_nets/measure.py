@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import torch
 
 from texture_nets.errors import UserError
+from texture_nets.precision import bf16_supported
 from texture_nets.threads import read_cpuinfo
 
 T = TypeVar("T")
@@ -179,15 +180,20 @@ def cpu_name() -> str:
 
 
 def machine_summary(device: torch.device) -> dict[str, Any]:
-    """What ran a measurement: CPU, cores, torch threads, GPU, device, PyTorch version."""
+    """What ran a measurement: CPU (and its bf16 support), cores, torch threads, GPU, device,
+    PyTorch version."""
     cpu = cpu_name()
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    # bf16 figures mean nothing without it: CPUs without bf16 instructions emulate bf16 slowly
+    bf16 = bf16_supported(device)
     summary = (
-        f"Machine: {cpu}, {os.cpu_count()} logical cores, {torch.get_num_threads()} torch "
-        f"threads{', ' + gpu if gpu else ''}, device {device}; PyTorch {torch.__version__}."
+        f"Machine: {cpu} ({'with' if bf16 else 'without'} bf16 instructions), "
+        f"{os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads"
+        f"{', ' + gpu if gpu else ''}, device {device}; PyTorch {torch.__version__}."
     )
     return {
         "cpu": cpu,
+        "bf16": bf16,
         "cores": os.cpu_count(),
         "threads": torch.get_num_threads(),
         "gpu": gpu,

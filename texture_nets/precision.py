@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import torch
 
@@ -29,6 +30,12 @@ def resolve_bf16(precision: str, device: torch.device) -> bool:
     """Whether ``precision`` (auto|bf16|fp32) means bf16 autocast for the descriptor."""
     if precision == "auto":
         return bf16_supported(device)
+    if precision == "bf16" and device.type == "cpu" and not bf16_supported(device):
+        warnings.warn(
+            "precision bf16 on a CPU without bf16 instructions (AVX512-BF16/AMX): bf16 is "
+            "emulated there, many times slower than fp32; use precision auto or fp32",
+            stacklevel=2,
+        )
     return precision == "bf16"
 
 
