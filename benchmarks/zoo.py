@@ -42,7 +42,8 @@ SHORTER = {"dcor_flagstones": 300, "dcor_foliage": 300, "picabia_udnie": 300,
            "roman_mosaic_duck": 300}  # fmt: skip
 # Ulyanov's generator for every stylizer: at 400 CPU steps it kept more of the photo than
 # Johnson's network at a similar style distance (benchmarks/results/stylize_quality), and it
-# stylizes a 512 px photo in ~1.4 s here, within the 2 s a demo can wait.
+# stylizes a 512 px photo in ~1.4 s on an AVX-512 machine (stylize_quality) and 2.4-2.8 s on
+# an AVX2-only one (this table): a wait a demo can afford.
 STYLIZERS = {
     "vangogh_starry_night": "Van Gogh, The Starry Night (1889)",
     "hokusai_great_wave": "Hokusai, The Great Wave off Kanagawa (c. 1831)",
