@@ -140,10 +140,11 @@ def model_card(info: ModelInfo, sections: Mapping[str, str] | None = None) -> st
 
     ``sections``: extra Markdown sections (title -> body), e.g. measured figures."""
     kind = "stylizer" if info.mode == "stylize" else "texture generator"
+    name = json.dumps(info.name)  # a double-quoted literal: the snippet is ruff-formatted
     usage = (
-        f"tn.load({info.name!r}).stylize('photo.jpg').save('out.png')"
+        f'tn.load({name}).stylize("photo.jpg").save("out.png")'
         if info.mode == "stylize"
-        else f"tn.load({info.name!r}).sample(size=512, seed=0)[0].save('out.png')"
+        else f'tn.load({name}).sample(size=512, seed=0)[0].save("out.png")'
     )
     lines = [
         f"# {info.name}",
@@ -152,6 +153,7 @@ def model_card(info: ModelInfo, sections: Mapping[str, str] | None = None) -> st
         "",
         "```python",
         "import texture_nets as tn",
+        "",
         usage,
         "```",
         "",
