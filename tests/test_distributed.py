@@ -164,11 +164,12 @@ def test_two_processes_equal_one_process_with_twice_the_batch(
         assert torch.equal(rank0["first_grads"][name], rank1["first_grads"][name])
     # and the global mean loss is the doubled batch's loss at every step. Adam normalises
     # each gradient entry, so entries near 0 turn float rounding into whole steps: the
-    # trajectories agree to ~1e-6 for 4 steps, then drift apart slowly
+    # trajectories agree to ~1e-6 for 3 steps (4 on an AVX-512 CPU; 8e-5 at the 4th on an
+    # AVX2-only one), then drift apart slowly
     pairs = zip(rank0["losses"], rank1["losses"], strict=True)
     ddp_losses = torch.tensor([(a + b) / 2 for a, b in pairs])
     torch.testing.assert_close(
-        torch.tensor(recorder.losses[:4]), ddp_losses[:4], rtol=1e-5, atol=1e-6
+        torch.tensor(recorder.losses[:3]), ddp_losses[:3], rtol=1e-5, atol=1e-6
     )
     torch.testing.assert_close(torch.tensor(recorder.losses), ddp_losses, rtol=2e-3, atol=0)
     # and so do the networks while the trajectories agree (compared by their outputs: the
@@ -178,8 +179,8 @@ def test_two_processes_equal_one_process_with_twice_the_batch(
     two = read_checkpoint(ddp_run["out"] / "checkpoints" / name).build_generator()
     seeds = [7, 8]
     torch.testing.assert_close(
-        sample_textures(one, 32, 32, seeds), sample_textures(two, 32, 32, seeds), atol=1e-4, rtol=0
-    )
+        sample_textures(one, 32, 32, seeds), sample_textures(two, 32, 32, seeds), atol=1e-3, rtol=0
+    )  # 1e-4 held on an AVX-512 CPU, 4e-4 on an AVX2-only one: float noise, < 0.3/255
 
 
 @pytest.mark.slow
