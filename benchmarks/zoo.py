@@ -67,8 +67,9 @@ TERMS = {
 OUT = "zoo"
 
 
-def train(name: str, mode: str, work: Path, descriptor: str) -> Path:
-    """The model's run directory, trained now unless it already has its steps.
+def train(name: str, mode: str, work: Path, descriptor: str) -> tuple[Path, float | None]:
+    """The model's run directory, trained now unless it already has its steps, and the
+    minutes of training done now (None when nothing was trained).
 
     A shipped model whose run is gone (another machine) is re-measured as shipped.
     """
@@ -76,10 +77,10 @@ def train(name: str, mode: str, work: Path, descriptor: str) -> Path:
     steps = SHORTER.get(name, STEPS)
     try:
         if read_checkpoint(run).global_step >= steps:
-            return run
+            return run, None
     except CheckpointError:
         if not run.exists() and (MODELS_DIR / name / WEIGHTS).is_file():
-            return MODELS_DIR / name
+            return MODELS_DIR / name, None
     data = data_root()
     if mode == "stylize":
         argv = ["--style", str(data / "styles" / f"{name}.jpg")]
@@ -88,19 +89,21 @@ def train(name: str, mode: str, work: Path, descriptor: str) -> Path:
     else:
         argv = ["--texture", str(data / "textures" / f"{name}.jpg")]
     argv += ["--max-steps", str(steps), "--descriptor", descriptor, "--resume", "auto"]
+    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = train_cli.main([*argv, "--out", str(run)])
     if code != 0:
         raise RuntimeError(f"training {name} failed with exit code {code}")
-    return run
+    return run, (time.perf_counter() - start) / 60
 
 
 def portable(training: dict[str, Any]) -> dict[str, Any]:
-    """The run's config with the machine's data folder written as ``DATA``."""
-    root = str(data_root())
+    """The run's config without machine paths: the data folder written as ``DATA``, paths
+    inside the repository relative to it."""
+    data, repo = str(data_root()), f"{REPO}/"
     return {
-        key: value.replace(root, "DATA") if isinstance(value, str) else value
+        key: value.replace(data, "DATA").replace(repo, "") if isinstance(value, str) else value
         for key, value in training.items()
     }
 
@@ -202,11 +205,9 @@ def card(info: ModelInfo, figures: dict[str, Any], size_mb: float, args: argpars
 def build(
     name: str, mode: str, args: argparse.Namespace, previous: dict[str, Any]
 ) -> dict[str, Any]:
-    start = time.perf_counter()
-    run = train(name, mode, args.work, args.descriptor)
-    trained = time.perf_counter() - start
-    # minutes of this run's training; a reused run keeps the figure measured when it trained
-    minutes = trained / 60 if trained > 30 else previous.get("train_minutes")
+    run, minutes = train(name, mode, args.work, args.descriptor)
+    if minutes is None:  # a reused run keeps the figure measured when it trained
+        minutes = previous.get("train_minutes")
     model = api.load(run, device="cpu")
     title = (STYLIZERS if mode == "stylize" else TEXTURES)[name]
     kind = "stylizer" if mode == "stylize" else "texture generator"

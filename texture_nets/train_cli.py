@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
     if trainer.interrupted:
         log.warning("stopped early; resume with: python train.py --out %s --resume auto", out)
         return 130
-    if trainer.global_step < config.max_steps:
+    if config.max_time is not None and trainer.global_step < config.max_steps:
         log.info("time budget of %g min reached at step %d", config.max_time, trainer.global_step)
     usage = "--texture {out}" if config.mode == "texture" else "--checkpoint {out} --content PHOTO"
     log.info(
