@@ -1,4 +1,5 @@
-"""Tiled generation equals whole-image generation (instance-norm statistics streamed)."""
+"""Bounded-memory generation equals the whole-image forward: Ulyanov's generator in bands of
+rows (``bands.py``), Johnson's network in tiles (``tiling.py``)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from texture_nets.networks import (
     NetworkConfig,
     build_network,
     make_inputs,
+    render,
+    render_steps,
     run_network,
-    run_network_tiled,
     sample_textures,
     seeded_noise,
-    tiled_steps,
 )
 from texture_nets.stylize import stylize_tensor
 from texture_nets.tiling import plan_tiling, spans, tile_size, tiled_forward
@@ -25,6 +26,7 @@ from texture_nets.tiling import plan_tiling, spans, tile_size, tiled_forward
 CASES = [
     (GeneratorConfig(num_scales=4, channels=4, padding="circular"), (96, 128), False),
     (GeneratorConfig(num_scales=6, channels=4, padding="circular"), (96, 128), False),
+    (GeneratorConfig(num_scales=6, channels=4, padding="circular"), (90, 133), False),
     (GeneratorConfig(num_scales=6, channels=4, padding="reflect"), (90, 133), False),
     (GeneratorConfig(num_scales=4, channels=4, padding="reflect"), (101, 77), False),
     (GeneratorConfig(num_scales=4, channels=4, padding="zero"), (70, 99), False),
@@ -62,14 +64,18 @@ def test_tiled_equals_whole_image(
     content, noise = inputs_for(config, size, with_content)
     with torch.no_grad():
         whole = run_network(network, content, noise)
-    tile = 32 if isinstance(config, GeneratorConfig) and config.num_scales == 6 else 16
+    tile = 16
     calls = []
-    tiled = run_network_tiled(network, content, noise, tile, on_tile=lambda: calls.append(1))
+    # max_memory 0: every stored map of the banded generator goes through a temporary file
+    tiled = render(network, content, noise, tile, max_memory=0, on_step=lambda: calls.append(1))
     assert tiled.shape == whole.shape
     assert whole.std() > 0.05  # a flat image would hide mistakes
     torch.testing.assert_close(tiled, whole, atol=1e-4, rtol=0)
-    assert len(calls) == tiled_steps(network, *size, tile)
-    assert plan_tiling(network, *size, tile).tiles >= 4  # really tiled
+    assert len(calls) == render_steps(network, 2, *size, tile)
+    if isinstance(config, GeneratorConfig):  # really in several bands per layer
+        assert len(calls) > 2 * render_steps(network, 2, *size, None)
+    else:
+        assert plan_tiling(network, *size, tile).tiles >= 4  # really tiled
 
 
 def test_a_halo_smaller_than_the_receptive_field_shows_seams() -> None:
@@ -110,17 +116,18 @@ def test_spans_cover_every_pixel_once_with_aligned_reads(length: int, wrap: bool
             assert span.read_end == min(length, span.core_end + 16)
 
 
-def test_tiled_texture_samples_equal_untiled_and_keep_odd_sizes() -> None:
-    generator = random_network(GeneratorConfig(num_scales=3, channels=4))
+@pytest.mark.parametrize("size", [(48, 64), (45, 61)])
+def test_texture_samples_equal_the_forward_at_every_size_and_tile(size: tuple[int, int]) -> None:
+    generator = random_network(GeneratorConfig(num_scales=3, channels=4, padding="circular"))
     assert isinstance(generator, Generator)
+    noise = seeded_noise(generator.config, 1, *size, seed=5)
+    assert noise is not None
     with torch.no_grad():
-        whole = sample_textures(generator, 48, 64, [5])
-    torch.testing.assert_close(
-        sample_textures(generator, 48, 64, [5], tile=16), whole, atol=1e-4, rtol=0
-    )
-    odd = sample_textures(generator, 45, 61, [5], tile=16)  # circular: made at 48x64, cropped
-    assert odd.shape == (1, 3, 45, 61)
-    torch.testing.assert_close(odd, whole[..., :45, :61], atol=1e-4, rtol=0)
+        whole = generator(make_inputs(generator.config, noise))
+    for tile in (None, 7):
+        sample = sample_textures(generator, *size, [5], tile=tile)
+        assert sample.shape == (1, 3, *size)
+        torch.testing.assert_close(sample, whole, atol=1e-4, rtol=0)
 
 
 def test_tiled_stylization_equals_untiled() -> None:

@@ -29,7 +29,7 @@ from texture_nets.pretrained import (
     shipped_models,
 )
 from texture_nets.stylize import StylizeOptions, output_size, scaled, stylize_images
-from texture_nets.tiling import tile_size
+from texture_nets.tiling import DEFAULT_MAX_MEMORY, memory_budget, tile_size
 
 ImageInput = Image.Image | str | Path
 Size = int | tuple[int, int]  # a square side, or (height, width)
@@ -86,8 +86,9 @@ class TextureModel(PretrainedModel):
         self, size: Size = 512, seed: int = 0, count: int = 1, tile: str | int = "auto"
     ) -> list[Image.Image]:
         """``count`` samples of ``size`` (side or (height, width)); sample i uses noise seed
-        ``seed + i``. Outputs above 1024x1024 are made tile by tile (same pixels, bounded
-        memory); ``tile="off"`` never tiles, an int sets the tile side."""
+        ``seed + i``. Memory stays under about 2 GB at any size (the same pixels: beyond it,
+        intermediate maps go to temporary files); ``tile="off"`` keeps everything in memory,
+        an int caps the bands at that many rows."""
         height, width = (size, size) if isinstance(size, int) else size
         smallest = min_side(self.network.config)
         if min(height, width) < smallest:
@@ -100,7 +101,13 @@ class TextureModel(PretrainedModel):
         seeds = [seed + i for i in range(count)]
         for first in range(0, count, batch):
             samples = sample_textures(
-                self.generator, height, width, seeds[first : first + batch], self.device, tile_side
+                self.generator,
+                height,
+                width,
+                seeds[first : first + batch],
+                self.device,
+                tile_side,
+                memory_budget(tile, DEFAULT_MAX_MEMORY),
             )
             images += [tensor_to_pil(sample) for sample in samples]
         return images

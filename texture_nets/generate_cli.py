@@ -38,10 +38,16 @@ from texture_nets.errors import (
 )
 from texture_nets.generator import Generator
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
-from texture_nets.networks import Network, sample_textures, tiled_steps, tiled_texture_size
+from texture_nets.networks import Network, render_steps, sample_textures
 from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
 from texture_nets.threads import use_physical_cores
-from texture_nets.tiling import AUTO_TILE_SIDE, DEFAULT_TILE, tile_size
+from texture_nets.tiling import (
+    AUTO_TILE_SIDE,
+    DEFAULT_MAX_MEMORY,
+    DEFAULT_TILE,
+    memory_budget,
+    tile_size,
+)
 
 log = logging.getLogger("texture_nets")
 
@@ -105,8 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_tile,
         default="auto",
         metavar="auto|off|N",
-        help="generate in tiles of N px (bounded memory, identical result); auto: tiles of "
-        f"{DEFAULT_TILE} px for outputs above {AUTO_TILE_SIDE}x{AUTO_TILE_SIDE} pixels",
+        help="bound the memory, not the result: auto keeps under --max-memory (Ulyanov) or "
+        f"uses tiles of {DEFAULT_TILE} px above {AUTO_TILE_SIDE}x{AUTO_TILE_SIDE} pixels "
+        "(Johnson); N: tiles of N px (Johnson), bands of at most N rows (Ulyanov); off: all "
+        "in memory",
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=positive_float,
+        default=DEFAULT_MAX_MEMORY / 2**30,
+        metavar="GB",
+        help="Ulyanov's generator: keep the process under about this much memory; larger "
+        "intermediate maps go to temporary files (same result, a little slower)",
     )
     parser.add_argument("--out", default="samples", help="output directory")
     parser.add_argument("--format", choices=("png", "jpg"), default="png")
@@ -179,18 +195,20 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, workdir: Path
     stem = model.name
     seeds = [args.seed + i for i in range(args.count)]
     tile = None if args.backend == "onnxruntime" else tile_size(args.tile, height, width)
+    max_memory = memory_budget(args.tile, args.max_memory * 2**30)
     batch_size = 1 if tile else args.batch_size  # a tiled sample is already large
     start = time.perf_counter()
     written = []
     for first in range(0, len(seeds), batch_size):
         batch = seeds[first : first + batch_size]
         try:
-            with progress_bar(enabled=tile is not None, label="tiles") as progress:
-                on_tile = None
-                if progress is not None and tile is not None:
-                    padded = tiled_texture_size(generator, height, width)
-                    on_tile = progress(tiled_steps(generator, *padded, tile))
-                images = sample_textures(generator, height, width, batch, device, tile, on_tile)
+            with progress_bar(enabled=tile is not None, label="bands") as progress:
+                on_step = None
+                if progress is not None:
+                    on_step = progress(render_steps(generator, len(batch), height, width, tile))
+                images = sample_textures(
+                    generator, height, width, batch, device, tile, max_memory, on_step
+                )
         except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
             if not is_out_of_memory(error):
                 raise
@@ -239,6 +257,7 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
         seed=args.seed,
         batch_size=args.batch_size,
         tile="off" if args.backend == "onnxruntime" else args.tile,
+        max_memory=args.max_memory * 2**30,
         format=args.format,
         device=str(device),
     )

@@ -141,9 +141,8 @@ class JoinBlock(nn.Module):
 class Generator(nn.Module):
     """Multiscale generator; ``forward`` takes the input pyramid, finest scale first.
 
-    Besides the layers, the class states the facts that sampling and tiled generation need
-    (``takes_noise``, ``stochastic``, ``min_side``, ``run``, and the tiling facts below), so
-    that no other module has to know its layer list.
+    Besides the layers, the class states the facts that sampling needs (``takes_noise``,
+    ``stochastic``, ``min_side``, ``run``); ``bands.py`` runs it layer by layer for images.
     """
 
     takes_noise: ClassVar[bool] = True
@@ -173,11 +172,7 @@ class Generator(nn.Module):
         return self.to_image(self.refine(coarsest, inputs, self.config.num_scales - 2))
 
     def refine(self, x: Tensor, inputs: list[Tensor], level: int, last: int = 0) -> Tensor:
-        """Join ``x`` (the result at scale 2^(level+1)) with the inputs of ``level`` .. ``last``.
-
-        ``forward`` in parts, so that tiled generation can compute the small coarse levels
-        once for the whole image and only the fine ones tile by tile.
-        """
+        """Join ``x`` (the result at scale 2^(level+1)) with the inputs of ``level`` .. ``last``."""
         for k in range(level, last - 1, -1):
             fine = self.input_blocks[k](inputs[k])
             join_index = self.config.num_scales - 2 - k
@@ -201,86 +196,13 @@ class Generator(nn.Module):
         """One forward pass on the noise pyramid (+ the content image, when conditioned)."""
         return self.config.run(self, content, noise)
 
-    # -- facts for tiled generation (texture_nets.tiling) ------------------------------------
-    @property
-    def wraps_around(self) -> bool:
-        """Circular padding: tiles read their halo across the opposite border."""
-        return self.config.padding == "circular"
-
-    def tiled_levels(self, height: int, width: int, tile: int) -> int:
-        """How many fine levels run tile by tile; the coarser ones (at most about a tile's
-        worth of pixels) run once on the whole image, exactly."""
-        levels = 1
-        while levels < self.config.num_scales - 1 and height * width / 4**levels > tile * tile:
-            levels += 1
-        return levels
-
-    def tile_align(self, levels: int) -> int:
-        """Tiles start at multiples of the coarsest tiled scale, so every grid lines up."""
-        return 2**levels
-
-    def _join_index(self, level: int) -> int:
-        return self.config.num_scales - 2 - level
-
-    def tiled_modules(self, levels: int) -> list[nn.Module]:
-        """The layers that run tile by tile (their instance norms need streamed statistics)."""
-        return [
-            module
-            for k in range(levels)
-            for module in (
-                self.input_blocks[k],
-                self.joins[self._join_index(k)],
-                self.join_blocks[self._join_index(k)],
-            )
-        ]
-
-    def receptive_radius(self, levels: int) -> int:
-        """Input pixels around a tile that its ``levels`` tiled levels read: the longest path is
-        the input block of level ``levels - 1`` followed by the join blocks of every tiled level
-        (each conv at level k reaches ``kernel // 2`` pixels at scale 2^k); plus one coarse
-        pixel of nearest-upsampling slack."""
-        radius = self.tile_align(levels)
-        radius += conv_radius(self.input_blocks[levels - 1]) * 2 ** (levels - 1)
-        for k in range(levels):
-            radius += conv_radius(self.join_blocks[self._join_index(k)]) * 2**k
-        return radius
-
-    def tile_parts(
-        self, content: Tensor | None, noise: list[Tensor] | None, tile: int
-    ) -> tuple[list[Tensor], list[int], Callable[[list[Tensor]], Tensor]]:
-        """What ``tiling.tiled_forward`` cuts tiles from: the full-size inputs of the tiled
-        levels plus the coarse result (computed here, once, for the whole image), their scale
-        factors, and the function that runs the fine levels on one tile's cut-outs."""
-        if noise is None:
-            raise ValueError("the ulyanov generator needs a noise pyramid")
-        config = self.config
-        inputs = make_inputs(config, noise, content)
-        height, width = inputs[0].shape[-2:]
-        levels = self.tiled_levels(height, width, tile)
-        with torch.no_grad():  # the coarse levels, once for the whole image
-            coarse = self.input_blocks[-1](inputs[-1])
-            coarse = self.refine(coarse, inputs, config.num_scales - 2, last=levels)
-
-        def run_fine(tile_inputs: list[Tensor]) -> Tensor:
-            return self.to_image(self.refine(tile_inputs[levels], tile_inputs, levels - 1))
-
-        return [*inputs[:levels], coarse], [2**k for k in range(levels + 1)], run_fine
-
-
-def conv_radius(module: nn.Module) -> int:
-    """How far (in pixels of its input) a chain of stride-1 convolutions reads around a pixel."""
-    return sum(
-        (conv.kernel_size[0] // 2) * conv.dilation[0]
-        for conv in module.modules()
-        if isinstance(conv, nn.Conv2d)
-    )
-
 
 def pyramid_sizes(height: int, width: int, num_scales: int) -> list[tuple[int, int]]:
     """Input sizes per scale, finest first: (ceil(H/2^k), ceil(W/2^k)).
 
     Upsampling a coarse map doubles it and the join crops the extra row/column, so any size
-    works. For seamless tiling with circular padding, use sizes divisible by 2^(num_scales-1).
+    works (every level pads at its own size). For seamless tiling with circular padding, use
+    sizes divisible by 2^(num_scales-1).
     """
     if height < 1 or width < 1:
         raise ValueError(f"image size must be positive, got {height}x{width}")

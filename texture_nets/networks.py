@@ -12,12 +12,14 @@ without a name is ``ulyanov`` (the only architecture of older checkpoints).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from texture_nets.bands import Storage, band_count, generate_in_bands
 from texture_nets.generator import (
     Generator,
     GeneratorConfig,
@@ -87,18 +89,32 @@ def run_network(network: Network, content: Tensor | None, noise: list[Tensor] | 
     return network.config.run(network, content, noise)
 
 
-def run_network_tiled(
+def render(
     network: Network,
     content: Tensor | None,
     noise: list[Tensor] | None,
-    tile: int,
-    on_tile: Callable[[], None] | None = None,
+    tile: int | None = None,
+    max_memory: float = math.inf,
+    on_step: Callable[[], None] | None = None,
 ) -> Tensor:
-    """``run_network`` tile by tile in bounded memory; equal to it up to float rounding.
+    """A forward pass that makes images (no gradients); equal to ``run_network`` up to float
+    rounding.
 
-    With circular padding the result equals the whole-image pass only for sizes divisible by
-    2^(num_scales-1) (the only sizes that tile seamlessly anyway).
+    Ulyanov's generator always runs layer by layer in bands of rows (``bands.py``): about 2x
+    faster than the plain forward on a CPU (docs/architecture.md), exact at every size, and
+    its stored maps go to temporary files beyond ``max_memory`` bytes (``tile``: bands of at
+    most this many rows). Johnson's network runs whole, or tile by tile (``tiling.py``) in
+    tiles of ``tile`` pixels. ``on_step`` is called after every band or tile.
     """
+    generator = as_multiscale(network)
+    if generator is not None:
+        inputs = make_inputs(generator.config, _need_noise(noise), content)
+        batch, _, height, width = inputs[0].shape
+        storage = Storage.for_peak(max_memory, reserve=batch * 3 * height * width * 4)
+        return generate_in_bands(generator, inputs, storage, tile, on_step)
+    if not tile or not isinstance(network, JohnsonNet):  # (an ONNX-run network: one pass)
+        with torch.no_grad():
+            return run_network(network, content, noise)
     inputs, scales, run = network.tile_parts(content, noise, tile)
     height, width = inputs[0].shape[-2:]
     plan = plan_tiling(network, height, width, tile)
@@ -112,14 +128,25 @@ def run_network_tiled(
         plan.halo,
         plan.align,
         wrap=network.wraps_around,
-        on_tile=on_tile,
+        on_tile=on_step,
     )
 
 
-def tiled_steps(network: Network, height: int, width: int, tile: int) -> int:
-    """Tile forwards ``run_network_tiled`` makes for one image (for progress bars)."""
+def render_steps(network: Network, batch: int, height: int, width: int, tile: int | None) -> int:
+    """How many times ``render`` calls ``on_step`` for this size (for progress bars)."""
+    generator = as_multiscale(network)
+    if generator is not None:
+        return band_count(generator, batch, height, width, tile)
+    if not tile or not isinstance(network, JohnsonNet):
+        return 0
     plan = plan_tiling(network, height, width, tile)
     return plan.passes * plan.tiles
+
+
+def _need_noise(noise: list[Tensor] | None) -> list[Tensor]:
+    if noise is None:
+        raise ValueError("the ulyanov generator needs a noise pyramid")
+    return noise
 
 
 @torch.no_grad()
@@ -130,32 +157,14 @@ def sample_textures(
     seeds: list[int],
     device: torch.device | str = "cpu",
     tile: int | None = None,
-    on_tile: Callable[[], None] | None = None,
+    max_memory: float = math.inf,
+    on_step: Callable[[], None] | None = None,
 ) -> torch.Tensor:
-    """One sample per seed, (N, 3, H, W) in [0, 1]; a seed always gives the same sample.
-
-    ``tile``: generate tile by tile with cores of this many pixels (bounded memory, same
-    result). With circular padding the tiled image is generated at the next size divisible by
-    the coarsest scale and cropped, since only such sizes wrap around exactly.
-    """
+    """One sample per seed, (N, 3, H, W) in [0, 1]; a seed always gives the same sample, at
+    every ``tile`` and memory budget (``render``)."""
     config = generator.config
-    noise_height, noise_width = (
-        tiled_texture_size(generator, height, width) if tile else (height, width)
-    )
     noise_per_seed = [
-        make_noise(1, noise_height, noise_width, config, seeded_rng(seed), device) for seed in seeds
+        make_noise(1, height, width, config, seeded_rng(seed), device) for seed in seeds
     ]
     noise = [torch.cat(scale) for scale in zip(*noise_per_seed, strict=True)]
-    if tile:
-        images = run_network_tiled(generator, None, noise, tile, on_tile)
-        return images[..., :height, :width]
-    return generator(make_inputs(config, noise))
-
-
-def tiled_texture_size(generator: Generator, height: int, width: int) -> tuple[int, int]:
-    """The size a tiled texture is generated at (then cropped): with circular padding, the
-    next multiple of the coarsest scale, the only sizes that wrap around exactly."""
-    if generator.config.padding != "circular":
-        return height, width
-    align = 2 ** (generator.config.num_scales - 1)
-    return -(-height // align) * align, -(-width // align) * align
+    return render(generator, None, noise, tile, max_memory, on_step)

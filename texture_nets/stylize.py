@@ -25,11 +25,10 @@ from texture_nets.image import ImageError, open_image, oriented_size, pil_to_ten
 from texture_nets.networks import (
     Network,
     min_side,
-    run_network,
-    run_network_tiled,
+    render,
     seeded_noise,
 )
-from texture_nets.tiling import tile_size
+from texture_nets.tiling import DEFAULT_MAX_MEMORY, memory_budget, tile_size
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +43,7 @@ class StylizeOptions:
     seed: int = 0
     batch_size: int = 4
     tile: str | int = "auto"  # generate.py --tile: auto | off | tile side in pixels
+    max_memory: float = DEFAULT_MAX_MEMORY  # bytes (generate.py --max-memory)
     format: str = "png"
     device: str = "cpu"
 
@@ -127,18 +127,22 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 @torch.no_grad()
-def stylize_tensor(network: Network, content: Tensor, seed: int, tile: int | None = None) -> Tensor:
+def stylize_tensor(
+    network: Network,
+    content: Tensor,
+    seed: int,
+    tile: int | None = None,
+    max_memory: float = DEFAULT_MAX_MEMORY,
+) -> Tensor:
     """(B, 3, H, W) photos in [0, 1] -> stylized, every image with the noise of ``seed``.
 
-    ``tile``: run tile by tile with cores of this many pixels (bounded memory, same result).
+    ``tile`` and ``max_memory`` bound the memory, not the result (``networks.render``).
     """
     batch, _, height, width = content.shape
     noise = seeded_noise(network.config, 1, height, width, seed, content.device)
     if noise is not None:
         noise = [scale.expand(batch, -1, -1, -1) for scale in noise]
-    if tile:
-        return run_network_tiled(network, content, noise, tile)
-    return run_network(network, content, noise)
+    return render(network, content, noise, tile, max_memory)
 
 
 def resize(image: Tensor, size: Size) -> Tensor:
@@ -161,7 +165,8 @@ def stylize_images(
         [pil_to_tensor(image.resize(work_size, Image.Resampling.LANCZOS)) for image in originals]
     ).to(options.device)
     tile = tile_size(options.tile, work_size[1], work_size[0])
-    stylized = stylize_tensor(network, content, options.seed, tile).float().cpu()
+    budget = memory_budget(options.tile, options.max_memory)
+    stylized = stylize_tensor(network, content, options.seed, tile, budget).float().cpu()
     results = []
     for original, out_size, image in zip(originals, out_sizes, stylized, strict=True):
         result = resize(image.unsqueeze(0), out_size)

@@ -1,31 +1,30 @@
 """Bounded-memory generation of any size: run a network tile by tile, equal to one whole pass.
 
-Both architectures are fully convolutional, so an output pixel depends only on inputs within
-a fixed radius. A tile read with that radius around it (the halo) reproduces its core exactly,
-with two exceptions that this module handles:
+What Johnson's network uses (``networks.render``; Ulyanov's generator runs in bands of rows,
+``bands.py``, which computes every layer once). Both architectures are fully convolutional,
+so an output pixel depends only on inputs within a fixed radius. A tile read with that radius
+around it (the halo) reproduces its core exactly, with two exceptions that this module
+handles:
 
 * Instance normalisation uses statistics of the *whole* image. They are computed in streaming
   passes: each pass runs every tile up to the first normalisation layer whose statistics are
   still unknown, accumulates that layer's per-channel sums over the tile cores, and stops
   there. When all statistics are known, a last pass produces the output. The heavy
-  full-resolution layers come last in both architectures, so all passes together cost a few
-  whole-image passes; memory stays that of one tile.
+  full-resolution layers come last, so all passes together cost a few whole-image passes;
+  memory stays that of one tile.
 * Multiscale inputs: tiles start at multiples of the coarsest tiled scale, so every grid stays
   aligned. Image borders use the network's own padding (tiles end at the border); circular
   padding wraps the halo around instead.
 
 ``plan_tiling`` asks the network how it tiles (its tiled levels, receptive radius and
-normalisation layers: each network class states them; ``networks.run_network_tiled`` runs
-it); ``tiled_forward`` takes the full-size input pyramid (cheap: a few channels) and a
-function running the network on a cut-out of it.
+normalisation layers: each network class states them; ``networks.render`` runs it);
+``tiled_forward`` takes the full-size input pyramid (cheap: a few channels) and a function
+running the network on a cut-out of it.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,7 +32,10 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
+from texture_nets.bands import return_freed_memory_to_the_os
+
 DEFAULT_TILE = 256  # tile core side: fast and small in memory (docs/architecture.md)
+DEFAULT_MAX_MEMORY = 2 << 30  # bytes: --max-memory's default (the process's peak, roughly)
 AUTO_TILE_SIDE = 1024  # ``--tile auto`` tiles outputs with more pixels than this squared
 
 Pyramid = list[Tensor]  # full-size network inputs; entry k has ceil(H / scales[k]) rows
@@ -89,6 +91,11 @@ def plan_tiling(network: Tileable, height: int, width: int, tile: int) -> Tiling
 def _count(height: int, width: int, tile: int, align: int) -> int:
     core = max(align, tile // align * align)
     return math.ceil(height / core) * math.ceil(width / core)
+
+
+def memory_budget(option: str | int, max_memory: float) -> float:
+    """``--tile off`` keeps everything in memory; otherwise ``--max-memory`` bounds it."""
+    return math.inf if option == "off" else max_memory
 
 
 def tile_size(option: str | int, height: int, width: int) -> int | None:
@@ -290,7 +297,7 @@ def tiled_forward(
         wrap,
         context,
     )
-    _return_freed_memory_to_the_os()
+    return_freed_memory_to_the_os()
     streaming = _swap_norms(network, context)
     try:
         with torch.no_grad():
@@ -303,29 +310,6 @@ def tiled_forward(
                 pending[0].finish()
     finally:
         _restore_norms(network)
-
-
-def _return_freed_memory_to_the_os() -> None:
-    """Make glibc serve allocations above 1 MiB with mmap, so freed tiles leave the RSS.
-
-    glibc raises its mmap threshold after the first large free, after which tile-sized
-    tensors come from the heap, which fragments as tiles of different sizes come and go
-    (measured in docs/architecture.md; process-wide; a no-op where glibc is not the
-    allocator).
-    """
-    global _MMAP_SET
-    if _MMAP_SET or not sys.platform.startswith("linux"):
-        return
-    _MMAP_SET = True
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-    except (OSError, AttributeError):
-        pass
-
-
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
-_MMAP_SET = False
 
 
 def _run_pass(
