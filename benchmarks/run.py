@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[list[str], str]] = {
     "stylize_quality": ([], "Stylization: networks vs Gatys style transfer"),
     "time_to_quality": (["--minutes", "6"], "Time to quality (texture networks vs Gatys loss)"),
     "generation_speed": ([], "Generation vs Gatys, and large outputs"),
+    "inference_speed": ([], "Inference speed: the banded executor, bf16, large textures"),
     "training_speed": ([], "Training throughput"),
     "precision": ([], "bf16 vs fp32 descriptor"),
     "texture_quality": (

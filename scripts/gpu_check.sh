@@ -88,8 +88,9 @@ for device in cuda cpu; do
     run "$PYTHON" generate.py --checkpoint "$OUT/stylize" --content "$PHOTO" --device "$device" \
         --size 512 --tile off --out "$OUT/generated/stylized-$device"
 done
+# --max-memory 0.01: every intermediate map of the banded generator goes through a temporary file
 run "$PYTHON" generate.py --texture "$OUT/texture" --device cuda --size 768 --count 2 \
-    --tile 256 --out "$OUT/generated/texture-cuda-tiled"
+    --tile 256 --max-memory 0.01 --out "$OUT/generated/texture-cuda-tiled"
 run "$PYTHON" generate.py --checkpoint "$OUT/stylize" --content "$PHOTO" --device cuda \
     --size 512 --tile 256 --out "$OUT/generated/stylized-cuda-tiled"
 

@@ -90,3 +90,15 @@ def test_stylize_table_ratios_come_from_the_measured_times() -> None:
     )
     assert "| wave | Ulyanov (400 steps) | 0.700 | 0.800 | 500 ms | 200x faster |" in text
     assert "| wave | Johnson (400 steps) | 0.900 | 1.000 | 250 ms | 400x faster |" in text
+
+
+def test_conv_flops_count_every_convolution_at_its_level() -> None:
+    from benchmarks.inference_speed import conv_flops
+    from texture_nets.generator import GeneratorConfig
+
+    one_level = GeneratorConfig(num_scales=1, channels=2, noise_depth=3).build()
+    # 3x3 3->2, 3x3 2->2, 1x1 2->2, to_rgb 1x1 2->3, at 4x5 pixels, 2 FLOPs per multiply-add
+    assert conv_flops(one_level, 4, 5) == 2 * (9 * 3 * 2 + 9 * 2 * 2 + 2 * 2 + 2 * 3) * 20
+    two_levels = GeneratorConfig(num_scales=2, channels=2, noise_depth=3).build()
+    coarse_block = 2 * (9 * 3 * 2 + 9 * 2 * 2 + 2 * 2) * 2 * 3  # 2x3 pixels
+    assert conv_flops(two_levels, 4, 5) > conv_flops(one_level, 4, 5) + coarse_block

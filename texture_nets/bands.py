@@ -77,10 +77,18 @@ class Storage:
         self.on_disk = 0  # maps written to files (for reports and tests)
 
     @classmethod
-    def for_peak(cls, max_memory: float, reserve: float = 0) -> Storage:
-        """Keep the process under ``max_memory`` bytes: what it holds now (torch, the model,
-        the inputs) and ``reserve`` (the output, the bands) come off the budget."""
-        return cls(max(0.0, max_memory - resident_bytes() - reserve - 16 * BAND_BYTES))
+    def for_peak(
+        cls, max_memory: float, reserve: float = 0, device: torch.device | None = None
+    ) -> Storage:
+        """Keep under ``max_memory`` bytes of ``device``'s memory (the process's resident
+        memory on a CPU): what it holds now (torch, the model, the inputs) and ``reserve``
+        (the output) come off the budget, and room for the bands."""
+        if device is not None and device.type == "cuda":
+            held = torch.cuda.memory_allocated(device)
+            bands = 16 * GPU_BAND_BYTES
+        else:
+            held, bands = resident_bytes(), 16 * BAND_BYTES
+        return cls(max(0.0, max_memory - held - reserve - bands))
 
     def new(self, shape: tuple[int, int, int, int]) -> InMemory | OnDisk:
         size = math.prod(shape) * _FLOAT
@@ -185,6 +193,27 @@ def return_freed_memory_to_the_os() -> None:
 
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 _MMAP_SET = False
+
+
+def _trim_heap() -> None:
+    """Hand the heap's free pages back to the OS (glibc ``malloc_trim``) after a pass, so the
+    holes that bands of different sizes leave do not count as memory in use."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 (glibc only)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
 
 
 def resident_bytes() -> int:
@@ -409,6 +438,7 @@ class BandRunner:
                 moments.add(result)
             stored.write(start, result)
             self._tick()
+        _trim_heap()
         return stored, moments
 
 
@@ -504,7 +534,6 @@ def generate_in_bands(
     if generator.config.norm == "instance" and coarsest < 2:
         raise ValueError("instance norm needs more than 1 spatial element at the coarsest scale")
     device = inputs[0].device
-    return_freed_memory_to_the_os()
     return _walk(generator, inputs, BandRunner(storage, device, None, max_rows, on_band))
 
 

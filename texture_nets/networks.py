@@ -110,7 +110,8 @@ def render(
     if generator is not None:
         inputs = make_inputs(generator.config, _need_noise(noise), content)
         batch, _, height, width = inputs[0].shape
-        storage = Storage.for_peak(max_memory, reserve=batch * 3 * height * width * 4)
+        output = batch * 3 * height * width * 4
+        storage = Storage.for_peak(max_memory, output, inputs[0].device)
         return generate_in_bands(generator, inputs, storage, tile, on_step)
     if not tile or not isinstance(network, JohnsonNet):  # (an ONNX-run network: one pass)
         with torch.no_grad():
