@@ -22,7 +22,7 @@ from texture_nets.image import load_image
 from texture_nets.losses import TextureLoss
 from texture_nets.measure import machine_summary
 from texture_nets.objective import describe, load_descriptor, loss_settings
-from texture_nets.precision import bf16_supported
+from texture_nets.precision import bf16_fast
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -87,7 +87,7 @@ class TextureObjective:
             self.loss,
             init,
             steps,
-            use_bf16=bf16_supported(torch.device("cpu")),
+            use_bf16=bf16_fast(torch.device("cpu")),
             progress=False,
             stop_at_loss=stop_at_loss,
         )

@@ -31,7 +31,7 @@ from texture_nets.objective import (
     describe,
     loss_settings,
 )
-from texture_nets.precision import bf16_supported
+from texture_nets.precision import bf16_fast
 from texture_nets.weights import resolve_weights
 
 STYLE_LAYERS = DEFAULT_STYLE_LAYERS
@@ -115,7 +115,7 @@ def build_context(args: argparse.Namespace) -> Context:
         Image.Resampling.LANCZOS,
     )
     if args.precision == "auto":
-        use_bf16 = bf16_supported(torch.device("cpu"))
+        use_bf16 = bf16_fast(torch.device("cpu"))
     else:
         use_bf16 = args.precision == "bf16"
     return Context(

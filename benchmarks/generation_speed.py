@@ -38,7 +38,7 @@ from texture_nets.image import load_image, save_image
 from texture_nets.measure import MemoryProbe, run_in_fresh_process
 from texture_nets.networks import Network, sample_textures
 from texture_nets.objective import describe, load_descriptor, loss_settings
-from texture_nets.precision import bf16_supported
+from texture_nets.precision import bf16_fast
 from texture_nets.stylize import stylize_tensor
 
 TEXTURES = ("tn_red_peppers", "dcor_flagstones")
@@ -99,7 +99,7 @@ def stylize_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     settings = loss_settings(infos[STYLE_RUNS[0]].config, stylize=True)
     descriptor, _ = load_descriptor(args.descriptor, settings)
     loss = settings.build_loss()
-    bf16 = bf16_supported(torch.device("cpu"))
+    bf16 = bf16_fast(torch.device("cpu"))
     style = load_image(infos[STYLE_RUNS[0]].config["style_image"], settings.style_size)
     loss.set_style([describe(descriptor, style, list(settings.style_layers), bf16)])
     rows = []

@@ -42,7 +42,7 @@ from texture_nets.objective import (
     loss_settings,
 )
 from texture_nets.plots import image_grid
-from texture_nets.precision import bf16_supported
+from texture_nets.precision import bf16_fast
 from texture_nets.stylize import stylize_tensor
 
 STYLES = ("hokusai_great_wave.jpg", "vangogh_starry_night.jpg")
@@ -109,7 +109,7 @@ class Gatys:
         self.descriptor = descriptor
         self.content_layers = list(settings.content_layers)
         self.loss = settings.build_loss()
-        self.bf16 = bf16_supported(torch.device("cpu"))
+        self.bf16 = bf16_fast(torch.device("cpu"))
         self.loss.set_style([describe(descriptor, style, list(settings.style_layers), self.bf16)])
 
     def __call__(self, photo: torch.Tensor, steps: int) -> torch.Tensor:

@@ -30,7 +30,7 @@ from texture_nets.config import TrainConfig
 from texture_nets.data import PhotoDataModule, photo_split
 from texture_nets.descriptor import VGGDescriptor
 from texture_nets.objective import build_objective_descriptor, loss_settings
-from texture_nets.precision import bf16_supported, descriptor_autocast
+from texture_nets.precision import bf16_fast, descriptor_autocast
 
 STEPS = 25  # timed steps after WARMUP
 WARMUP = 5
@@ -95,7 +95,7 @@ def descriptor_speed(config: TrainConfig, repeats: int) -> dict[str, Any]:
     settings = loss_settings(config.to_dict(), stylize=config.mode == "stylize")
     layers = settings.layers
     descriptor, _ = build_objective_descriptor(config.descriptor, settings)
-    bf16 = bf16_supported(torch.device("cpu")) and config.precision != "fp32"
+    bf16 = bf16_fast(torch.device("cpu")) and config.precision != "fp32"
     images = torch.rand(config.batch_size, 3, config.image_size, config.image_size)
 
     def step() -> None:

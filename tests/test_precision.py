@@ -34,9 +34,26 @@ def test_other_devices_are_not_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     assert bf16_supported(torch.device("meta")) is False
 
 
+@pytest.mark.parametrize(
+    ("supported", "speedup", "fast"),
+    [(True, 2.0, True), (True, 0.6, False), (False, 2.0, False)],
+)
+def test_bf16_is_fast_where_supported_and_measured_faster(
+    monkeypatch: pytest.MonkeyPatch, supported: bool, speedup: float, fast: bool
+) -> None:
+    monkeypatch.setattr(precision, "bf16_supported", lambda device: supported)
+    monkeypatch.setattr(precision, "_cpu_bf16_speedup", lambda: speedup)
+    assert precision.bf16_fast(CPU) is fast
+
+
+def test_the_bf16_speedup_is_measured() -> None:
+    assert 0.05 < precision._cpu_bf16_speedup() < 20  # a real ratio of two timings
+
+
 @pytest.mark.parametrize("supported", [True, False])
 def test_resolve_bf16(monkeypatch: pytest.MonkeyPatch, supported: bool) -> None:
     monkeypatch.setattr(precision, "bf16_supported", lambda device: supported)
+    monkeypatch.setattr(precision, "bf16_fast", lambda device: supported)
     assert resolve_bf16("auto", CPU) is supported
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

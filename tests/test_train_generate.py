@@ -291,7 +291,7 @@ def test_generate_tiled_matches_one_pass(
     assert images["off"].shape == (24, 40, 3)
     assert np.abs(images["off"] - images["8"]).max() <= 1  # float rounding of the statistics
     assert generate_cli.main(["--texture", str(run), "--tile", "big", "--out", str(tmp_path)]) == 2
-    assert "expected auto, off or a tile size" in capsys.readouterr().err
+    assert "expected auto, off or a number of rows" in capsys.readouterr().err
 
 
 def test_resume_auto_without_a_checkpoint_starts_a_new_run(texture: Path, tmp_path: Path) -> None:

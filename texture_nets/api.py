@@ -15,6 +15,7 @@ from typing import cast
 import torch
 from PIL import Image, ImageOps
 
+from texture_nets.bands import DEFAULT_MAX_MEMORY, band_options, is_large
 from texture_nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
 from texture_nets.errors import UserError
 from texture_nets.generator import Generator
@@ -29,7 +30,6 @@ from texture_nets.pretrained import (
     shipped_models,
 )
 from texture_nets.stylize import StylizeOptions, output_size, scaled, stylize_images
-from texture_nets.tiling import DEFAULT_MAX_MEMORY, memory_budget, tile_size
 
 ImageInput = Image.Image | str | Path
 Size = int | tuple[int, int]  # a square side, or (height, width)
@@ -88,15 +88,15 @@ class TextureModel(PretrainedModel):
         """``count`` samples of ``size`` (side or (height, width)); sample i uses noise seed
         ``seed + i``. Memory stays under about 2 GB at any size (the same pixels: beyond it,
         intermediate maps go to temporary files); ``tile="off"`` keeps everything in memory,
-        an int caps the bands at that many rows."""
+        an int caps the bands at that many rows (bands.band_options)."""
         height, width = (size, size) if isinstance(size, int) else size
         smallest = min_side(self.network.config)
         if min(height, width) < smallest:
             raise UserError(f"size {width}x{height}: this model needs at least {smallest} px")
         if count < 1:
             raise UserError(f"count must be at least 1, got {count}")
-        tile_side = tile_size(tile, height, width)
-        batch = 1 if tile_side else 4  # a tiled sample is large already
+        rows, budget = band_options(tile, DEFAULT_MAX_MEMORY)
+        batch = 1 if is_large(height, width) else 4
         images: list[Image.Image] = []
         seeds = [seed + i for i in range(count)]
         for first in range(0, count, batch):
@@ -106,8 +106,8 @@ class TextureModel(PretrainedModel):
                 width,
                 seeds[first : first + batch],
                 self.device,
-                tile_side,
-                memory_budget(tile, DEFAULT_MAX_MEMORY),
+                rows,
+                budget,
             )
             images += [tensor_to_pil(sample) for sample in samples]
         return images

@@ -33,7 +33,10 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from texture_nets.generator import Generator, JoinBlock, pyramid_sizes
+from texture_nets.johnson import STRIDE, JohnsonNet, ResidualBlock, pad_to_multiple
 
+DEFAULT_MAX_MEMORY = 2 << 30  # bytes: --max-memory's default (the process's peak, roughly)
+LARGE_SIDE = 1024  # outputs above LARGE_SIDE^2 pixels are made one at a time, not in batches
 BAND_BYTES = 8 << 20  # a band of a layer's input or output on a CPU: stays in cache
 GPU_BAND_BYTES = 512 << 20  # on a GPU: few, large kernels
 _FLOAT = 4  # bytes per stored value (fp32)
@@ -172,29 +175,6 @@ class OnDisk:
         out.copy_(rows.permute(1, 2, 0, 3))
 
 
-def return_freed_memory_to_the_os() -> None:
-    """Make glibc serve allocations above 1 MiB with mmap, so freed tiles leave the RSS.
-
-    glibc raises its mmap threshold after the first large free, after which tile-sized
-    tensors come from the heap, which fragments as tiles of different sizes come and go
-    (measured in docs/architecture.md; process-wide; a no-op where glibc is not the
-    allocator).
-    """
-    global _MMAP_SET
-    if _MMAP_SET or not sys.platform.startswith("linux"):
-        return
-    _MMAP_SET = True
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-    except (OSError, AttributeError):
-        pass
-
-
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
-_MMAP_SET = False
-
-
 def _trim_heap() -> None:
     """Hand the heap's free pages back to the OS (glibc ``malloc_trim``) after a pass, so the
     holes that bands of different sizes leave do not count as memory in use."""
@@ -214,6 +194,20 @@ def _load_libc() -> ctypes.CDLL | None:
 
 
 _LIBC = _load_libc()
+
+
+def band_options(tile: str | int, max_memory: float) -> tuple[int | None, float]:
+    """``--tile auto|off|N`` and ``--max-memory`` -> (most rows per band, memory budget):
+    auto: bands sized for the cache, under ``max_memory``; off: everything in memory; N:
+    bands of at most N rows."""
+    if tile == "off":
+        return None, math.inf
+    return (None if tile == "auto" else int(tile)), max_memory
+
+
+def is_large(height: int, width: int) -> bool:
+    """Whether an output is large enough to be made one image at a time."""
+    return height * width > LARGE_SIDE**2
 
 
 def resident_bytes() -> int:
@@ -313,6 +307,22 @@ class Joined:
         for part in self.parts:
             part.read_into(index, out.narrow(1, channel, part.shape[1]))
             channel += part.shape[1]
+
+
+@dataclass
+class Sum:
+    """Two maps of equal shape added (a residual connection)."""
+
+    first: Map
+    second: Map
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return self.first.shape
+
+    def read_into(self, index: Tensor, out: Tensor) -> None:
+        self.first.read_into(index, out)
+        out.add_(read(self.second, index, out.device))
 
 
 # -- statistics ----------------------------------------------------------------------------
@@ -419,27 +429,36 @@ class BandRunner:
     def conv(
         self, conv: nn.Conv2d, source: Map, padding: str, out: Output | None = None
     ) -> tuple[Map, Moments]:
-        """``conv`` (stride 1, same size) over ``source``: its stored output and statistics."""
+        """``conv`` (padding ``kernel // 2``, stride 1 or more) over ``source``: its stored
+        output and statistics (none when writing the final ``out``)."""
         batch, channels, height, width = source.shape
-        out_shape = (batch, conv.out_channels, height, width)
+        out_shape = _conv_shape(conv, source.shape)
         stored = out or self.storage.new(out_shape)
         moments = Moments()
-        halo = conv.kernel_size[0] // 2
+        halo, stride = conv.kernel_size[0] // 2, conv.stride[0]
         for start, stop in self.bands(max(source.shape, out_shape, key=lambda s: s[1])):
-            index = torch.arange(start - halo, stop + halo)
+            index = torch.arange(start * stride - halo, (stop - 1) * stride + halo + 1)
             band = torch.empty(batch, channels, len(index), width + 2 * halo, device=self.device)
             source.read_into(_pad_rows(index, height, padding), band[..., halo : halo + width])
             if halo:
                 _pad_columns(band, halo, padding)
                 if padding == "zero":
                     band[:, :, ((index < 0) | (index >= height)).to(self.device)] = 0
-            result = F.conv2d(band, conv.weight, conv.bias)
+            result = F.conv2d(band, conv.weight, conv.bias, stride=stride)
             if out is None:
                 moments.add(result)
             stored.write(start, result)
             self._tick()
         _trim_heap()
         return stored, moments
+
+    def materialise(self, source: Map) -> Map:
+        """``source`` computed once into a stored map (for a map that is read twice)."""
+        stored = self.storage.new(source.shape)
+        for start, stop in self.bands(source.shape):
+            stored.write(start, read(source, torch.arange(start, stop), self.device))
+            self._tick()
+        return stored
 
 
 class CountingRunner(BandRunner):
@@ -456,10 +475,20 @@ class CountingRunner(BandRunner):
     def conv(
         self, conv: nn.Conv2d, source: Map, padding: str, out: Output | None = None
     ) -> tuple[Map, Moments]:
-        batch, _, height, width = source.shape
-        out_shape = (batch, conv.out_channels, height, width)
+        out_shape = _conv_shape(conv, source.shape)
         self.count += len(self.bands(max(source.shape, out_shape, key=lambda s: s[1])))
         return _Shaped(out_shape), _unit_moments(out_shape)
+
+    def materialise(self, source: Map) -> Map:
+        self.count += len(self.bands(source.shape))
+        return _Shaped(source.shape)
+
+
+def _conv_shape(conv: nn.Conv2d, shape: Shape) -> Shape:
+    """The output shape of ``conv`` (padding ``kernel // 2``) on an input of ``shape``."""
+    batch, _, height, width = shape
+    stride = conv.stride[0]
+    return (batch, conv.out_channels, -(-height // stride), -(-width // stride))
 
 
 @dataclass
@@ -538,20 +567,23 @@ def generate_in_bands(
 
 
 def band_count(
-    generator: Generator,
+    network: Generator | JohnsonNet,
     batch: int,
     height: int,
     width: int,
     max_rows: int | None = None,
     device: torch.device | str = "cpu",
 ) -> int:
-    """How many bands ``generate_in_bands`` runs (its ``on_band`` calls) for this size."""
+    """How many bands ``generate_in_bands`` / ``transform_in_bands`` run (their ``on_band``
+    calls) for an output of this size."""
     runner = CountingRunner(None, max_rows, torch.device(device))
-    shapes = [
-        (batch, generator.config.input_channels, h, w)
-        for h, w in pyramid_sizes(height, width, generator.config.num_scales)
-    ]
-    _walk(generator, [_Shaped(shape) for shape in shapes], runner)
+    if isinstance(network, JohnsonNet):
+        padded = (batch, 3, -(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE)
+        _walk_johnson(network, _Shaped(padded), runner)
+        return runner.count
+    config = network.config
+    sizes = pyramid_sizes(height, width, config.num_scales)
+    _walk(network, [_Shaped((batch, config.input_channels, h, w)) for h, w in sizes], runner)
     return runner.count
 
 
@@ -594,3 +626,49 @@ def _walk(generator: Generator, inputs: Sequence[Tensor | Map], runner: BandRunn
 
 def _stats(runner: BandRunner, source: Map, norm: nn.Module) -> Moments | None:
     return runner.moments(source) if isinstance(norm, nn.InstanceNorm2d) else None
+
+
+# -- Johnson et al.'s network -----------------------------------------------------------------
+
+
+@torch.no_grad()
+def transform_in_bands(
+    network: JohnsonNet,
+    content: Tensor,
+    storage: Storage,
+    max_rows: int | None = None,
+    on_band: Callable[[], None] | None = None,
+) -> Tensor:
+    """``network(content)`` computed layer by layer in bands (as ``generate_in_bands``)."""
+    height, width = content.shape[-2:]
+    if min(height, width) < network.min_side:
+        raise ValueError(f"input {width}x{height} is too small: at least {network.min_side} px")
+    runner = BandRunner(storage, content.device, None, max_rows, on_band)
+    padded = pad_to_multiple(content, STRIDE)
+    return _walk_johnson(network, Given(padded), runner)[..., :height, :width]
+
+
+def _walk_johnson(network: JohnsonNet, content: Map, runner: BandRunner) -> Tensor:
+    """The layers of ``JohnsonNet.transform`` in order; every convolution reflect-pads."""
+
+    def conv_norm(layers: Sequence[nn.Module], source: Map, slope: float | None) -> Map:
+        conv, norm = layers[0], layers[1]
+        assert isinstance(conv, nn.Conv2d)
+        stored, moments = runner.conv(conv, source, "reflect")
+        return normalised(stored, norm, moments, slope)
+
+    x = content
+    for block in network.encoder.children():
+        x = conv_norm(list(block.children()), x, 0.0)  # conv, norm, ReLU
+    for residual in network.residuals.children():
+        first, conv, norm = list(cast(ResidualBlock, residual).body.children())
+        inner = conv_norm(list(first.children()), x, 0.0)
+        x = runner.materialise(Sum(x, conv_norm([conv, norm], inner, None)))
+    for stage in network.decoder.children():
+        _, *layers = list(stage.children())  # nn.Upsample, conv, norm, ReLU
+        _, _, height, width = x.shape
+        x = conv_norm(layers, Upsampled(x, 2 * height, 2 * width), 0.0)
+    batch, _, height, width = x.shape
+    image = Output((batch, 3, height, width), runner.device)
+    runner.conv(network.to_rgb, x, "reflect", out=image)
+    return image.data

@@ -45,14 +45,14 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def parse_tile(text: str) -> str | int:
-    """``--tile``: ``auto``, ``off`` or a tile size in pixels."""
+    """``--tile``: ``auto``, ``off`` or the most rows per band."""
     if text.strip().lower() in ("auto", "off"):
         return text.strip().lower()
     try:
         return positive_int(text)
     except argparse.ArgumentTypeError as error:
         raise argparse.ArgumentTypeError(
-            f"expected auto, off or a tile size, got {text!r}"
+            f"expected auto, off or a number of rows, got {text!r}"
         ) from error
 
 

@@ -96,7 +96,7 @@ class TrainConfig:
     lr_decay_every: int = _key(500, "steps between learning-rate decays")
     precision: str = _key(
         "auto",
-        "auto|bf16|fp32: fp32 training, descriptor in bf16 where supported (auto) or as named; "
+        "auto|bf16|fp32: fp32 training, descriptor in bf16 where fast (auto) or as named; "
         "32|bf16-mixed|16-mixed: Lightning's precision for the whole step (docs/scaling.md)",
         TRAIN_PRECISIONS,
     )

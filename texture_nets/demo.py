@@ -30,7 +30,7 @@ from texture_nets.pretrained import MODELS_DIR, shipped_models
 
 DEFAULT_STYLE = "vangogh_starry_night"
 MAX_STYLIZE_SIDE = 1536  # the slider's top: about 5 s on a 2-core CPU for a shipped stylizer
-MAX_TEXTURE_SIDE = 2048  # tiled above 1024 px
+MAX_TEXTURE_SIDE = 2048  # a few seconds on a CPU
 EXAMPLE_PHOTOS = ("chelsea", "astronaut", "coffee")  # scikit-image's public-domain photos
 
 

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from texture_nets.api import PretrainedModel, TextureModel, load
+from texture_nets.bands import DEFAULT_MAX_MEMORY, band_options, is_large
 from texture_nets.cli_args import (
     default_device,
     parse_device,
@@ -41,13 +42,6 @@ from texture_nets.image import ImageError, check_output_dir, is_builtin, list_im
 from texture_nets.networks import Network, render_steps, sample_textures
 from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
 from texture_nets.threads import use_physical_cores
-from texture_nets.tiling import (
-    AUTO_TILE_SIDE,
-    DEFAULT_MAX_MEMORY,
-    DEFAULT_TILE,
-    memory_budget,
-    tile_size,
-)
 
 log = logging.getLogger("texture_nets")
 
@@ -111,17 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_tile,
         default="auto",
         metavar="auto|off|N",
-        help="bound the memory, not the result: auto keeps under --max-memory (Ulyanov) or "
-        f"uses tiles of {DEFAULT_TILE} px above {AUTO_TILE_SIDE}x{AUTO_TILE_SIDE} pixels "
-        "(Johnson); N: tiles of N px (Johnson), bands of at most N rows (Ulyanov); off: all "
-        "in memory",
+        help="images are made layer by layer in bands of rows (same result as one pass): auto "
+        "keeps under --max-memory; N: bands of at most N rows; off: everything in memory",
     )
     parser.add_argument(
         "--max-memory",
         type=positive_float,
         default=DEFAULT_MAX_MEMORY / 2**30,
         metavar="GB",
-        help="Ulyanov's generator: keep the process under about this much memory; larger "
+        help="keep the process under about this much memory (a GPU: its memory); larger "
         "intermediate maps go to temporary files (same result, a little slower)",
     )
     parser.add_argument("--out", default="samples", help="output directory")
@@ -132,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("torch", "onnxruntime"),
         default="torch",
         help="run the network with PyTorch, or export it to ONNX and run it with onnxruntime "
-        "(CPU, one pass: no tiling; needs the [export] extra)",
+        "(CPU, one plain pass: no bands; needs the [export] extra)",
     )
     return parser
 
@@ -194,15 +186,15 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, workdir: Path
         raise UserError(f"--size: this generator needs at least {min_side} px per side")
     stem = model.name
     seeds = [args.seed + i for i in range(args.count)]
-    tile = None if args.backend == "onnxruntime" else tile_size(args.tile, height, width)
-    max_memory = memory_budget(args.tile, args.max_memory * 2**30)
-    batch_size = 1 if tile else args.batch_size  # a tiled sample is already large
+    tile, max_memory = band_options(args.tile, args.max_memory * 2**30)
+    large = is_large(height, width) and args.backend == "torch"
+    batch_size = 1 if large else args.batch_size  # a large sample is made alone
     start = time.perf_counter()
     written = []
     for first in range(0, len(seeds), batch_size):
         batch = seeds[first : first + batch_size]
         try:
-            with progress_bar(enabled=tile is not None, label="bands") as progress:
+            with progress_bar(enabled=large, label="bands") as progress:
                 on_step = None
                 if progress is not None:
                     on_step = progress(render_steps(generator, len(batch), height, width, tile))

@@ -114,13 +114,12 @@ class Upsample(nn.Sequential):
 class JohnsonNet(nn.Module):
     """Photo (B, 3, H, W) in [0, 1] -> stylized image of the same size in [0, 1].
 
-    Its layers are registered in forward order (``receptive_radius`` walks them); the class
-    states the facts that sampling and tiled generation need, as ``Generator`` does.
+    The class states the facts that sampling needs, as ``Generator`` does; ``bands.py`` runs
+    it layer by layer for images.
     """
 
     takes_noise: ClassVar[bool] = False
     stochastic = False  # no noise: one output per photo
-    wraps_around = False  # reflect padding: tiles end at the image border
 
     def __init__(self, config: JohnsonConfig) -> None:
         super().__init__()
@@ -156,37 +155,6 @@ class JohnsonNet(nn.Module):
     def run(self, content: Tensor | None, noise: list[Tensor] | None = None) -> Tensor:
         """One forward pass on the photo (``noise`` is ignored: the network takes none)."""
         return self.config.run(self, content, noise)
-
-    # -- facts for tiled generation (texture_nets.tiling): the whole network is tiled -------
-    def tiled_levels(self, height: int, width: int, tile: int) -> int:
-        return 0
-
-    def tile_align(self, levels: int) -> int:
-        return STRIDE
-
-    def tiled_modules(self, levels: int) -> list[nn.Module]:
-        return [self]
-
-    def receptive_radius(self, levels: int) -> int:
-        """How far an output pixel reads into the input: every conv reaches ``kernel // 2``
-        pixels at the current spacing (strides widen it, upsampling narrows it); plus one
-        stride of slack for the nearest-neighbour alignment."""
-        radius, spacing = 0, 1
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                radius += (module.kernel_size[0] // 2) * module.dilation[0] * spacing
-                spacing *= module.stride[0]
-            elif isinstance(module, nn.Upsample):
-                spacing //= int(module.scale_factor)  # type: ignore[arg-type]
-        return radius + STRIDE
-
-    def tile_parts(
-        self, content: Tensor | None, noise: list[Tensor] | None, tile: int
-    ) -> tuple[list[Tensor], list[int], Callable[[list[Tensor]], Tensor]]:
-        """The photo at scale 1 and the whole network, run on each tile's cut-out."""
-        if content is None:
-            raise ValueError("the johnson network needs a content image")
-        return [content], [1], lambda tile_inputs: self(tile_inputs[0])
 
 
 def pad_to_multiple(images: Tensor, multiple: int) -> Tensor:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from texture_nets.bands import Storage, band_count, generate_in_bands
+from texture_nets.bands import Storage, band_count, generate_in_bands, transform_in_bands
 from texture_nets.generator import (
     Generator,
     GeneratorConfig,
@@ -28,7 +28,6 @@ from texture_nets.generator import (
     seeded_rng,
 )
 from texture_nets.johnson import JohnsonConfig, JohnsonNet
-from texture_nets.tiling import plan_tiling, tiled_forward
 
 NetworkConfig = GeneratorConfig | JohnsonConfig
 Network = Generator | JohnsonNet
@@ -100,48 +99,33 @@ def render(
     """A forward pass that makes images (no gradients); equal to ``run_network`` up to float
     rounding.
 
-    Ulyanov's generator always runs layer by layer in bands of rows (``bands.py``): about 2x
-    faster than the plain forward on a CPU (docs/architecture.md), exact at every size, and
-    its stored maps go to temporary files beyond ``max_memory`` bytes (``tile``: bands of at
-    most this many rows). Johnson's network runs whole, or tile by tile (``tiling.py``) in
-    tiles of ``tile`` pixels. ``on_step`` is called after every band or tile.
+    Both architectures run layer by layer in bands of rows (``bands.py``): faster than the
+    plain forward on a CPU (docs/architecture.md), exact at every size, and their stored
+    maps go to temporary files beyond ``max_memory`` bytes (``tile``: bands of at most this
+    many rows). ``on_step`` is called after every band. A network run by another runtime
+    (ONNX) makes one plain pass.
     """
-    generator = as_multiscale(network)
-    if generator is not None:
-        inputs = make_inputs(generator.config, _need_noise(noise), content)
-        batch, _, height, width = inputs[0].shape
-        output = batch * 3 * height * width * 4
-        storage = Storage.for_peak(max_memory, output, inputs[0].device)
-        return generate_in_bands(generator, inputs, storage, tile, on_step)
-    if not tile or not isinstance(network, JohnsonNet):  # (an ONNX-run network: one pass)
-        with torch.no_grad():
-            return run_network(network, content, noise)
-    inputs, scales, run = network.tile_parts(content, noise, tile)
-    height, width = inputs[0].shape[-2:]
-    plan = plan_tiling(network, height, width, tile)
-    return tiled_forward(
-        network,
-        run,
-        inputs,
-        scales,
-        (height, width),
-        tile,
-        plan.halo,
-        plan.align,
-        wrap=network.wraps_around,
-        on_tile=on_step,
-    )
+    if isinstance(network, Generator):
+        inputs = make_inputs(network.config, _need_noise(noise), content)
+        storage = _storage(inputs[0], max_memory)
+        return generate_in_bands(network, inputs, storage, tile, on_step)
+    if isinstance(network, JohnsonNet) and content is not None:
+        return transform_in_bands(network, content, _storage(content, max_memory), tile, on_step)
+    with torch.no_grad():
+        return run_network(network, content, noise)
+
+
+def _storage(first_input: Tensor, max_memory: float) -> Storage:
+    batch, _, height, width = first_input.shape
+    output = batch * 3 * height * width * 4
+    return Storage.for_peak(max_memory, output, first_input.device)
 
 
 def render_steps(network: Network, batch: int, height: int, width: int, tile: int | None) -> int:
     """How many times ``render`` calls ``on_step`` for this size (for progress bars)."""
-    generator = as_multiscale(network)
-    if generator is not None:
-        return band_count(generator, batch, height, width, tile)
-    if not tile or not isinstance(network, JohnsonNet):
-        return 0
-    plan = plan_tiling(network, height, width, tile)
-    return plan.passes * plan.tiles
+    if isinstance(network, Generator | JohnsonNet):
+        return band_count(network, batch, height, width, tile)
+    return 0
 
 
 def _need_noise(noise: list[Tensor] | None) -> list[Tensor]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import time
 import warnings
 
 import torch
@@ -26,10 +28,41 @@ def bf16_supported(device: torch.device) -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
+def bf16_fast(device: torch.device) -> bool:
+    """Whether bf16 pays here: supported, and on a CPU measurably faster than fp32 (some CPUs
+    have the instructions and still run bf16 convolutions slower: docs/scaling.md)."""
+    if not bf16_supported(device):
+        return False
+    return device.type != "cpu" or _cpu_bf16_speedup() >= BF16_MIN_SPEEDUP
+
+
+BF16_MIN_SPEEDUP = 1.2  # bf16 must beat fp32 by this much to be worth its rounding
+
+
+@functools.cache
+def _cpu_bf16_speedup() -> float:
+    """fp32 time / bf16 time of a descriptor-like convolution (64 channels, 3x3, 64x64,
+    channels-last), best of 5 each: about 30 ms, once per process."""
+    times = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        x = torch.randn(1, 64, 64, 64, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        w = torch.randn(64, 64, 3, 3, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            torch.nn.functional.conv2d(x, w, padding=1)  # warm-up (oneDNN picks a kernel)
+            best = float("inf")
+            for _ in range(5):
+                start = time.perf_counter()
+                torch.nn.functional.conv2d(x, w, padding=1)
+                best = min(best, time.perf_counter() - start)
+        times[dtype] = best
+    return times[torch.float32] / times[torch.bfloat16]
+
+
 def resolve_bf16(precision: str, device: torch.device) -> bool:
-    """Whether ``precision`` (auto|bf16|fp32) means bf16 autocast for the descriptor."""
+    """Whether ``precision`` (auto|bf16|fp32) means bf16 autocast for the descriptor: auto
+    takes bf16 where it is fast (``bf16_fast``)."""
     if precision == "auto":
-        return bf16_supported(device)
+        return bf16_fast(device)
     if precision == "bf16" and device.type == "cpu" and not bf16_supported(device):
         warnings.warn(
             "precision bf16 on a CPU without bf16 instructions (AVX512-BF16/AMX): bf16 is "

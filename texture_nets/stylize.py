@@ -19,6 +19,7 @@ import torch.nn.functional as F  # noqa: N812
 from PIL import Image
 from torch import Tensor
 
+from texture_nets.bands import DEFAULT_MAX_MEMORY, band_options
 from texture_nets.color import preserve_colors
 from texture_nets.errors import UserError
 from texture_nets.image import ImageError, open_image, oriented_size, pil_to_tensor, save_image
@@ -28,7 +29,6 @@ from texture_nets.networks import (
     render,
     seeded_noise,
 )
-from texture_nets.tiling import DEFAULT_MAX_MEMORY, memory_budget, tile_size
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class StylizeOptions:
     original_colors: bool = False
     seed: int = 0
     batch_size: int = 4
-    tile: str | int = "auto"  # generate.py --tile: auto | off | tile side in pixels
+    tile: str | int = "auto"  # generate.py --tile: auto | off | most rows per band
     max_memory: float = DEFAULT_MAX_MEMORY  # bytes (generate.py --max-memory)
     format: str = "png"
     device: str = "cpu"
@@ -164,8 +164,7 @@ def stylize_images(
     content = torch.cat(
         [pil_to_tensor(image.resize(work_size, Image.Resampling.LANCZOS)) for image in originals]
     ).to(options.device)
-    tile = tile_size(options.tile, work_size[1], work_size[0])
-    budget = memory_budget(options.tile, options.max_memory)
+    tile, budget = band_options(options.tile, options.max_memory)
     stylized = stylize_tensor(network, content, options.seed, tile, budget).float().cpu()
     results = []
     for original, out_size, image in zip(originals, out_sizes, stylized, strict=True):
