@@ -1,16 +1,17 @@
 """How fast the shipped generators make images, measured side by side in one run.
 
 1. Peaks of this CPU: a 3x3 convolution in fp32 and in bf16 (channels-last, 128 channels).
-2. Per shipped model (a texture at 1024x1024, a stylizer on a 1024x768 photo): the plain
+2. Per model (a shipped texture at 1024x1024, a shipped stylizer and Johnson's network with
+   untrained weights on a 1024x768 photo): the plain
    forward (``run_network``), the same under bf16 autocast, and the banded executor that
    ``generate.py`` and the API use (``networks.render``): time (median of ``--repeats``),
    convolution GFLOP/s and share of the fp32 peak, and the largest pixel difference from the
    plain fp32 forward. One more row explains the bf16 difference: the fp32 network fed its
    inputs rounded to bf16.
-3. Large textures, each ``generate.py`` in a fresh process (peak RSS of the whole process):
-   2048x2048 with ``--tile off`` (all in memory) and 4096x4096 with the default
-   ``--max-memory 2``; beside the plain forward at 2048x2048 (fresh process) for the
-   per-pixel ratio.
+3. Large outputs, each ``generate.py`` in a fresh process (peak RSS of the whole process):
+   a 2048x2048 texture with ``--tile off`` (all in memory), a 4096x4096 texture and a
+   4000x3000 photo with the default ``--max-memory 2``; beside the plain forward at
+   2048x2048 (fresh process) for the per-pixel ratio.
 
     python -m benchmarks.inference_speed
 """
@@ -19,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -32,11 +35,14 @@ from benchmarks.common import RESULTS, median_time, table, write_results
 from benchmarks.generation_speed import generate_cli_peak, photo
 from texture_nets import load
 from texture_nets.generator import Generator, pyramid_sizes
+from texture_nets.image import save_image
+from texture_nets.johnson import JohnsonConfig, JohnsonNet
 from texture_nets.measure import run_in_fresh_process
 from texture_nets.networks import render, run_network, seeded_noise
 
 TEXTURE = "tn_red_peppers"
 STYLIZER = "vangogh_starry_night"
+JOHNSON = "johnson (untrained, default config)"
 MIB = 2**20
 
 
@@ -49,8 +55,11 @@ def conv_peak(dtype: torch.dtype, repeats: int) -> float:
         return flops / median_time(lambda: F.conv2d(x, w, padding=1), repeats) / 1e9
 
 
-def conv_flops(generator: Generator, height: int, width: int, batch: int = 1) -> float:
-    """Multiply-adds x 2 of every convolution of the generator at this output size."""
+def conv_flops(network: Generator | JohnsonNet, height: int, width: int) -> float:
+    """Multiply-adds x 2 of every convolution of the network at this output size."""
+    if isinstance(network, JohnsonNet):
+        return johnson_flops(network, height, width)
+    generator = network
     sizes = pyramid_sizes(height, width, generator.config.num_scales)
     total = 0.0
     blocks = [(block, k) for k, block in enumerate(generator.input_blocks)]
@@ -61,7 +70,21 @@ def conv_flops(generator: Generator, height: int, width: int, batch: int = 1) ->
         h, w = sizes[level]
         for conv in (m for m in block.modules() if isinstance(m, nn.Conv2d)):
             k = conv.kernel_size[0] * conv.kernel_size[1]
-            total += 2 * k * conv.in_channels * conv.out_channels * h * w * batch
+            total += 2 * k * conv.in_channels * conv.out_channels * h * w
+    return total
+
+
+def johnson_flops(network: JohnsonNet, height: int, width: int) -> float:
+    """Every convolution at its resolution: strides halve it, upsampling doubles it."""
+    total, scale = 0.0, 1.0
+    for module in network.modules():
+        if isinstance(module, nn.Upsample):
+            scale *= 2
+        elif isinstance(module, nn.Conv2d):
+            scale /= module.stride[0]
+            k = module.kernel_size[0] * module.kernel_size[1]
+            pixels = height * width * scale * scale
+            total += 2 * k * module.in_channels * module.out_channels * pixels
     return total
 
 
@@ -75,13 +98,14 @@ def differences(out: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
 
 
 def model_rows(name: str, height: int, width: int, args: argparse.Namespace) -> list[dict]:
-    model = load(name, device="cpu")
-    network = model.network
-    assert isinstance(network, Generator)
+    if name == JOHNSON:  # no shipped Johnson model: speed does not depend on the weights
+        network: Generator | JohnsonNet = JohnsonConfig().build().eval()
+    else:
+        network = cast(Generator, load(name, device="cpu").network)
     config = network.config
-    content = photo(width, height) if config.content_channels else None
+    takes_photo = isinstance(network, JohnsonNet) or network.config.content_channels > 0
+    content = photo(width, height) if takes_photo else None
     noise = seeded_noise(config, 1, height, width, seed=0)
-    assert noise is not None
     flops = conv_flops(network, height, width)
 
     def plain() -> torch.Tensor:
@@ -93,7 +117,7 @@ def model_rows(name: str, height: int, width: int, args: argparse.Namespace) -> 
             return run_network(network, content, noise).float()
 
     def rounded_inputs() -> torch.Tensor:
-        rounded = [scale.bfloat16().float() for scale in noise]
+        rounded = None if noise is None else [scale.bfloat16().float() for scale in noise]
         photo_in = None if content is None else content.bfloat16().float()
         with torch.no_grad():
             return run_network(network, photo_in, rounded)
@@ -107,10 +131,16 @@ def model_rows(name: str, height: int, width: int, args: argparse.Namespace) -> 
         "plain forward, bf16 autocast": bf16,
         "banded (generate.py, API), fp32": banded,
     }
+    print(f"{name} {width}x{height}: {', '.join(runs)} (interleaved) ...", flush=True)
+    times: dict[str, list[float]] = {label: [] for label in runs}
+    for _ in range(args.repeats):  # round-robin, so a noisy minute hits every variant
+        for label, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[label].append(time.perf_counter() - start)
     rows = []
     for label, run in runs.items():
-        print(f"{name} {width}x{height}: {label} ...", flush=True)
-        seconds = median_time(run, args.repeats)
+        seconds = statistics.median(times[label])
         rows.append(
             {
                 "model": name,
@@ -150,13 +180,18 @@ def large_rows() -> list[dict[str, Any]]:
     plain = run_in_fresh_process("plain 2048", plain_in_child, 2048)
     rows.append({"what": "plain forward 2048x2048 (no bands)", "seconds": plain["seconds"]})
     with tempfile.TemporaryDirectory() as tmp:
+        photo_file = Path(tmp) / "photo.png"
+        save_image(photo(4000, 3000), photo_file)
         runs = {
-            "generate.py --size 2048 --tile off": ["--size", "2048", "--tile", "off"],
-            "generate.py --size 4096 (--max-memory 2)": ["--size", "4096"],
-        }
+            "generate.py --size 2048 --tile off": ["--texture", TEXTURE, "--size", "2048",
+                                                   "--tile", "off"],
+            "generate.py --size 4096 (--max-memory 2)": ["--texture", TEXTURE, "--size", "4096"],
+            f"generate.py 4000x3000 photo, {STYLIZER} (--max-memory 2)": [
+                "--checkpoint", STYLIZER, "--content", str(photo_file)],
+        }  # fmt: skip
         for label, argv in runs.items():
             print(f"large: {label} ...", flush=True)
-            record = generate_cli_peak(["--texture", TEXTURE, *argv, "--out", tmp])
+            record = generate_cli_peak([*argv, "--out", str(Path(tmp) / "out")])
             rows.append({"what": label, **record})
     return rows
 
@@ -198,6 +233,7 @@ def to_markdown(peaks: dict[str, float], models: list[dict], large: list[dict]) 
     plain = large[0]["seconds"]
     rows = []
     for r in large:
+        photo_run = "photo" in r["what"]
         pixels = 4096**2 if "4096" in r["what"] else 2048**2
         per_pixel = r["seconds"] / pixels / (plain / 2048**2)
         peak = r.get("peak_bytes")
@@ -205,12 +241,12 @@ def to_markdown(peaks: dict[str, float], models: list[dict], large: list[dict]) 
             [
                 r["what"],
                 f"{r['seconds']:.1f} s",
-                f"{per_pixel:.2f}x",
+                "-" if photo_run else f"{per_pixel:.2f}x",
                 "-" if peak is None else f"{peak / MIB:.0f} MiB",
             ]
         )
     lines += [
-        "Large textures (`" + TEXTURE + "`), each in a fresh process; generate.py times and "
+        f"Large outputs (texture `{TEXTURE}`), each in a fresh process; generate.py times and "
         "peaks include starting Python and loading torch:",
         "",
         table(
@@ -225,8 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--skip-large", action="store_true", help="keep the large-output rows of the last run"
+    )
     parser.add_argument(
         "--render", action="store_true", help="rewrite results.md from results.json only"
     )
@@ -242,8 +280,16 @@ def main(argv: list[str] | None = None) -> int:
         "fp32": conv_peak(torch.float32, 5),
         "bf16": conv_peak(torch.bfloat16, 5),
     }
-    models = model_rows(TEXTURE, 1024, 1024, args) + model_rows(STYLIZER, 768, 1024, args)
-    large = [] if args.skip_large else large_rows()
+    models = [
+        *model_rows(TEXTURE, 1024, 1024, args),
+        *model_rows(STYLIZER, 768, 1024, args),
+        *model_rows(JOHNSON, 768, 1024, args),
+    ]
+    saved = RESULTS / "inference_speed" / "results.json"
+    if args.skip_large and saved.is_file():  # keep the large outputs measured before
+        large = json.loads(saved.read_text())["large"]
+    else:
+        large = [] if args.skip_large else large_rows()
     markdown = to_markdown(peaks, models, large)
     payload = {
         "peaks_gflops": peaks,

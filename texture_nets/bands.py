@@ -1,15 +1,18 @@
-"""Ulyanov's generator run layer by layer in bands of rows: any size, bounded memory, one pass.
+"""The networks run layer by layer in bands of rows: images of any size, bounded memory, one pass.
 
 Instance normalisation needs a layer's statistics over the *whole* image before anything
-can use its output, so the generator cannot be cut into independent tiles. Here every
+can use its output, so a network cannot be cut into independent tiles without computing
+every layer once per normalisation layer above it. Here every
 convolution instead runs once over the whole image, a band of full-width rows at a time: it
 reads its input band with the kernel's halo of rows (wrapped, reflected or zero-padded as the
-layer pads), applies the normalisation and LeakyReLU of the layer before it on the fly, and
+layer pads), applies the normalisation and activation of the layer before it on the fly, and
 writes its raw output to a stored map while summing that output's statistics. So the next
 normalisation is known before anything reads the map, and no layer is ever computed twice.
 
-Every pyramid level runs at its own size, exactly as in ``Generator.forward``, so the result
-equals the whole-image pass for every size and padding, circular included. Stored maps stay
+Every layer runs at its own size, exactly as in the plain forward (Ulyanov's pyramid levels,
+Johnson's strided and upsampled stages), so the result equals the whole-image pass for every
+size and padding, circular included; bands small enough for the CPU's cache also make it
+faster than the plain forward (docs/architecture.md). Stored maps stay
 in memory while they fit the memory budget and go to a temporary file beyond it (read back
 with plain reads, so they never count in the process's resident memory).
 """
@@ -41,12 +44,14 @@ BAND_BYTES = 8 << 20  # a band of a layer's input or output on a CPU: stays in c
 GPU_BAND_BYTES = 512 << 20  # on a GPU: few, large kernels
 _FLOAT = 4  # bytes per stored value (fp32)
 
+Shape = tuple[int, int, int, int]  # (batch, channels, height, width)
+
 
 class Map(Protocol):
     """A (B, C, H, W) activation that can be read a set of rows at a time."""
 
     @property
-    def shape(self) -> tuple[int, int, int, int]: ...
+    def shape(self) -> Shape: ...
 
     def read_into(self, index: Tensor, out: Tensor) -> None:
         """Write rows ``index`` (each in [0, H)) into ``out`` ((B, C, len(index), W))."""
@@ -93,7 +98,7 @@ class Storage:
             held, bands = resident_bytes(), 16 * BAND_BYTES
         return cls(max(0.0, max_memory - held - reserve - bands))
 
-    def new(self, shape: tuple[int, int, int, int]) -> InMemory | OnDisk:
+    def new(self, shape: Shape) -> InMemory | OnDisk:
         size = math.prod(shape) * _FLOAT
         if self.in_memory + size <= self.budget:
             self.in_memory += size
@@ -110,7 +115,7 @@ class Storage:
 class InMemory:
     """A map kept as the bands it was written in (no copy into one big tensor)."""
 
-    def __init__(self, shape: tuple[int, int, int, int]) -> None:
+    def __init__(self, shape: Shape) -> None:
         self.shape = shape
         self.starts: list[int] = []
         self.bands: list[Tensor] = []
@@ -118,9 +123,6 @@ class InMemory:
     def write(self, first_row: int, band: Tensor) -> None:
         self.starts.append(first_row)
         self.bands.append(band)
-
-    def whole(self) -> Tensor:
-        return self.bands[0] if len(self.bands) == 1 else torch.cat(self.bands, dim=2)
 
     def pieces(self, index: Tensor) -> list[Tensor]:
         out = []
@@ -148,7 +150,7 @@ def _copy_pieces(parts: list[Tensor], out: Tensor) -> None:
 class OnDisk:
     """A map in an unlinked temporary file, row-major ((H, B, C, W)) so a band is one read."""
 
-    def __init__(self, shape: tuple[int, int, int, int]) -> None:
+    def __init__(self, shape: Shape) -> None:
         self.shape = shape
         batch, channels, _, width = shape
         self.row_bytes = batch * channels * width * _FLOAT
@@ -240,7 +242,7 @@ class Given:
     data: Tensor
 
     @property
-    def shape(self) -> tuple[int, int, int, int]:
+    def shape(self) -> Shape:
         return tuple(self.data.shape)  # type: ignore[return-value]
 
     def read_into(self, index: Tensor, out: Tensor) -> None:
@@ -257,7 +259,7 @@ class Normalised:
     slope: float | None  # None: no activation
 
     @property
-    def shape(self) -> tuple[int, int, int, int]:
+    def shape(self) -> Shape:
         return self.source.shape
 
     def read_into(self, index: Tensor, out: Tensor) -> None:
@@ -280,7 +282,7 @@ class Upsampled:
     width: int
 
     @property
-    def shape(self) -> tuple[int, int, int, int]:
+    def shape(self) -> Shape:
         batch, channels, _, _ = self.source.shape
         return (batch, channels, self.height, self.width)
 
@@ -298,7 +300,7 @@ class Joined:
     parts: Sequence[Map]
 
     @property
-    def shape(self) -> tuple[int, int, int, int]:
+    def shape(self) -> Shape:
         batch, _, height, width = self.parts[0].shape
         return (batch, sum(part.shape[1] for part in self.parts), height, width)
 
@@ -317,7 +319,7 @@ class Sum:
     second: Map
 
     @property
-    def shape(self) -> tuple[int, int, int, int]:
+    def shape(self) -> Shape:
         return self.first.shape
 
     def read_into(self, index: Tensor, out: Tensor) -> None:
@@ -385,8 +387,6 @@ def normalised(
 
 
 # -- the executor ----------------------------------------------------------------------------
-
-Shape = tuple[int, int, int, int]
 
 
 class BandRunner:
