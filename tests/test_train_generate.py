@@ -13,10 +13,12 @@ import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
+from conftest import patched_vgg, quiet_random_warning
 from PIL import Image
 
 from texture_nets import generate_cli, train_cli
 from texture_nets.checkpoint import read_checkpoint
+from texture_nets.config import make_config
 from texture_nets.module import TextureNetsModule
 
 TINY = [
@@ -308,10 +310,43 @@ def test_max_time_ends_training_with_a_checkpoint_and_samples(
     """``--max-time``: the budget, not ``max_steps``, ends the run; state and samples are kept,
     and a resumed run gets only what is left of the budget."""
     run = tmp_path / "timed"
-    budget = ["--max-time", "0.01", "--sample-every", "100000"]  # 0.6 s
+    budget = ["--max-time", "0.01", "--sample-every", "100000", "--lr-schedule", "cosine"]
     assert train(texture, run, 100_000, *budget) == 0
     step = read_checkpoint(run).global_step
     assert 0 < step < 100_000
     assert (run / "samples" / f"step_{step:06d}.png").is_file()
     assert train(texture, run, 100_000, *budget, "--resume", "auto") == 0
     assert read_checkpoint(run).global_step <= step + 1  # the budget was already spent
+
+
+def _lr_factor(overrides: dict[str, Any]) -> Any:
+    config = make_config({"descriptor": "random", "image_size": 32, "num_scales": 3, **overrides})
+    with patched_vgg(), quiet_random_warning():
+        module = TextureNetsModule(config.to_dict())
+    scheduler = module.configure_optimizers()["lr_scheduler"]["scheduler"]
+    return module, scheduler.lr_lambdas[0]
+
+
+def test_cosine_schedule_ends_near_zero_over_the_steps() -> None:
+    _, factor = _lr_factor({"lr_schedule": "cosine", "warmup_steps": 10, "max_steps": 110})
+    assert factor(0) == pytest.approx(0.1, rel=1e-3)  # warm-up first
+    assert factor(55) == pytest.approx(0.5, abs=1e-9)  # halfway through the budget
+    assert factor(109) < 1e-3
+    _, step = _lr_factor({"lr_schedule": "step", "warmup_steps": 0, "lr_decay_every": 50})
+    assert [step(0), step(50), step(100)] == [1.0, 0.5, 0.25]
+
+
+def test_cosine_schedule_follows_the_time_budget_when_it_runs_out_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module, factor = _lr_factor(
+        {"lr_schedule": "cosine", "warmup_steps": 0, "max_steps": 1000, "max_time": 2.0}
+    )
+
+    class Spent:  # a Timer 60 s into a 2-minute budget
+        def time_elapsed(self, stage: str) -> float:
+            return 60.0
+
+    monkeypatch.setattr(module, "_budget_timer", lambda: Spent())
+    assert factor(10) == pytest.approx(0.5, abs=1e-9)  # time, not steps (1%), says halfway
+    assert factor(900) < 0.03  # steps further along than time: steps win

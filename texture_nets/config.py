@@ -33,6 +33,7 @@ from texture_nets.objective import (
 from texture_nets.precision import TRAIN_PRECISIONS
 
 MODES = ("texture", "stylize")
+LR_SCHEDULES = ("step", "cosine")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data: wheels ship it
 
@@ -94,6 +95,12 @@ class TrainConfig:
     warmup_steps: int = _key(50, "linear learning-rate warm-up")
     lr_decay: float = _key(0.5, "learning-rate factor applied every lr_decay_every steps")
     lr_decay_every: int = _key(500, "steps between learning-rate decays")
+    lr_schedule: str = _key(
+        "step",
+        "step: lr_decay every lr_decay_every steps; cosine: from lr down to 0 over the budget "
+        "(max_steps, or max_time if it runs out first), after the warm-up",
+        LR_SCHEDULES,
+    )
     precision: str = _key(
         "auto",
         "auto|bf16|fp32: fp32 training, descriptor in bf16 where fast (auto) or as named; "

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import Timer
 from torch import Tensor
 
 from texture_nets.checkpoint import CHECKPOINT_FORMAT
@@ -210,6 +212,8 @@ class TextureNetsModule(pl.LightningModule):
 
         def factor(step: int) -> float:
             warm = min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
+            if cfg.lr_schedule == "cosine":
+                return warm * 0.5 * (1 + math.cos(math.pi * self.training_progress(step)))
             return warm * cfg.lr_decay ** (step // cfg.lr_decay_every)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -217,6 +221,21 @@ class TextureNetsModule(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+    def training_progress(self, step: int) -> float:
+        """How much of the training budget is spent, 0..1: steps of ``max_steps``, or wall
+        time of ``max_time`` (Lightning's Timer, kept over resumes) if that is further."""
+        progress = step / self.config.max_steps
+        timer = self._budget_timer()
+        if timer is not None and self.config.max_time is not None:
+            progress = max(progress, timer.time_elapsed("train") / (60 * self.config.max_time))
+        return min(1.0, progress)
+
+    def _budget_timer(self) -> Timer | None:
+        if self._trainer is None:
+            return None
+        callbacks = self.trainer.callbacks  # type: ignore[attr-defined]  # (set at runtime)
+        return next((c for c in callbacks if isinstance(c, Timer)), None)
 
     def validation_step(self, batch: Tensor, batch_idx: int) -> None:
         """Stylize mode: the loss terms on validation photos, with fixed noise per batch."""
