@@ -159,7 +159,9 @@ class OnDisk:
 
     def write(self, first_row: int, band: Tensor) -> None:
         data = band.permute(2, 0, 1, 3).float().cpu().contiguous().numpy()
-        os.pwrite(self.file.fileno(), data, first_row * self.row_bytes)  # type: ignore[arg-type]
+        written = os.pwrite(self.file.fileno(), data, first_row * self.row_bytes)  # type: ignore[arg-type]
+        if written != data.nbytes:
+            raise OSError(f"short write to a temporary map ({written} of {data.nbytes} bytes)")
 
     def read_into(self, index: Tensor, out: Tensor) -> None:
         batch, channels, _, width = self.shape
@@ -196,6 +198,9 @@ def _load_libc() -> ctypes.CDLL | None:
 
 
 _LIBC = _load_libc()
+
+
+# -- options and memory ----------------------------------------------------------------------
 
 
 def band_options(tile: str | int, max_memory: float) -> tuple[int | None, float]:
