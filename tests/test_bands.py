@@ -14,6 +14,7 @@ from texture_nets.bands import (
     Moments,
     OnDisk,
     Storage,
+    band_count,
     generate_in_bands,
     read,
     resident_bytes,
@@ -83,3 +84,9 @@ def test_a_generator_spilled_to_disk_equals_one_kept_in_memory() -> None:
     torch.testing.assert_close(first, second, rtol=0, atol=0)
     with torch.no_grad():
         torch.testing.assert_close(first, generator(inputs), rtol=0, atol=1e-5)
+
+
+def test_gpu_bands_are_larger_so_fewer() -> None:
+    generator = GeneratorConfig(num_scales=3, channels=8).build()
+    on_cpu = band_count(generator, 1, 2048, 2048, device="cpu")
+    assert band_count(generator, 1, 2048, 2048, device="cuda") < on_cpu  # counted, not run

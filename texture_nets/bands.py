@@ -516,7 +516,14 @@ class Output:
 
     def __init__(self, shape: Shape, device: torch.device) -> None:
         self.shape = shape
-        self.data = torch.empty(shape, device=device)
+        self.device = device
+        self._data: Tensor | None = None  # allocated by the first band (none in a count)
+
+    @property
+    def data(self) -> Tensor:
+        if self._data is None:
+            self._data = torch.empty(self.shape, device=self.device)
+        return self._data
 
     def read_into(self, index: Tensor, out: Tensor) -> None:
         out.copy_(self.data.index_select(2, index.to(self.data.device)))
@@ -568,7 +575,7 @@ def generate_in_bands(
     if generator.config.norm == "instance" and coarsest < 2:
         raise ValueError("instance norm needs more than 1 spatial element at the coarsest scale")
     device = inputs[0].device
-    return _walk(generator, inputs, BandRunner(storage, device, None, max_rows, on_band))
+    return _walk(generator, inputs, BandRunner(storage, device, None, max_rows, on_band)).data
 
 
 def band_count(
@@ -593,7 +600,7 @@ def band_count(
 
 
 @torch.no_grad()
-def _walk(generator: Generator, inputs: Sequence[Tensor | Map], runner: BandRunner) -> Tensor:
+def _walk(generator: Generator, inputs: Sequence[Tensor | Map], runner: BandRunner) -> Output:
     config = generator.config
     padding = config.padding
     slope = config.leaky_slope
@@ -626,7 +633,7 @@ def _walk(generator: Generator, inputs: Sequence[Tensor | Map], runner: BandRunn
     batch, _, height, width = x.shape
     image = Output((batch, 3, height, width), runner.device)
     runner.conv(generator.to_rgb, x, padding, out=image)
-    return image.data
+    return image
 
 
 def _stats(runner: BandRunner, source: Map, norm: nn.Module) -> Moments | None:
@@ -650,10 +657,10 @@ def transform_in_bands(
         raise ValueError(f"input {width}x{height} is too small: at least {network.min_side} px")
     runner = BandRunner(storage, content.device, None, max_rows, on_band)
     padded = pad_to_multiple(content, STRIDE)
-    return _walk_johnson(network, Given(padded), runner)[..., :height, :width]
+    return _walk_johnson(network, Given(padded), runner).data[..., :height, :width]
 
 
-def _walk_johnson(network: JohnsonNet, content: Map, runner: BandRunner) -> Tensor:
+def _walk_johnson(network: JohnsonNet, content: Map, runner: BandRunner) -> Output:
     """The layers of ``JohnsonNet.transform`` in order; every convolution reflect-pads."""
 
     def conv_norm(layers: Sequence[nn.Module], source: Map, slope: float | None) -> Map:
@@ -676,4 +683,4 @@ def _walk_johnson(network: JohnsonNet, content: Map, runner: BandRunner) -> Tens
     batch, _, height, width = x.shape
     image = Output((batch, 3, height, width), runner.device)
     runner.conv(network.to_rgb, x, "reflect", out=image)
-    return image.data
+    return image

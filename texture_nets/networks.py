@@ -122,9 +122,11 @@ def _storage(first_input: Tensor, max_memory: float) -> Storage:
 
 
 def render_steps(network: Network, batch: int, height: int, width: int, tile: int | None) -> int:
-    """How many times ``render`` calls ``on_step`` for this size (for progress bars)."""
+    """How many times ``render`` calls ``on_step`` for this size (for progress bars); the
+    bands' size depends on the device the network is on."""
     if isinstance(network, Generator | JohnsonNet):
-        return band_count(network, batch, height, width, tile)
+        device = next(network.parameters()).device
+        return band_count(network, batch, height, width, tile, device)
     return 0
 
 
