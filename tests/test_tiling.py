@@ -7,13 +7,12 @@ import pytest
 import torch
 
 from texture_nets.bands import band_options
-from texture_nets.generator import Generator, GeneratorConfig
+from texture_nets.generator import Generator, GeneratorConfig, make_inputs
 from texture_nets.johnson import JohnsonConfig
 from texture_nets.networks import (
     Network,
     NetworkConfig,
     build_network,
-    make_inputs,
     render,
     render_steps,
     run_network,

@@ -441,7 +441,7 @@ class BandRunner:
         stored = out or self.storage.new(out_shape)
         moments = Moments()
         halo, stride = conv.kernel_size[0] // 2, conv.stride[0]
-        for start, stop in self.bands(max(source.shape, out_shape, key=lambda s: s[1])):
+        for start, stop in self.conv_bands(source.shape, out_shape):
             index = torch.arange(start * stride - halo, (stop - 1) * stride + halo + 1)
             band = torch.empty(batch, channels, len(index), width + 2 * halo, device=self.device)
             source.read_into(_pad_rows(index, height, padding), band[..., halo : halo + width])
@@ -456,6 +456,11 @@ class BandRunner:
             self._tick()
         _trim_heap()
         return stored, moments
+
+    def conv_bands(self, in_shape: Shape, out_shape: Shape) -> list[tuple[int, int]]:
+        """The output row ranges of a convolution: bands sized by its wider side."""
+        wider = max(in_shape[1], out_shape[1])
+        return self.bands((*out_shape[:1], wider, *out_shape[2:]))
 
     def materialise(self, source: Map) -> Map:
         """``source`` computed once into a stored map (for a map that is read twice)."""
@@ -481,7 +486,7 @@ class CountingRunner(BandRunner):
         self, conv: nn.Conv2d, source: Map, padding: str, out: Output | None = None
     ) -> tuple[Map, Moments]:
         out_shape = _conv_shape(conv, source.shape)
-        self.count += len(self.bands(max(source.shape, out_shape, key=lambda s: s[1])))
+        self.count += len(self.conv_bands(source.shape, out_shape))
         return _Shaped(out_shape), _unit_moments(out_shape)
 
     def materialise(self, source: Map) -> Map:

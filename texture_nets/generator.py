@@ -91,9 +91,13 @@ class GeneratorConfig:
         self, network: Callable[..., Tensor], content: Tensor | None, noise: list[Tensor] | None
     ) -> Tensor:
         """Feed a network of this config: the noise pyramid (+ the content image)."""
+        return network(self.inputs(content, noise))
+
+    def inputs(self, content: Tensor | None, noise: list[Tensor] | None) -> list[Tensor]:
+        """The input pyramid of a network of this config (``make_inputs``)."""
         if noise is None:
             raise ValueError("the ulyanov generator needs a noise pyramid")
-        return network(make_inputs(self, noise, content))
+        return make_inputs(self, noise, content)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -168,18 +172,11 @@ class Generator(nn.Module):
         """``inputs[k]``: (B, input_channels, ceil(H/2^k), ceil(W/2^k)); returns (B, 3, H, W)."""
         if len(inputs) != self.config.num_scales:
             raise ValueError(f"expected {self.config.num_scales} inputs, got {len(inputs)}")
-        coarsest = self.input_blocks[-1](inputs[-1])
-        return self.to_image(self.refine(coarsest, inputs, self.config.num_scales - 2))
-
-    def refine(self, x: Tensor, inputs: list[Tensor], level: int, last: int = 0) -> Tensor:
-        """Join ``x`` (the result at scale 2^(level+1)) with the inputs of ``level`` .. ``last``."""
-        for k in range(level, last - 1, -1):
+        x = self.input_blocks[-1](inputs[-1])
+        for k in range(self.config.num_scales - 2, -1, -1):  # coarse to fine
             fine = self.input_blocks[k](inputs[k])
             join_index = self.config.num_scales - 2 - k
             x = self.join_blocks[join_index](self.joins[join_index](x, fine))
-        return x
-
-    def to_image(self, x: Tensor) -> Tensor:
         return torch.sigmoid(self.to_rgb(x))
 
     # -- facts for sampling ------------------------------------------------------------------

@@ -23,7 +23,6 @@ from texture_nets.bands import Storage, band_count, generate_in_bands, transform
 from texture_nets.generator import (
     Generator,
     GeneratorConfig,
-    make_inputs,
     make_noise,
     seeded_rng,
 )
@@ -106,7 +105,7 @@ def render(
     (ONNX) makes one plain pass.
     """
     if isinstance(network, Generator):
-        inputs = make_inputs(network.config, _need_noise(noise), content)
+        inputs = network.config.inputs(content, noise)
         storage = _storage(inputs[0], max_memory)
         return generate_in_bands(network, inputs, storage, tile, on_step)
     if isinstance(network, JohnsonNet) and content is not None:
@@ -128,12 +127,6 @@ def render_steps(network: Network, batch: int, height: int, width: int, tile: in
         device = next(network.parameters()).device
         return band_count(network, batch, height, width, tile, device)
     return 0
-
-
-def _need_noise(noise: list[Tensor] | None) -> list[Tensor]:
-    if noise is None:
-        raise ValueError("the ulyanov generator needs a noise pyramid")
-    return noise
 
 
 @torch.no_grad()
