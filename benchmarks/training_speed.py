@@ -30,7 +30,7 @@ from texture_nets.config import TrainConfig
 from texture_nets.data import PhotoDataModule, photo_split
 from texture_nets.descriptor import VGGDescriptor
 from texture_nets.objective import build_objective_descriptor, loss_settings
-from texture_nets.precision import bf16_fast, descriptor_autocast
+from texture_nets.precision import bf16_autocast, bf16_fast
 
 STEPS = 25  # timed steps after WARMUP
 WARMUP = 5
@@ -100,7 +100,7 @@ def descriptor_speed(config: TrainConfig, repeats: int) -> dict[str, Any]:
 
     def step() -> None:
         pixels = images.clone().requires_grad_(True)
-        with descriptor_autocast(torch.device("cpu"), bf16):
+        with bf16_autocast(torch.device("cpu"), bf16):
             features = descriptor(pixels.contiguous(memory_format=torch.channels_last), layers)
         sum(f.float().pow(2).mean() for f in features.values()).backward()
 

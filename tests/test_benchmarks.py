@@ -102,3 +102,44 @@ def test_conv_flops_count_every_convolution_at_its_level() -> None:
     two_levels = GeneratorConfig(num_scales=2, channels=2, noise_depth=3).build()
     coarse_block = 2 * (9 * 3 * 2 + 9 * 2 * 2 + 2 * 2) * 2 * 3  # 2x3 pixels
     assert conv_flops(two_levels, 4, 5) > conv_flops(one_level, 4, 5) + coarse_block
+
+
+def test_quality_study_report_divides_by_the_floor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import quality_study as study
+
+    monkeypatch.setattr(study, "STUDY", tmp_path / "study")
+    monkeypatch.setattr(study, "DOC", tmp_path / "docs" / "quality.md")
+    monkeypatch.setattr(study, "FIGURES", tmp_path / "docs" / "images" / "quality")
+    (tmp_path / "docs").mkdir()
+    floor = {"style_distance": 0.02, "swd": 0.5, "diversity_shifts": 0.8}
+    gatys = [{"iterations": 300, "seconds": 60.0, "style_distance": 0.004, "swd": 0.4}]
+    study._write_json(
+        study.STUDY / "references" / "bricks.json",
+        {"texture": "bricks", "size": 256, "example": [512, 512], "floor": floor, "gatys": gatys},
+    )
+
+    def point(seconds: float, gram: float) -> dict[str, float]:
+        return {"seconds": seconds, "step": seconds * 2, "style_distance": gram, "swd": 1.0,
+                "diversity_shifts": 0.4}  # fmt: skip
+
+    for config, gram in (("default", 0.08), ("cosine", 0.05)):
+        study._write_json(
+            study.STUDY / "runs" / "screen" / "bricks" / f"{config}-seed0.json",
+            {"part": "screen", "texture": "bricks", "config": config, "seed": 0, "minutes": 1.0,
+             "points": [point(30, 2 * gram), point(60, gram)]},
+        )  # fmt: skip
+    text = study.write_report().read_text()
+    # final Gram 0.08 / floor 0.02 = 4.00, SWD 1.0 / 0.5 = 2.00, diversity 0.4 as it is,
+    # Gram / Gatys 300: 0.08 / 0.004 = 20.00; cosine: 2.50 and 12.50
+    assert "| `default` | 120 | 4.00 | 2.00 | 0.40 | 20.00 |" in text
+    assert "| `cosine` | 120 | 2.50 | 2.00 | 0.40 | 12.50 |" in text
+    assert (study.FIGURES / "screen_style_distance.png").is_file()
+    assert "![Gram / floor" in text
+
+
+def test_quality_study_snapshots_mark_fractions_of_the_budget(tmp_path: Path) -> None:
+    from benchmarks.quality_study import Snapshots
+
+    assert Snapshots(tmp_path, minutes=2.0, count=4).marks == [30.0, 60.0, 90.0]

@@ -24,6 +24,7 @@ from texture_nets.metrics import (
     StyleDistance,
     random_projections,
     resample_sorted,
+    shift_invariant_distance,
     sliced_wasserstein,
     texture_report,
 )
@@ -379,7 +380,35 @@ def test_diversity_matches_reference_and_accumulates_pairs(descriptor: VGGDescri
     assert float(feature.compute()) == pytest.approx(np.mean(feature_pairs), rel=1e-4)
 
 
+def test_shift_invariant_distance_sees_through_shifts() -> None:
+    image = rand(1, 3, 24, 20, seed=20)[0]
+    shifted = image.roll((7, -5), dims=(-2, -1))
+    other = rand(1, 3, 24, 20, seed=21)[0]
+    assert float(shift_invariant_distance(image, shifted)) == pytest.approx(0.0, abs=1e-6)
+    assert 0.8 < float(shift_invariant_distance(image, other)) < 1.0  # unrelated: about 1
+    # a negative copy is no copy: no shift lines it up (only the positive correlations count)
+    assert 0.8 < float(shift_invariant_distance(image, 1 - image)) < 1.0
+    # by hand: min over shifts of ||a - S b||^2 / (||a||^2 + ||b||^2), means removed
+    a, b = image.double(), other.double()
+    a, b = a - a.mean((1, 2), keepdim=True), b - b.mean((1, 2), keepdim=True)
+    best = min(
+        float((a - b.roll((dy, dx), dims=(1, 2))).pow(2).sum())
+        for dy in range(24)
+        for dx in range(20)
+    )
+    expected = best / float(a.pow(2).sum() + b.pow(2).sum())
+    assert float(shift_invariant_distance(image, other)) == pytest.approx(expected, rel=1e-5)
+    # pixel diversity calls shifted copies diverse; the shift-invariant one does not
+    copies = torch.stack([image, shifted, image.roll(3, dims=-1)])
+    pixels, shifts = Diversity(), Diversity(shift_invariant=True)
+    pixels.update(copies)
+    shifts.update(copies)
+    assert float(pixels.compute()) > 0.1 and float(shifts.compute()) < 1e-6
+
+
 def test_diversity_rejects_bad_arguments(descriptor: VGGDescriptor) -> None:
+    with pytest.raises(ValueError, match="compares pixels"):
+        Diversity(descriptor, "relu2_1", shift_invariant=True)
     with pytest.raises(ValueError, match="at least 2 samples"):
         Diversity().update(rand(1, 3, 16, 16, seed=0))
     with pytest.raises(ValueError, match="both descriptor and layer"):

@@ -1,4 +1,4 @@
-"""Tests for texture_nets.precision: when the descriptor runs in bf16."""
+"""Tests for texture_nets.precision: when the descriptor and the generator run in bf16."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import warnings
 
 import pytest
 import torch
+from conftest import patched_vgg, quiet_random_warning
 
 from texture_nets import precision
-from texture_nets.precision import bf16_supported, descriptor_autocast, resolve_bf16
+from texture_nets.config import make_config
+from texture_nets.module import TextureNetsModule
+from texture_nets.precision import bf16_autocast, bf16_supported, resolve_bf16
 
 CPU = torch.device("cpu")
 
@@ -65,9 +68,56 @@ def test_resolve_bf16(monkeypatch: pytest.MonkeyPatch, supported: bool) -> None:
 
 
 @pytest.mark.parametrize(("enabled", "dtype"), [(True, torch.bfloat16), (False, torch.float32)])
-def test_descriptor_autocast(enabled: bool, dtype: torch.dtype) -> None:
+def test_bf16_autocast(enabled: bool, dtype: torch.dtype) -> None:
     conv = torch.nn.Conv2d(3, 4, 3)
-    with descriptor_autocast(CPU, enabled):
+    with bf16_autocast(CPU, enabled):
         out = conv(torch.rand(1, 3, 8, 8))
     assert out.dtype == dtype
     assert conv(torch.rand(1, 3, 8, 8)).dtype == torch.float32  # only inside the context
+
+
+@pytest.mark.parametrize(
+    ("value", "fast", "expected"),
+    [
+        ("auto", True, True),
+        ("auto", False, False),
+        ("bf16", True, True),
+        ("bf16-descriptor", True, False),
+        ("fp32", True, False),
+        ("bf16-mixed", True, False),  # Lightning autocasts that whole step itself
+    ],
+)
+def test_the_generator_follows_the_descriptor_except_for_bf16_descriptor(
+    monkeypatch: pytest.MonkeyPatch, value: str, fast: bool, expected: bool
+) -> None:
+    monkeypatch.setattr(precision, "bf16_supported", lambda device: True)
+    monkeypatch.setattr(precision, "bf16_fast", lambda device: fast)
+    assert precision.resolve_generator_bf16(value, CPU) is expected
+    descriptor = value in ("bf16", "bf16-descriptor") or (value == "auto" and fast)
+    assert resolve_bf16(value, CPU) is descriptor
+
+
+@pytest.mark.parametrize(
+    ("value", "generator_dtype"),
+    [("bf16", torch.bfloat16), ("bf16-descriptor", torch.float32), ("fp32", torch.float32)],
+)
+def test_training_images_and_losses_per_precision(
+    monkeypatch: pytest.MonkeyPatch, value: str, generator_dtype: torch.dtype
+) -> None:
+    monkeypatch.setattr(precision, "bf16_supported", lambda device: True)
+    config = make_config(
+        {"descriptor": "random", "image_size": 32, "num_scales": 3, "precision": value,
+         "tv_weight": 1.0}
+    )  # fmt: skip
+    with patched_vgg(), quiet_random_warning():
+        module = TextureNetsModule(config.to_dict())
+        with torch.no_grad():
+            style = module.features(torch.rand(1, 3, 32, 32), module.loss.style_layers)
+        module.loss.set_style([{k: v.float() for k, v in style.items()}])
+    images = module.generate(module.step_noise(0, 1, 32))
+    assert images.dtype == generator_dtype
+    result = module.compute_loss(images)
+    assert result.total.dtype == torch.float32 and torch.isfinite(result.total)
+    result.total.backward()
+    grads = [p.grad for p in module.generator.parameters()]
+    assert all(g is not None and g.dtype == torch.float32 for g in grads)  # fp32 weights

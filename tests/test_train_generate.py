@@ -110,20 +110,69 @@ def test_train_then_generate_any_size(texture: Path, tmp_path: Path) -> None:
     assert (again / "example_45x29_seed7.png").read_bytes() == first  # same seed, same sample
 
 
-def test_resume_reaches_the_same_weights(texture: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("average", [[], ["--ema-decay", "0.7"]], ids=["plain", "ema"])
+def test_resume_reaches_the_same_weights(texture: Path, tmp_path: Path, average: list[str]) -> None:
     straight = tmp_path / "straight"
-    assert train(texture, straight, 6) == 0
+    assert train(texture, straight, 6, *average) == 0
     resumed = tmp_path / "resumed"
-    assert train(texture, resumed, 3) == 0
+    assert train(texture, resumed, 3, *average) == 0
     assert read_checkpoint(resumed).global_step == 3
-    assert train(texture, resumed, 6, "--resume", "auto") == 0
+    assert train(texture, resumed, 6, "--resume", "auto", *average) == 0
     assert read_checkpoint(resumed).global_step == 6
     a, b = generator_state(straight), generator_state(resumed)
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    if average:  # the live weights too (the checkpoint generates with the average)
+        live = [_weights(r)["state_dict"] for r in (straight, resumed)]
+        assert live[0].keys() == live[1].keys()
+        assert any(k.startswith("generator.") for k in live[0])
+        for key in live[0]:
+            torch.testing.assert_close(live[0][key], live[1][key], rtol=0, atol=0, msg=key)
     assert (
         generate_cli.main(["--texture", str(resumed), "--size", "32", "--out", str(tmp_path / "g")])
+        == 0
+    )
+
+
+def _weights(run: Path) -> dict[str, Any]:
+    return torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+
+
+class _RecordWeights(pl.Callback):
+    def __init__(self) -> None:
+        self.weights: list[dict[str, torch.Tensor]] = []
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
+        state = pl_module.generator.state_dict()
+        self.weights.append({k: v.detach().clone() for k, v in state.items()})
+
+
+def test_ema_checkpoints_hold_the_average_of_the_weights(texture: Path, tmp_path: Path) -> None:
+    decay = 0.6
+    record = _RecordWeights()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        argv = ["--texture", str(texture), "--out", str(tmp_path / "run"), "--max-steps", "4",
+                *TINY, "--ema-decay", str(decay)]  # fmt: skip
+        assert train_cli.main(argv, callbacks=[record]) == 0
+    assert len(record.weights) == 4
+    saved = generator_state(tmp_path / "run")
+    state = _weights(tmp_path / "run")["state_dict"]
+    assert not any(k.startswith("descriptor.") for k in state)
+    for key, value in saved.items():
+        if not value.is_floating_point():
+            continue  # batch-norm step counters are not averaged
+        expected = record.weights[0][key]  # the first update copies, later ones blend
+        for step in record.weights[1:]:
+            expected = decay * expected + (1 - decay) * step[key]
+        torch.testing.assert_close(value, expected, msg=key)
+        live = state[f"generator.{key}"]
+        torch.testing.assert_close(live, record.weights[-1][key], rtol=0, atol=0, msg=key)
+    assert any(not torch.equal(saved[k], record.weights[-1][k]) for k in saved)
+    run = tmp_path / "run"
+    assert (
+        generate_cli.main(["--texture", str(run), "--size", "32", "--out", str(tmp_path / "g")])
         == 0
     )
 

@@ -21,6 +21,8 @@ from texture_nets.networks import (
 )
 
 GENERATOR_PREFIX = "generator."  # state_dict keys of the network (TextureNetsModule.generator)
+# ... and of its moving average, when training kept one (``ema_decay``): preferred for images
+AVERAGE_PREFIX = "generator_average.module."
 CHECKPOINT_FORMAT = 1  # hyper_parameters["format"]; raise it when the layout changes
 
 
@@ -127,11 +129,11 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
         generator_config = config_from_dict(architecture, hparams["generator"])
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: unreadable generator settings ({error})") from error
-    state = {
-        key.removeprefix(GENERATOR_PREFIX): value
-        for key, value in raw["state_dict"].items()
-        if key.startswith(GENERATOR_PREFIX)
-    }
+    weights = raw["state_dict"]
+    prefix = (
+        AVERAGE_PREFIX if any(k.startswith(AVERAGE_PREFIX) for k in weights) else GENERATOR_PREFIX
+    )
+    state = {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}
     info = CheckpointInfo(
         path=path,
         config=dict(hparams.get("config", {})),

@@ -101,10 +101,16 @@ class TrainConfig:
         "(max_steps, or max_time if it runs out first), after the warm-up",
         LR_SCHEDULES,
     )
+    ema_decay: float = _key(
+        0.0,
+        "exponential moving average of the generator's weights (e.g. 0.99, about the last "
+        "100 steps): checkpoints and the final samples use the average; 0: off",
+    )
     precision: str = _key(
         "auto",
-        "auto|bf16|fp32: fp32 training, descriptor in bf16 where fast (auto) or as named; "
-        "32|bf16-mixed|16-mixed: Lightning's precision for the whole step (docs/scaling.md)",
+        "auto|bf16|fp32: fp32 weights, generator and descriptor under bf16 autocast where "
+        "fast (auto) or as named; bf16-descriptor: only the descriptor; 32|bf16-mixed|16-mixed: "
+        "Lightning's precision for the whole step (docs/scaling.md)",
         TRAIN_PRECISIONS,
     )
     seed: int = _key(0, "seed of weights init and noise")
@@ -177,6 +183,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.max_time is not None and not 0 < self.max_time < float("inf"):
             raise ConfigError(f"max_time must be a positive number of minutes, got {self.max_time}")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         for name in ("lr", "lr_decay"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")

@@ -37,7 +37,7 @@ from torch import Tensor
 from texture_nets.descriptor import VGGDescriptor
 from texture_nets.losses import TextureLoss
 from texture_nets.objective import LossSettings, describe, load_descriptor
-from texture_nets.precision import descriptor_autocast
+from texture_nets.precision import bf16_autocast
 
 __all__ = [
     "DEFAULT_LR",
@@ -204,7 +204,7 @@ def optimize_image(
     def closure() -> Tensor:
         nonlocal scale
         pixels.grad = None
-        with descriptor_autocast(device, use_bf16):
+        with bf16_autocast(device, use_bf16):
             features = descriptor(pixels.contiguous(memory_format=torch.channels_last), layers)
         total = loss(features, targets, pixels).total
         value = float(total.detach())

@@ -513,6 +513,26 @@ def _example_key(layer: str) -> str:
 # --- diversity ------------------------------------------------------------------------------
 
 
+def shift_invariant_distance(a: Tensor, b: Tensor) -> Tensor:
+    """Distance between two images, the smallest over all circular shifts of one of them.
+
+    With each channel's mean removed, ``min_s ||a - shift_s(b)||^2 / (||a||^2 + ||b||^2)``
+    over every circular shift ``s`` (one cross-correlation by FFT). 0 for a shifted copy; at
+    most 1 (with the means removed the correlation averages 0 over all shifts, so the best
+    shift's is >= 0); just under 1 for unrelated images. (C, H, W) each, same shape.
+    """
+    if a.shape != b.shape or a.dim() != 3:
+        raise ValueError(f"expected two (C, H, W) images of one shape, got {a.shape}, {b.shape}")
+    a = a.double() - a.double().mean(dim=(-2, -1), keepdim=True)
+    b = b.double() - b.double().mean(dim=(-2, -1), keepdim=True)
+    size = a.shape[-2:]
+    correlation = torch.fft.irfft2(torch.fft.rfft2(a) * torch.fft.rfft2(b).conj(), s=size).sum(
+        dim=0
+    )  # (H, W): sum_c sum_x a(x) b(x - s) for every shift s
+    energy = a.pow(2).sum() + b.pow(2).sum()
+    return ((energy - 2 * correlation.max()) / energy.clamp_min(_EPS)).float()
+
+
 class Diversity(_DescriptorMetric):
     """Mean pairwise distance between samples generated from different noise for one input.
 
@@ -523,7 +543,10 @@ class Diversity(_DescriptorMetric):
       ``B(B-1)/2`` unordered pairs;
     * features (``descriptor`` and ``layer`` given): ``d(x_i, x_j) = ||F(x_i) - F(x_j)||^2 /
       ||F(x_j)||^2`` (``losses.content_loss``), over the ``B(B-1)`` ordered pairs, so the
-      asymmetric normalisation is averaged out.
+      asymmetric normalisation is averaged out;
+    * shifts (``shift_invariant=True``, pixels): ``shift_invariant_distance`` over the
+      unordered pairs: samples that are shifted copies of each other (a generator that
+      ignores its noise but for a translation) score 0, where the pixel distance would not.
 
     ``compute()`` returns the mean of ``d`` over all pairs of all updates. A generator that
     ignores its noise produces identical samples: 0. Higher is more diverse.
@@ -534,13 +557,20 @@ class Diversity(_DescriptorMetric):
     pairs: Tensor
 
     def __init__(
-        self, descriptor: VGGDescriptor | None = None, layer: str | None = None, **kwargs: Any
+        self,
+        descriptor: VGGDescriptor | None = None,
+        layer: str | None = None,
+        shift_invariant: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(descriptor, **kwargs)
         if (descriptor is None) != (layer is None):
             raise ValueError(
                 "give both descriptor and layer (feature distance) or neither (pixels)"
             )
+        if shift_invariant and descriptor is not None:
+            raise ValueError("shift_invariant compares pixels: give no descriptor")
+        self.shift_invariant = shift_invariant
         self.layer = None if descriptor is None else _check_layers(descriptor, [str(layer)])[0]
         self.add_state("distance_sum", torch.zeros(()), dist_reduce_fx="sum")
         self.add_state("pairs", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
@@ -553,7 +583,13 @@ class Diversity(_DescriptorMetric):
             raise ValueError(f"Diversity needs at least 2 samples per update; got {count}")
         distances: list[Tensor] = []
         with torch.no_grad():
-            if self.layer is None:
+            if self.shift_invariant:
+                for i in range(count - 1):
+                    distances += [
+                        shift_invariant_distance(samples[i], samples[j])[None]
+                        for j in range(i + 1, count)
+                    ]
+            elif self.layer is None:
                 flat = samples.detach().float().flatten(1)
                 for i in range(count - 1):
                     distances.append((flat[i + 1 :] - flat[i]).abs().mean(dim=1))

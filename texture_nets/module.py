@@ -19,13 +19,14 @@ import contextlib
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Timer
-from torch import Tensor
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from texture_nets.checkpoint import CHECKPOINT_FORMAT
 from texture_nets.config import TrainConfig
@@ -34,9 +35,15 @@ from texture_nets.generator import seeded_rng
 from texture_nets.image import image_sha256, load_image
 from texture_nets.losses import LossTerms
 from texture_nets.metrics import ContentDistance, StyleDistance
-from texture_nets.networks import build_network, run_network, seeded_noise, texture_generator
+from texture_nets.networks import (
+    Network,
+    build_network,
+    run_network,
+    seeded_noise,
+    texture_generator,
+)
 from texture_nets.objective import build_objective_descriptor, loss_settings
-from texture_nets.precision import descriptor_autocast, resolve_bf16
+from texture_nets.precision import bf16_autocast, resolve_bf16, resolve_generator_bf16
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,19 @@ def fp32_region(device: torch.device) -> contextlib.AbstractContextManager[objec
     return torch.autocast(device.type, enabled=False)
 
 
+def average_of(network: nn.Module, decay: float) -> AveragedModel:
+    """An exponential moving average of ``network``'s weights and buffers (not trained: no
+    gradients, so data parallelism never waits for them)."""
+    average = AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    average.requires_grad_(False)
+    return average
+
+
+def at_least_fp32(tensor: Tensor) -> Tensor:
+    """bf16/fp16 (a generator under autocast) -> fp32; fp32 and fp64 as they are."""
+    return tensor.float() if tensor.is_floating_point() and tensor.element_size() < 4 else tensor
+
+
 class TextureNetsModule(pl.LightningModule):
     """Generator + frozen descriptor + ``TextureLoss``; see ``TrainConfig`` for the keys."""
 
@@ -73,6 +93,13 @@ class TextureNetsModule(pl.LightningModule):
         # ``generator``: the trained network of any architecture (the attribute's name is the
         # prefix of its weights in every checkpoint, so it stays)
         self.generator = build_network(self.config.network_config)
+        # its exponential moving average (``ema_decay``): what checkpoints generate with
+        # (``checkpoint.AVERAGE_PREFIX``); a submodule, so resumes restore it exactly. Lightning's
+        # EMAWeightAveraging copies the whole LightningModule (descriptor, style targets), so the
+        # generator is averaged here with torch's AveragedModel instead.
+        self.generator_average = (
+            average_of(self.generator, self.config.ema_decay) if self.config.ema_decay else None
+        )
         # the objective every method shares (texture_nets.objective)
         settings = loss_settings(self.config.to_dict(), stylize=self.config.mode == "stylize")
         if descriptor is None:
@@ -96,7 +123,7 @@ class TextureNetsModule(pl.LightningModule):
         # The descriptor's weights are not trained and not needed to sample: keep them out of
         # checkpoints (loading tolerates their absence).
         self.strict_loading = False
-        self._bf16_on: dict[torch.device, bool] = {}
+        self._bf16_on: dict[tuple[str, torch.device], bool] = {}
 
     # -- setup -------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -120,10 +147,11 @@ class TextureNetsModule(pl.LightningModule):
                 self.descriptor, self.config.content_layers[0]
             )
         log.info(
-            "descriptor %s (%s pooling, %s), style image %s (%dx%d)",
+            "descriptor %s (%s pooling, %s), generator %s, style image %s (%dx%d)",
             self.descriptor_source,
             self.config.pooling,
             "bf16" if self.use_bf16(self.device) else self.config.precision,
+            "bf16" if self.use_bf16(self.device, "generator") else self.config.precision,
             self.config.style_image,
             style.shape[-1],
             style.shape[-2],
@@ -144,15 +172,30 @@ class TextureNetsModule(pl.LightningModule):
         state = super().state_dict(*args, **kwargs)
         return {k: v for k, v in state.items() if not k.startswith("descriptor.")}
 
-    def use_bf16(self, device: torch.device) -> bool:
-        """Whether the descriptor autocasts to bf16 on ``device`` (``precision`` auto|bf16)."""
-        if device not in self._bf16_on:
-            self._bf16_on[device] = resolve_bf16(self.config.precision, device)
-        return self._bf16_on[device]
+    def use_bf16(self, device: torch.device, part: str = "descriptor") -> bool:
+        """Whether ``part`` (descriptor | generator) autocasts to bf16 on ``device`` in training
+        (``precision``: auto, bf16, bf16-descriptor; decided once per device)."""
+        key = (part, device)
+        if key not in self._bf16_on:
+            resolve = resolve_bf16 if part == "descriptor" else resolve_generator_bf16
+            self._bf16_on[key] = resolve(self.config.precision, device)
+        return self._bf16_on[key]
+
+    def generate(
+        self,
+        noise: list[Tensor] | None,
+        content: Tensor | None = None,
+        network: Network | None = None,
+    ) -> Tensor:
+        """Images of ``network`` (default: the trained generator) in training and validation,
+        under bf16 autocast where enabled (the thin generator layers were half the step in
+        fp32, docs/scaling.md)."""
+        with bf16_autocast(self.device, self.use_bf16(self.device, "generator")):
+            return run_network(network or self.generator, content, noise)
 
     def features(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
         """Descriptor features (bf16 autocast where enabled; Grams are then taken in fp32)."""
-        with descriptor_autocast(images.device, self.use_bf16(images.device)):
+        with bf16_autocast(images.device, self.use_bf16(images.device)):
             images = images.contiguous(memory_format=torch.channels_last)
             return self.descriptor(images, layers)
 
@@ -172,8 +215,19 @@ class TextureNetsModule(pl.LightningModule):
         )
         return None if noise is None else [n.to(self.dtype) for n in noise]
 
+    @property
+    def network(self) -> Network:
+        """The generator that checkpoints produce images with: the average, if one is kept."""
+        if self.generator_average is None:
+            return self.generator
+        return cast(Network, self.generator_average.module)
+
     def forward(self, noise: list[Tensor] | None, content: Tensor | None = None) -> Tensor:
         return run_network(self.generator, content, noise)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.generator_average is not None:
+            self.generator_average.update_parameters(self.generator)
 
     def compute_loss(self, images: Tensor, content: Tensor | None = None) -> LossTerms:
         content_targets = None
@@ -182,7 +236,7 @@ class TextureNetsModule(pl.LightningModule):
                 content_targets = self.features(content, self.config.content_layers)
         features = self.features(images, self.loss.layers)
         with fp32_region(images.device):
-            return self.loss(features, content_targets, images)
+            return self.loss(features, content_targets, at_least_fp32(images))
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         content = batch.to(self.dtype) if self.config.mode == "stylize" else None
@@ -192,7 +246,7 @@ class TextureNetsModule(pl.LightningModule):
         else:
             height, width = content.shape[-2:]
             noise = self.step_noise(self.global_step, content.shape[0], height, width)
-        images = self(noise, content)
+        images = self.generate(noise, content)
         result = self.compute_loss(images, content)
         if not torch.isfinite(result.total):
             terms = ", ".join(f"{k}={v.item():.4g}" for k, v in result.terms.items())
@@ -250,14 +304,14 @@ class TextureNetsModule(pl.LightningModule):
             self.device,
         )
         noise = None if noise is None else [n.to(self.dtype) for n in noise]
-        images = self(noise, batch)
+        images = self.generate(noise, batch, self.network)  # what the checkpoint would make
         result = self.compute_loss(images, batch)
         size = batch.shape[0]
         self.log("val/loss", result.total, batch_size=size, sync_dist=True)
         terms = {f"val/{k}": v for k, v in result.terms.items()}
         self.log_dict(terms, batch_size=size, sync_dist=True)
         with fp32_region(images.device):  # scores in fp32 (the module's dtype if wider)
-            scored = images.double() if images.dtype == torch.float64 else images.float()
+            scored = at_least_fp32(images)
             self.val_style_distance.update(scored)
             self.val_content_distance.update(scored, batch.to(scored.dtype))
 
@@ -275,24 +329,25 @@ class TextureNetsModule(pl.LightningModule):
     @torch.no_grad()
     def sample(self, count: int, size: int, seed: int) -> Tensor:
         """Texture samples from fixed noise (for the periodic sample grid)."""
-        generator = texture_generator(self.generator)
+        generator = texture_generator(self.network)
         was_training = generator.training
         generator.eval()
         noise = generator.config.noise(count, size, size, seeded_rng(seed), self.device)
-        images = self([n.to(self.dtype) for n in noise])
-        self.generator.train(was_training)
+        images = run_network(generator, None, [n.to(self.dtype) for n in noise])
+        generator.train(was_training)
         return images
 
     @torch.no_grad()
     def stylize(self, content: Tensor, seed: int) -> Tensor:
         """Stylize a batch of photos with fixed noise (for the validation sample grid)."""
-        was_training = self.generator.training
-        self.generator.eval()
+        network = self.network
+        was_training = network.training
+        network.eval()
         height, width = content.shape[-2:]
         noise = seeded_noise(
             self.config.network_config, content.shape[0], height, width, seed, self.device
         )
         noise = None if noise is None else [n.to(self.dtype) for n in noise]
-        images = self(noise, content.to(self.dtype))
-        self.generator.train(was_training)
+        images = run_network(network, content.to(self.dtype), noise)
+        network.train(was_training)
         return images

@@ -21,7 +21,7 @@ from torch import Tensor
 from texture_nets.descriptor import VGGDescriptor, check_layers, deepest_layer
 from texture_nets.errors import UserError
 from texture_nets.losses import TextureLoss
-from texture_nets.precision import descriptor_autocast
+from texture_nets.precision import bf16_autocast
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,6 @@ def describe(
 ) -> dict[str, Tensor]:
     """Descriptor features without gradient (style and content targets), same precision."""
     device = descriptor.mean.device
-    with torch.no_grad(), descriptor_autocast(device, use_bf16):
+    with torch.no_grad(), bf16_autocast(device, use_bf16):
         images = images.to(device).contiguous(memory_format=torch.channels_last)
         return {k: v.float() for k, v in descriptor(images, layers).items()}

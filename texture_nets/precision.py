@@ -12,10 +12,12 @@ import torch
 from texture_nets.threads import read_cpuinfo
 
 PRECISIONS = ("auto", "bf16", "fp32")
-# Lightning's Trainer precisions that training also accepts for ``precision``: "32" is all
-# fp32 (= "fp32"); the mixed ones autocast the whole step (generator and descriptor).
+# Training also takes "bf16-descriptor" (only the descriptor in bf16: what auto and bf16 meant
+# before the generator joined them, docs/scaling.md) and Lightning's Trainer precisions: "32"
+# is all fp32 (= "fp32"); the mixed ones autocast the whole step (generator and descriptor).
+DESCRIPTOR_ONLY = "bf16-descriptor"
 LIGHTNING_PRECISIONS = ("32", "bf16-mixed", "16-mixed")
-TRAIN_PRECISIONS = (*PRECISIONS, *LIGHTNING_PRECISIONS)
+TRAIN_PRECISIONS = (*PRECISIONS, DESCRIPTOR_ONLY, *LIGHTNING_PRECISIONS)
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -59,8 +61,10 @@ def _cpu_bf16_speedup() -> float:
 
 
 def resolve_bf16(precision: str, device: torch.device) -> bool:
-    """Whether ``precision`` (auto|bf16|fp32) means bf16 autocast for the descriptor: auto
-    takes bf16 where it is fast (``bf16_fast``)."""
+    """Whether ``precision`` (auto|bf16|fp32|bf16-descriptor) means bf16 autocast for the
+    descriptor: auto takes bf16 where it is fast (``bf16_fast``)."""
+    if precision == DESCRIPTOR_ONLY:
+        precision = "bf16"
     if precision == "auto":
         return bf16_fast(device)
     if precision == "bf16" and device.type == "cpu" and not bf16_supported(device):
@@ -72,10 +76,14 @@ def resolve_bf16(precision: str, device: torch.device) -> bool:
     return precision == "bf16"
 
 
-def descriptor_autocast(
-    device: torch.device, enabled: bool
-) -> contextlib.AbstractContextManager[object]:
-    """bf16 autocast around descriptor passes (Grams are taken in fp32 by the losses)."""
+def resolve_generator_bf16(precision: str, device: torch.device) -> bool:
+    """Whether training runs the generator under bf16 autocast: with the descriptor for auto
+    and bf16 (weights, Adam and the losses stay fp32), not for bf16-descriptor."""
+    return precision in ("auto", "bf16") and resolve_bf16(precision, device)
+
+
+def bf16_autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[object]:
+    """bf16 autocast around descriptor or generator passes (Grams and losses stay fp32)."""
     if not enabled:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
@@ -84,8 +92,9 @@ def descriptor_autocast(
 def trainer_precision(precision: str) -> str:
     """The Lightning ``Trainer(precision=...)`` for a training ``precision`` value.
 
-    auto|bf16|fp32|32 train in fp32 (Lightning "32-true"; auto and bf16 then autocast only the
-    descriptor, as ``resolve_bf16`` says); bf16-mixed and 16-mixed are Lightning's mixed
-    precision over the whole training step.
+    auto|bf16|bf16-descriptor|fp32|32 keep fp32 weights (Lightning "32-true"; the module
+    autocasts the descriptor and the generator as ``resolve_bf16`` and
+    ``resolve_generator_bf16`` say); bf16-mixed and 16-mixed are Lightning's mixed precision
+    over the whole training step.
     """
     return precision if precision in ("bf16-mixed", "16-mixed") else "32-true"

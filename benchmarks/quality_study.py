@@ -1,0 +1,471 @@
+"""Quality per CPU minute: which training levers buy texture quality, against the floor that
+real samples of the example set.
+
+Every configuration trains a texture network for the same wall-clock budget (``--max-time``,
+one run at a time on an otherwise idle machine, so wall time is CPU time), then its samples
+are scored against the whole example, in fp32, by three measures:
+
+* the Gram (style) distance over relu1_1..relu5_1, the training objective;
+* the sliced Wasserstein distance (SWD) of the same layers' features, which no method trains
+  on here;
+* diversity: the shift-invariant pixel distance between samples of different noise (shifted
+  copies score 0, so a generator that collapses to one texture cannot pass for diverse).
+
+The floor: random crops of the example, of the sample size, scored the same way (what a
+perfect generator of new samples could reach; Gatys' single image fits the example's exact
+statistics and goes below it). Gatys' L-BFGS image is scored at 100/200/300/1000 iterations.
+The sample size is set per texture so that crops are at most ~60% of the example's shorter
+side (256 px at most).
+
+Parts: ``screen`` (one seed, three textures, short budgets, every lever) and ``compare`` (the
+old default against the best candidates, three seeds, five textures, the issue's budget). Each
+finished run writes one JSON file under ``benchmarks/results/quality_study/runs/``; rerunning
+skips finished runs and resumes interrupted ones from ``--work`` (their checkpoints), so the
+study can run in parts, on one machine. ``--report-only`` rebuilds ``docs/quality.md`` and the
+plots from the files.
+
+    python -m benchmarks.quality_study --part screen
+    python -m benchmarks.quality_study --part compare --configs default cosine+ema
+    python -m benchmarks.quality_study --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import Timer
+from torch import Tensor
+
+from benchmarks.common import REPO, RESULTS, data_root, machine_info, table
+from texture_nets import train_cli
+from texture_nets.checkpoint import read_checkpoint
+from texture_nets.config import TrainConfig
+from texture_nets.gatys import make_init, optimize_image
+from texture_nets.image import load_image
+from texture_nets.metrics import Diversity, texture_report
+from texture_nets.networks import sample_textures
+from texture_nets.objective import describe, load_descriptor, loss_settings
+from texture_nets.plots import Curve, plot_curves
+from texture_nets.precision import bf16_fast
+
+STUDY = RESULTS / "quality_study"
+DOC = REPO / "docs" / "quality.md"
+FIGURES = REPO / "docs" / "images" / "quality"
+SAMPLE_SEEDS = (100, 101, 102, 103)
+CROPS = 8
+GATYS_MARKS = (100, 200, 300, 1000)
+SNAPSHOTS = 4  # scored points per run (at 1/4, 2/4, 3/4 of the budget, and the end)
+
+# Every lever as train.py flags on top of the defaults of the code under test.
+CONFIGS: dict[str, list[str]] = {
+    "default": [],
+    "fp32-generator": ["--precision", "bf16-descriptor"],  # the generator's bf16, per minute
+    "cosine": ["--lr-schedule", "cosine"],
+    "ema": ["--ema-decay", "0.99"],
+    "cosine+ema": ["--lr-schedule", "cosine", "--ema-decay", "0.99"],
+    "b4-128px+cosine+ema": [
+        "--image-size", "128", "--batch-size", "4", "--lr-schedule", "cosine",
+        "--ema-decay", "0.99",
+    ],
+    "lr0.03+cosine+ema": ["--lr", "0.03", "--lr-schedule", "cosine", "--ema-decay", "0.99"],
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Part:
+    textures: tuple[str, ...]
+    seeds: tuple[int, ...]
+    minutes: float
+    configs: tuple[str, ...]
+
+
+# the five largest examples (crops need room); screening uses three of different kinds
+LARGE_TEXTURES = (
+    "dcor_roof_tiles.jpg",
+    "dcor_foliage.jpg",
+    "dcor_flagstones.jpg",
+    "tn_bricks.jpg",
+    "dcor_leather.jpg",
+)
+PARTS = {
+    "screen": Part(LARGE_TEXTURES[:3], (0,), 4.0, tuple(CONFIGS)),
+    "compare": Part(LARGE_TEXTURES, (0, 1, 2), 15.0, ("default", "cosine+ema")),
+}
+
+
+# -- scoring ------------------------------------------------------------------------------------
+class Scorer:
+    """The example of one texture, its descriptor (fp32) and the measures of the study."""
+
+    def __init__(self, texture: Path, descriptor_source: str) -> None:
+        defaults = TrainConfig(style_image=str(texture))
+        self.settings = loss_settings(defaults.to_dict(), stylize=False)
+        self.descriptor, _ = load_descriptor(descriptor_source, self.settings)
+        self.example = load_image(texture, defaults.style_size)
+        self.layers = list(self.settings.style_layers)
+        side = min(self.example.shape[-2:])
+        self.size = max(64, min(256, int(0.6 * side) // 32 * 32))
+
+    def score(self, images: Tensor) -> dict[str, float]:
+        report = texture_report(self.descriptor, self.example, images, self.layers)
+        if images.shape[0] >= 2:
+            shifts = Diversity(shift_invariant=True)
+            shifts.update(images)
+            report["diversity_shifts"] = float(shifts.compute())
+        return report
+
+    def crops(self, count: int = CROPS, seed: int = 0) -> Tensor:
+        """Random crops of the example at the sample size (fixed positions per seed)."""
+        rng = torch.Generator().manual_seed(seed)
+        height, width = self.example.shape[-2:]
+        tops = torch.randint(0, height - self.size + 1, (count,), generator=rng)
+        lefts = torch.randint(0, width - self.size + 1, (count,), generator=rng)
+        return torch.cat(
+            [
+                self.example[..., t : t + self.size, left : left + self.size]
+                for t, left in zip(tops.tolist(), lefts.tolist(), strict=True)
+            ]
+        )
+
+
+def gatys_reference(scorer: Scorer, steps: int) -> list[dict[str, Any]]:
+    """Gatys from noise at the sample size, scored at ``GATYS_MARKS`` up to ``steps``."""
+    loss = scorer.settings.build_loss()
+    loss.set_style([describe(scorer.descriptor, scorer.example, scorer.settings.layers)])
+    marks = [m for m in GATYS_MARKS if m <= steps]
+    images: dict[int, tuple[Tensor, float]] = {}
+    start = time.perf_counter()
+
+    def keep(iteration: int, image: Tensor, value: float) -> None:
+        if iteration in marks:
+            images[iteration] = (image.detach().clone(), time.perf_counter() - start)
+
+    init = make_init("noise", (scorer.size, scorer.size), None, 1.0, seed=0)
+    optimize_image(
+        scorer.descriptor, loss, init, max(marks), use_bf16=bf16_fast(torch.device("cpu")),
+        callback=keep, progress=False,
+    )  # fmt: skip
+    return [
+        {"iterations": m, "seconds": seconds, **scorer.score(image)}
+        for m, (image, seconds) in sorted(images.items())
+    ]
+
+
+def reference(texture: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The floor (crops) and Gatys for one texture: computed once, kept in a file."""
+    path = STUDY / "references" / f"{texture.stem}.json"
+    if path.is_file():
+        return dict(json.loads(path.read_text()))
+    scorer = Scorer(texture, args.descriptor)
+    result = {
+        "texture": texture.stem,
+        "size": scorer.size,
+        "example": list(scorer.example.shape[-2:]),
+        "floor": scorer.score(scorer.crops()),
+        "gatys": gatys_reference(scorer, args.gatys_steps),
+        "machine": machine_info()["summary"],
+    }
+    _write_json(path, result)
+    return result
+
+
+# -- training -----------------------------------------------------------------------------------
+class Snapshots(pl.Callback):
+    """Saves the generator the checkpoint would hold (its average, if kept) at fractions of
+    the time budget, read from Lightning's Timer (which counts over resumes)."""
+
+    def __init__(self, directory: Path, minutes: float, count: int = SNAPSHOTS) -> None:
+        self.directory = directory
+        self.marks = [minutes * 60 * (k + 1) / count for k in range(count - 1)]
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
+        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)  # type: ignore[attr-defined]
+        if timer is None:
+            return
+        elapsed = timer.time_elapsed("train")
+        for index, mark in enumerate(self.marks):
+            path = self.directory / f"{index}.pt"
+            if elapsed >= mark and not path.exists():
+                self.directory.mkdir(parents=True, exist_ok=True)
+                state = {k: v.detach().clone() for k, v in pl_module.network.state_dict().items()}
+                torch.save({"seconds": elapsed, "step": trainer.global_step, "state": state}, path)
+
+
+def train(
+    texture: Path, config: str, seed: int, minutes: float, run: Path, descriptor: str
+) -> None:
+    resume = ["--resume", "auto"] if (run / "checkpoints" / "last.ckpt").is_file() else []
+    argv = [
+        "--texture", str(texture), "--out", str(run), "--seed", str(seed),
+        "--max-time", str(minutes), "--max-steps", "1000000", "--descriptor", descriptor,
+        "--sample-every", "0", "--checkpoint-every", "100", "--keep-checkpoints", "1",
+        "--logger", "csv", *CONFIGS[config], *resume,
+    ]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = train_cli.main(argv, callbacks=[Snapshots(run / "snapshots", minutes)])
+    if code != 0:
+        raise RuntimeError(f"{config} on {texture.name} (seed {seed}) failed: exit code {code}")
+
+
+def score_run(run: Path, scorer: Scorer) -> list[dict[str, Any]]:
+    """Every snapshot and the final checkpoint: time, step and the measures of 4 samples."""
+    info = read_checkpoint(run)
+    generator = info.build_generator().eval()
+    points = []
+    for path in sorted((run / "snapshots").glob("*.pt")):
+        snapshot = torch.load(path, weights_only=True)
+        generator.load_state_dict(snapshot["state"])
+        points.append({"seconds": snapshot["seconds"], "step": snapshot["step"]})
+        points[-1].update(
+            scorer.score(sample_textures(generator, scorer.size, scorer.size, list(SAMPLE_SEEDS)))
+        )
+    generator.load_state_dict(info.generator_state)
+    final = {"seconds": _train_seconds(run), "step": info.global_step}
+    final.update(
+        scorer.score(sample_textures(generator, scorer.size, scorer.size, list(SAMPLE_SEEDS)))
+    )
+    return [*points, final]
+
+
+def _train_seconds(run: Path) -> float:
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    for key, state in checkpoint.get("callbacks", {}).items():
+        if key.startswith("Timer"):
+            return float(state["time_elapsed"]["train"])
+    return float("nan")
+
+
+def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
+    for texture_name in part.textures:
+        texture = data_root() / "textures" / texture_name
+        ref = reference(texture, args)
+        scorer: Scorer | None = None
+        for seed in part.seeds:
+            for config in part.configs:
+                out = STUDY / "runs" / name / texture.stem / f"{config}-seed{seed}.json"
+                if out.is_file():
+                    continue
+                run = args.work / name / texture.stem / f"{config}-seed{seed}"
+                print(
+                    f"[{name}] {texture.stem} {config} seed {seed}: {part.minutes} min", flush=True
+                )
+                train(texture, config, seed, part.minutes, run, args.descriptor)
+                scorer = scorer or Scorer(texture, args.descriptor)
+                points = score_run(run, scorer)
+                _write_json(out, {
+                    "part": name, "texture": texture.stem, "config": config,
+                    "flags": CONFIGS[config], "seed": seed, "minutes": part.minutes,
+                    "size": ref["size"], "points": points, "machine": machine_info()["summary"],
+                })  # fmt: skip
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1))
+    tmp.replace(path)
+
+
+# -- report -------------------------------------------------------------------------------------
+MEASURES = (("style_distance", "Gram"), ("swd", "SWD"))
+
+
+def load_runs(part: str) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted((STUDY / "runs" / part).glob("*/*.json"))]
+
+
+def load_references() -> dict[str, dict[str, Any]]:
+    return {
+        p.stem: json.loads(p.read_text()) for p in sorted((STUDY / "references").glob("*.json"))
+    }
+
+
+def _spread(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    median = statistics.median(values)
+    if len(values) == 1:
+        return f"{median:.2f}"
+    return f"{median:.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def ratios(run: dict[str, Any], ref: dict[str, Any], point: dict[str, Any]) -> dict[str, float]:
+    """A point's measures over the texture's floor, and its diversity as it is (overlapping
+    crops of a small example are partly shifted copies: no reference for diversity)."""
+    floor = ref["floor"]
+    out = {label: point[key] / floor[key] for key, label in MEASURES}
+    out["diversity"] = point["diversity_shifts"]
+    gatys = {g["iterations"]: g for g in ref["gatys"]}
+    if 300 in gatys:
+        out["Gram/Gatys300"] = point["style_distance"] / gatys[300]["style_distance"]
+    return out
+
+
+def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> str:
+    configs = list(dict.fromkeys(r["config"] for r in runs))
+    textures = list(dict.fromkeys(r["texture"] for r in runs))
+    seeds = sorted({r["seed"] for r in runs})
+    minutes = sorted({r["minutes"] for r in runs})
+    lines = [
+        f"## Part `{part}`: {len(textures)} textures x {len(seeds)} seed(s), "
+        f"{'/'.join(f'{m:g}' for m in minutes)} min per run",
+        "",
+        "Ratios to the floor (real crops of the example, same size, same measures) and the "
+        "shift-invariant diversity of the samples (0: shifted copies, about 1: unrelated "
+        "images). Median over textures and seeds, (min-max) beside it.",
+        "",
+    ]
+    rows = []
+    for config in configs:
+        chosen = [r for r in runs if r["config"] == config]
+        finals = [ratios(r, refs[r["texture"]], r["points"][-1]) for r in chosen]
+        steps = [r["points"][-1]["step"] for r in chosen]
+        rows.append(
+            [f"`{config}`", f"{statistics.median(steps):.0f}"]
+            + [_spread([f[k] for f in finals if k in f])
+               for k in ("Gram", "SWD", "diversity", "Gram/Gatys300")]
+        )  # fmt: skip
+    lines.append(table(
+        ["config", "steps", "Gram / floor", "SWD / floor", "diversity", "Gram / Gatys 300"],
+        rows,
+    ))  # fmt: skip
+    lines += ["", "Per texture (final point; Gram / floor, SWD / floor, diversity):", ""]
+    per_texture = []
+    for texture in textures:
+        row = [texture]
+        for config in configs:
+            chosen = [r for r in runs if (r["texture"], r["config"]) == (texture, config)]
+            finals = [ratios(r, refs[texture], r["points"][-1]) for r in chosen]
+            row.append(
+                " / ".join(_spread([f[k] for f in finals]) for k in ("Gram", "SWD", "diversity"))
+            )
+        per_texture.append(row)
+    lines.append(table(["texture", *[f"`{c}`" for c in configs]], per_texture))
+    for key, label in MEASURES:
+        figure = plot_part(part, label, key, configs, runs, refs)
+        lines += ["", f"![{label} / floor against training minutes, {part}]({figure})"]
+    return "\n".join(lines)
+
+
+def plot_part(
+    part: str, label: str, key: str, configs: list[str], runs: list[dict[str, Any]],
+    refs: dict[str, dict[str, Any]],
+) -> str:  # fmt: skip
+    """Median over textures and seeds of a measure / floor at each snapshot, per config."""
+    curves = []
+    for config in configs:
+        chosen = [r for r in runs if r["config"] == config]
+        count = min(len(r["points"]) for r in chosen)
+        xs = [
+            statistics.median(r["points"][i]["seconds"] / 60 for r in chosen) for i in range(count)
+        ]
+        ys = [statistics.median(
+            ratios(r, refs[r["texture"]], r["points"][i])[label] for r in chosen
+        ) for i in range(count)]  # fmt: skip
+        curves.append(Curve(ys, config, xs))
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    path = FIGURES / f"{part}_{key}.png"
+    plot_curves(
+        curves, path, f"{label} / floor ({part})", "training minutes", f"{label} / floor (log)"
+    )
+    return str(path.relative_to(DOC.parent)).replace("\\", "/")
+
+
+def reference_section(refs: dict[str, dict[str, Any]]) -> str:
+    rows = []
+    for name, ref in refs.items():
+        floor = ref["floor"]
+        gatys = " ".join(
+            f"{g['iterations']}: {g['style_distance'] / floor['style_distance']:.2f} / "
+            f"{g['swd'] / floor['swd']:.2f} ({g['seconds']:.0f} s)"
+            for g in ref["gatys"]
+        )
+        rows.append([name, f"{ref['example'][1]}x{ref['example'][0]}", ref["size"],
+                     f"{floor['style_distance']:.4f}", f"{floor['swd']:.4f}",
+                     f"{floor['diversity_shifts']:.3f}", gatys])  # fmt: skip
+    return "\n".join([
+        "## The floor and Gatys, per texture",
+        "",
+        f"Floor: {CROPS} random crops of the example at the sample size. Gatys: L-BFGS from "
+        "noise at the sample size (bf16 descriptor where fast), scored in fp32 at each "
+        "iteration count: Gram / floor and SWD / floor, and the wall time to get there.",
+        "",
+        table(["texture", "example", "sample px", "floor Gram", "floor SWD",
+               "crops' diversity", "Gatys (iterations: Gram/floor / SWD/floor)"], rows),
+    ])  # fmt: skip
+
+
+def write_report() -> Path:
+    refs = load_references()
+    sections = [
+        "# Quality per CPU minute",
+        "",
+        "Written by `python -m benchmarks.quality_study` (method in its docstring). Every "
+        "run trains one texture network for a fixed wall-clock budget on an idle 2-core CPU "
+        "and is scored at four points of the budget; each row's machine is in "
+        "`benchmarks/results/quality_study/`. Lower Gram and SWD are better. Diversity is "
+        "the mean shift-invariant distance between samples of different noise "
+        "(`metrics.shift_invariant_distance`: 0 for shifted copies, about 1 for unrelated "
+        "images); the crops' own value is low where the example is small (they overlap).",
+        "",
+        "Configurations (flags on top of the defaults):",
+        "",
+        *[f"- `{name}`: `{' '.join(flags) or '(defaults)'}`" for name, flags in CONFIGS.items()],
+        "",
+        reference_section(refs),
+    ]
+    for part in PARTS:
+        runs = [r for r in load_runs(part) if r["texture"] in refs]
+        if runs:
+            sections += ["", part_section(part, runs, refs)]
+    DOC.write_text("\n".join(sections) + "\n")
+    return DOC
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--part", choices=tuple(PARTS), default="screen")
+    parser.add_argument("--configs", nargs="+", choices=tuple(CONFIGS), help="override the part's")
+    parser.add_argument("--textures", nargs="+", help="files in textures/ (override the part's)")
+    parser.add_argument("--seeds", nargs="+", type=int, help="override the part's")
+    parser.add_argument("--minutes", type=float, help="budget per run (override the part's)")
+    parser.add_argument("--gatys-steps", type=int, default=max(GATYS_MARKS))
+    parser.add_argument("--descriptor", default="auto")
+    parser.add_argument(
+        "--work", type=Path, default=Path.home() / ".cache" / "texture-nets" / "quality_study",
+        help="run directories (checkpoints; interrupted runs resume from here)",
+    )  # fmt: skip
+    parser.add_argument("--report-only", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.report_only:
+        base = PARTS[args.part]
+        part = Part(
+            tuple(args.textures or base.textures),
+            tuple(args.seeds if args.seeds is not None else base.seeds),
+            args.minutes or base.minutes,
+            tuple(args.configs or base.configs),
+        )
+        run_part(args.part, part, args)
+    print(f"wrote {write_report()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
