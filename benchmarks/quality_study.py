@@ -78,6 +78,10 @@ CONFIGS: dict[str, list[str]] = {
         "--ema-decay", "0.99",
     ],
     "lr0.03+cosine+ema": ["--lr", "0.03", "--lr-schedule", "cosine", "--ema-decay", "0.99"],
+    # levers of the objective (not screened yet; see docs/quality.md)
+    "swd": ["--texture-loss", "swd"],
+    "unit-gradients": ["--normalize-gradients", "true"],
+    "b2+diversity0.1": ["--batch-size", "2", "--diversity-weight", "0.1"],
 }  # fmt: skip
 
 

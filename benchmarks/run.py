@@ -25,7 +25,7 @@ BENCHMARKS: dict[str, tuple[list[str], str]] = {
     "generation_speed": ([], "Generation vs Gatys, and large outputs"),
     "inference_speed": ([], "Inference speed: the banded executor, bf16, large textures"),
     "training_speed": ([], "Training throughput"),
-    "precision": ([], "training precisions: loss and step time"),
+    "precision": ([], "Training precisions: loss and step time"),
     "texture_quality": (
         ["--max-steps", "400", "--gatys-steps", "150"],
         "Texture quality at 400 steps (5 textures)",

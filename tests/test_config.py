@@ -147,6 +147,11 @@ def test_later_layers_win() -> None:
             "relu4_2",
         ),
         ({"descriptor": "bogus"}, "unknown descriptor source 'bogus'.*random"),
+        ({"ema_decay": 1.0}, "ema_decay"),
+        ({"texture_loss": "l2"}, "texture_loss"),
+        ({"diversity_weight": -1.0}, "diversity_weight"),
+        ({"diversity_weight": 0.1}, "--batch-size 2"),
+        ({"diversity_weight": 0.1, "batch_size": 2, "diversity_layer": "relu4_2"}, "style layers"),
     ],
 )
 def test_invalid_values(overrides: dict[str, Any], message: str) -> None:

@@ -333,6 +333,14 @@ def cli(fast_vgg: None) -> Iterator[Callable[..., int]]:
     yield call
 
 
+def test_cli_texture_loss_swd(cli: Callable[..., int], texture: Path, tmp_path: Path) -> None:
+    out = tmp_path / "swd.png"
+    assert cli("--texture", str(texture), "--out", str(out), "--texture-loss", "swd") == 0
+    with Image.open(out) as image:
+        assert image.size == (SIZE, SIZE)
+    assert cli("--texture", str(texture), "--out", str(out), "--texture-loss", "sw") == 2
+
+
 def test_cli_texture_writes_outputs(cli: Callable[..., int], texture: Path, tmp_path: Path) -> None:
     out = tmp_path / "out" / "result.png"
     assert cli("--texture", str(texture), "--out", str(out), "--save-every", "2") == 0

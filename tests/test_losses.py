@@ -11,10 +11,15 @@ from texture_nets.losses import (
     TextureLoss,
     content_loss,
     gram_matrix,
+    nearest_neighbour_entropy,
+    random_projections,
     relative_squared_error,
     style_layer_loss,
+    swd_layer_loss,
     tv_loss,
+    unit_gradient,
 )
+from texture_nets.metrics import sliced_wasserstein
 
 # --- independent references (float64, loops / einsum) ----------------------------------------
 
@@ -382,3 +387,97 @@ def test_target_grams_in_state_dict(rng: torch.Generator) -> None:
     state = loss.state_dict()
     assert state["target_gram_a"].shape == (3, 3)
     assert state["target_gram_b"].shape == (5, 5)
+
+
+# --- sliced Wasserstein loss ---------------------------------------------------------------------
+
+
+def _features(seed: int, batch: int = 2, channels: int = 6, side: int = 8) -> Tensor:
+    return torch.randn(batch, channels, side, side, generator=torch.Generator().manual_seed(seed))
+
+
+def test_swd_layer_loss_is_the_metrics_formula_per_sample() -> None:
+    features, example = _features(0), _features(1, batch=1)[0].flatten(1).t()
+    directions = random_projections(6, 6, seed=2)
+    loss = swd_layer_loss(features, example, directions)
+    for b in range(2):
+        positions = features[b].flatten(1).t()
+        expected = sliced_wasserstein(positions, example, directions)
+        torch.testing.assert_close(loss[b], expected)
+
+
+def test_swd_layer_loss_sees_distributions_not_positions() -> None:
+    features = _features(3, batch=1)
+    example = features[0].flatten(1).t()
+    shuffled = example[torch.randperm(64, generator=torch.Generator().manual_seed(4))]
+    directions = random_projections(6, 6, seed=5)
+    assert float(swd_layer_loss(features, shuffled, directions)) == pytest.approx(0, abs=1e-10)
+    assert float(swd_layer_loss(features * 2 + 1, example, directions)) > 0.5
+
+
+def test_swd_layer_loss_subsamples_a_larger_example_reproducibly() -> None:
+    features, example = _features(6, batch=1), _features(7, batch=1, side=16)[0].flatten(1).t()
+    directions = random_projections(6, 6, seed=8)
+
+    def loss(seed: int) -> float:
+        return float(
+            swd_layer_loss(features, example, directions, torch.Generator().manual_seed(seed))
+        )
+
+    assert loss(1) == loss(1)
+    assert loss(1) != loss(2)  # other positions of the example
+
+
+def test_texture_loss_swd_draws_directions_per_step_and_trains() -> None:
+    layers = {"relu1_1": 1.0, "relu2_1": 0.5}
+    style = {"relu1_1": _features(9, batch=1), "relu2_1": _features(10, batch=1, channels=4)}
+    loss = TextureLoss(layers, texture_loss="swd", seed=3)
+    loss.set_style([style])
+    sample = {
+        "relu1_1": _features(11, batch=1).requires_grad_(True),
+        "relu2_1": _features(12, batch=1, channels=4).requires_grad_(True),
+    }
+    loss.draw(5)
+    first = loss(sample).total
+    value = float(first.detach())
+    assert float(loss(sample).total.detach()) == value  # one draw, one objective
+    loss.draw(6)
+    assert float(loss(sample).total.detach()) != value
+    first.backward()
+    assert all(float(f.grad.abs().sum()) > 0 for f in sample.values())  # type: ignore[union-attr]
+    assert float(loss({k: v[0:1] for k, v in style.items()}).total) == pytest.approx(0, abs=1e-9)
+    with pytest.raises(ValueError, match="one style image"):
+        loss.set_style([style, style])
+    with pytest.raises(ValueError, match="unknown texture loss"):
+        TextureLoss(layers, texture_loss="swdd")
+    fresh = TextureLoss(layers, texture_loss="swd")
+    with pytest.raises(RuntimeError, match="set_style"):
+        fresh(sample)
+    assert not any(k.startswith("example_features") for k in loss.state_dict())  # not saved
+
+
+def test_unit_gradient_scales_each_samples_gradient_to_l1_norm_one() -> None:
+    features = _features(13).requires_grad_(True)
+    out = unit_gradient(features)
+    assert torch.equal(out, features)
+    weights = torch.tensor([1.0, 50.0]).view(2, 1, 1, 1)
+    (out.pow(2) * weights).sum().backward()
+    grad = features.grad
+    assert grad is not None
+    torch.testing.assert_close(grad.abs().flatten(1).sum(1), torch.ones(2))
+    expected = (
+        2 * features.detach() / (2 * features.detach()).abs().flatten(1).sum(1).view(2, 1, 1, 1)
+    )
+    torch.testing.assert_close(grad, expected)  # direction kept, the weight of 50 gone
+
+
+def test_nearest_neighbour_entropy_by_hand() -> None:
+    # three points on a line at 0, 1, 3: nearest distances 1, 1, 2
+    points = torch.tensor([0.0, 1.0, 3.0]).view(3, 1, 1, 1)
+    expected = (0 + 0 + torch.log(torch.tensor(2.0))) / 3
+    torch.testing.assert_close(nearest_neighbour_entropy(points), expected)
+    spread = points.clone().requires_grad_(True)
+    nearest_neighbour_entropy(spread).backward()
+    assert spread.grad is not None and float(spread.grad[2]) > 0  # pushes the far one further
+    with pytest.raises(ValueError, match="2 samples"):
+        nearest_neighbour_entropy(points[:1])

@@ -139,6 +139,19 @@ def _weights(run: Path) -> dict[str, Any]:
     return torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
 
 
+def test_train_with_the_sliced_wasserstein_loss(texture: Path, tmp_path: Path) -> None:
+    run = tmp_path / "swd"
+    assert train(texture, run, 2, "--texture-loss", "swd", "--normalize-gradients", "true") == 0
+    info = read_checkpoint(run)
+    assert info.config["texture_loss"] == "swd" and info.global_step == 2
+    assert info.config["normalize_gradients"] is True
+    diverse = tmp_path / "diverse"
+    assert (
+        train(texture, diverse, 2, "--diversity-weight", "0.1", "--diversity-layer", "relu2_1") == 0
+    )
+    assert read_checkpoint(diverse).config["diversity_weight"] == 0.1
+
+
 class _RecordWeights(pl.Callback):
     def __init__(self) -> None:
         self.weights: list[dict[str, torch.Tensor]] = []
@@ -399,3 +412,32 @@ def test_cosine_schedule_follows_the_time_budget_when_it_runs_out_first(
     monkeypatch.setattr(module, "_budget_timer", lambda: Spent())
     assert factor(10) == pytest.approx(0.5, abs=1e-9)  # time, not steps (1%), says halfway
     assert factor(900) < 0.03  # steps further along than time: steps win
+
+
+def _generator_gradient(overrides: dict[str, Any]) -> torch.Tensor:
+    """All the generator's gradients as one vector (biases before a norm get ~0: compare
+    vectors, not elements)."""
+    config = make_config({"descriptor": "random", "image_size": 32, "num_scales": 3,
+                          "precision": "fp32", **overrides})  # fmt: skip
+    torch.manual_seed(0)  # the same generator weights every time
+    with patched_vgg(), quiet_random_warning():
+        module = TextureNetsModule(config.to_dict())
+        with torch.no_grad():
+            style = module.features(torch.rand(1, 3, 32, 32), module.loss.style_layers)
+    module.loss.set_style([style])
+    module.compute_loss(module.generate(module.step_noise(0, 1, 32))).total.backward()
+    return torch.cat(
+        [p.grad.flatten() for p in module.generator.parameters() if p.grad is not None]
+    )
+
+
+def test_normalized_gradients_do_not_depend_on_the_loss_scale() -> None:
+    def relative(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float((a - b).norm() / b.norm())
+
+    plain, scaled = _generator_gradient({}), _generator_gradient({"style_weight": 100.0})
+    assert relative(plain * 100, scaled) < 1e-4  # a plain gradient scales with the loss
+    unit = _generator_gradient({"normalize_gradients": True})
+    unit_scaled = _generator_gradient({"normalize_gradients": True, "style_weight": 100.0})
+    assert relative(unit, unit_scaled) < 1e-4  # a normalised one does not
+    assert relative(unit * plain.norm() / unit.norm(), plain) > 0.01  # and points elsewhere

@@ -24,6 +24,7 @@ from texture_nets.errors import UserError
 from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_size
 from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
 from texture_nets.johnson import JohnsonConfig
+from texture_nets.losses import TEXTURE_LOSSES
 from texture_nets.networks import ARCHITECTURES, NetworkConfig
 from texture_nets.objective import (
     DEFAULT_CONTENT_LAYERS,
@@ -66,7 +67,24 @@ class TrainConfig:
     style_layers: list[str] = _key(list(DEFAULT_STYLE_LAYERS), "layers of the Gram loss")
     style_layer_weights: list[float] | None = _key(None, "per-layer weights (default: all 1)")
     style_size: int = _key(512, "longer side the style image is resized to (if larger)")
+    texture_loss: str = _key(
+        "gram",
+        "how style layers are compared with the example: gram (Gram matrices, Gatys et al.) | "
+        "swd (sliced Wasserstein distance of the features, Heitz et al. 2021)",
+        TEXTURE_LOSSES,
+    )
+    normalize_gradients: bool = _key(
+        False,
+        "divide each style layer's gradient by its L1 norm (the original texture_nets): "
+        "every layer pulls equally hard, whatever its loss scale; the loss values are unchanged",
+    )
     style_weight: float = _key(1.0, "weight of the Gram (style) loss")
+    diversity_weight: float = _key(
+        0.0,
+        "weight of the diversity (entropy) term of Improved Texture Networks: rewards samples "
+        "of one batch for being far apart in the descriptor at diversity_layer (batch >= 2)",
+    )
+    diversity_layer: str = _key("relu4_1", "descriptor layer of the diversity term (a style layer)")
     content_layers: list[str] = _key(
         list(DEFAULT_CONTENT_LAYERS), "layers of the content loss (stylize mode)"
     )
@@ -192,6 +210,7 @@ class TrainConfig:
             "style_weight",
             "content_weight",
             "tv_weight",
+            "diversity_weight",
             "warmup_steps",
             "sample_every",
             "keep_checkpoints",
@@ -209,6 +228,17 @@ class TrainConfig:
             raise ConfigError("style_layer_weights must have one weight per style layer")
         if not self.style_layers:
             raise ConfigError("style_layers must name at least one layer")
+        if self.diversity_weight:
+            if self.diversity_layer not in self.style_layers:
+                raise ConfigError(
+                    f"diversity_layer {self.diversity_layer} must be one of the style layers "
+                    f"({', '.join(self.style_layers)})"
+                )
+            if self.batch_size < 2:
+                raise ConfigError(
+                    "the diversity term compares the samples of one batch: use --batch-size 2 "
+                    "or more"
+                )
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.generator == "johnson":

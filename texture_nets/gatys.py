@@ -227,6 +227,7 @@ def optimize_image(
         try:
             for iteration in range(1, steps + 1):
                 evaluated.clear()
+                loss.draw(iteration)  # the iteration's sliced Wasserstein directions (swd)
                 if lbfgs is not None:
                     lbfgs.step(closure)
                     _project_lbfgs(lbfgs, pixels, evaluated[0][1])

@@ -39,6 +39,7 @@ from texture_nets.image import (
     pil_to_tensor,
     save_image,
 )
+from texture_nets.losses import TEXTURE_LOSSES
 from texture_nets.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
@@ -171,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="L1,...",
         help="layers of the content loss (style transfer)",
     )
+    loss.add_argument(
+        "--texture-loss",
+        choices=TEXTURE_LOSSES,
+        default="gram",
+        help="gram: Gram matrices (Gatys et al.); swd: sliced Wasserstein distance of the "
+        "features (Heitz et al. 2021; new random directions every iteration)",
+    )
     loss.add_argument("--style-weight", type=float, default=1.0)
     loss.add_argument("--content-weight", type=float, default=1.0)
     loss.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight")
@@ -284,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     descriptor, source = load_descriptor(args.descriptor, settings, args.seed)
     descriptor = descriptor.to(device)
     use_bf16 = resolve_bf16(args.precision, device)
-    loss = settings.build_loss().to(device)
+    loss = settings.build_loss(seed=args.seed).to(device)
     loss.set_style(
         [describe(descriptor, s, list(loss.style_layers), use_bf16) for s in styles],
         args.style_blend,

@@ -20,11 +20,16 @@ All losses return one value per batch element (shape (B,)); callers take the mea
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
+
+TEXTURE_LOSSES = ("gram", "swd")
+_EPS = 1e-12
 
 
 def gram_matrix(features: Tensor) -> Tensor:
@@ -42,7 +47,7 @@ def relative_squared_error(value: Tensor, target: Tensor) -> Tensor:
         target = target.unsqueeze(0)
     dims = tuple(range(1, value.dim()))
     error = (value - target).pow(2).sum(dim=dims)
-    energy = target.pow(2).sum(dim=tuple(range(1, target.dim()))).clamp_min(1e-12)
+    energy = target.pow(2).sum(dim=tuple(range(1, target.dim()))).clamp_min(_EPS)
     return error / energy
 
 
@@ -63,6 +68,120 @@ def tv_loss(images: Tensor) -> Tensor:
     return dx + dy
 
 
+# --- sliced Wasserstein distance (Heitz et al. 2021): the metric's and the loss's core ---
+
+
+def random_projections(channels: int, num_projections: int, seed: int) -> Tensor:
+    """``num_projections`` random unit directions in R^channels, as columns of a (C, P) tensor.
+
+    Drawn from an isotropic Gaussian and normalised, with a private CPU generator seeded by
+    ``seed``: the same arguments give the same directions on every machine and rank.
+    """
+    if channels < 1 or num_projections < 1:
+        raise ValueError("channels and num_projections must be positive")
+    rng = torch.Generator().manual_seed(seed)
+    directions = torch.randn(channels, num_projections, generator=rng)
+    return directions / directions.norm(dim=0, keepdim=True)
+
+
+def resample_sorted(values: Tensor, length: int) -> Tensor:
+    """Resample sorted values (..., M) to (..., length) by linear interpolation of quantiles.
+
+    Value ``j`` of ``M`` sits at quantile level ``(j + 0.5) / M``; the output holds the
+    piecewise-linear interpolant at levels ``(k + 0.5) / length`` (clamped to the end values
+    outside ``[0.5 / M, 1 - 0.5 / M]``), i.e. ``numpy.interp`` on those levels.
+    """
+    size = values.shape[-1]
+    if size == length:
+        return values
+    # Positions in float64 on the CPU (exact enough for any size; MPS has no float64).
+    levels = torch.arange(length, dtype=torch.float64) + 0.5
+    position = (levels * (size / length) - 0.5).clamp(0, size - 1)
+    low = position.floor().long()
+    high = (low + 1).clamp(max=size - 1)
+    fraction = (position - low.to(torch.float64)).to(values.device, values.dtype)
+    low, high = low.to(values.device), high.to(values.device)
+    return values[..., low] * (1 - fraction) + values[..., high] * fraction
+
+
+def sorted_projections(features: Tensor, projections: Tensor) -> Tensor:
+    """(..., N, C) feature vectors -> (..., P, N) their projections, sorted along N."""
+    projected = features.float() @ projections.float()  # (..., N, P)
+    return projected.transpose(-1, -2).sort(dim=-1).values
+
+
+def sliced_wasserstein_sorted(sorted_a: Tensor, sorted_b: Tensor) -> Tensor:
+    """Normalised SWD from sorted projections (..., P, N_a) and example (P, N_b)."""
+    length = min(sorted_a.shape[-1], sorted_b.shape[-1])
+    a = resample_sorted(sorted_a, length)
+    b = resample_sorted(sorted_b, length)
+    mean_squared = (a - b).pow(2).mean(dim=(-2, -1))
+    example_variance = sorted_b.var(dim=-1, unbiased=False).mean()
+    return mean_squared / example_variance.clamp_min(_EPS)
+
+
+def swd_layer_loss(
+    features: Tensor, example: Tensor, directions: Tensor, rng: torch.Generator | None = None
+) -> Tensor:
+    """Per-sample sliced Wasserstein loss at one layer (Heitz et al. 2021).
+
+    ``features`` (B, C, H, W) are compared with the example's feature vectors ``example``
+    (N_e, C) along the unit ``directions`` (C, P): every projection's sorted values (its
+    quantiles) against the example's, normalised by the example's projected variance
+    (``sliced_wasserstein_sorted``, the metric's formula). An example with more positions
+    than a sample is subsampled to as many (positions drawn with ``rng``), which keeps the
+    per-step sorting at the sample's size.
+    """
+    samples = features.float().flatten(2).transpose(1, 2)  # (B, N, C)
+    count = samples.shape[1]
+    if example.shape[0] > count:
+        chosen = torch.randperm(example.shape[0], generator=rng)[:count]
+        example = example[chosen.to(example.device)]
+    directions = directions.to(samples.device)
+    return sliced_wasserstein_sorted(
+        sorted_projections(samples, directions), sorted_projections(example, directions)
+    )
+
+
+def draw_seed(seed: int, draw: int, layer: str) -> int:
+    """The seed of one draw's random directions at one layer (32 bits: torch's CPU generator
+    keeps only the low 32 bits of a seed)."""
+    return zlib.crc32(f"{seed}/{draw}/{layer}".encode())
+
+
+class _UnitGradient(torch.autograd.Function):
+    """Identity forward; backward divides each sample's gradient by its L1 norm."""
+
+    @staticmethod
+    def forward(ctx: Any, features: Tensor) -> Tensor:
+        return features.view_as(features)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        norms = grad.abs().flatten(1).sum(dim=1).clamp_min(_EPS)
+        return grad / norms.view(-1, *([1] * (grad.dim() - 1)))
+
+
+def unit_gradient(features: Tensor) -> Tensor:
+    """``features`` unchanged, but the gradient flowing back through them is scaled to an L1
+    norm of 1 per sample: every layer then pulls the image equally hard, whatever its loss
+    scale (the original texture_nets' ``normalize_gradients``; ``TrainConfig``)."""
+    return cast(Tensor, _UnitGradient.apply(features))
+
+
+def nearest_neighbour_entropy(features: Tensor) -> Tensor:
+    """The Kozachenko-Leonenko entropy estimate of a batch's features, up to constants:
+    ``mean_i ln min_{j != i} ||F_i - F_j||`` over the batch's B >= 2 samples (Improved Texture
+    Networks, Ulyanov et al. 2017: maximised, it keeps a generator from collapsing to one
+    texture). Scale-free in its gradient (a scale of F only adds a constant)."""
+    flat = features.float().flatten(1)
+    if flat.shape[0] < 2:
+        raise ValueError("the entropy estimate needs at least 2 samples")
+    distances = torch.cdist(flat[None], flat[None])[0]  # (B, B)
+    distances = distances + torch.diag(torch.full_like(distances[0], float("inf")))
+    return distances.min(dim=1).values.clamp_min(_EPS).log().mean()
+
+
 @dataclass
 class LossTerms:
     """The total loss (mean over the batch) and every weighted term, for logging."""
@@ -78,6 +197,11 @@ class TextureLoss(nn.Module):
         style_layers: layer name -> weight for the Gram loss (weights are used as given).
         content_layers: layer name -> weight for the content loss (empty for textures).
         style_weight, content_weight, tv_weight: global factors of the three terms.
+        texture_loss: how a style layer is compared with the example: ``gram`` (relative
+            Gram distance, Gatys et al.) or ``swd`` (sliced Wasserstein distance of the feature
+            vectors, Heitz et al. 2021: the whole distribution of every projection, not only
+            second moments; new random directions at every ``draw``).
+        seed: the seed of the sliced Wasserstein directions (with the draw number).
     """
 
     def __init__(
@@ -87,10 +211,19 @@ class TextureLoss(nn.Module):
         style_weight: float = 1.0,
         content_weight: float = 1.0,
         tv_weight: float = 0.0,
+        texture_loss: str = "gram",
+        seed: int = 0,
     ) -> None:
         super().__init__()
         if not style_layers:
             raise ValueError("at least one style layer is needed")
+        if texture_loss not in TEXTURE_LOSSES:
+            raise ValueError(
+                f"unknown texture loss {texture_loss!r}; choose one of {TEXTURE_LOSSES}"
+            )
+        self.texture_loss = texture_loss
+        self.seed = seed
+        self.draw_number = 0  # which random directions the sliced Wasserstein loss uses
         self.style_layers = dict(style_layers)
         self.content_layers = dict(content_layers or {})
         self.style_weight = style_weight
@@ -98,6 +231,9 @@ class TextureLoss(nn.Module):
         self.tv_weight = tv_weight
         for name in self.style_layers:
             self.register_buffer(_gram_key(name), torch.empty(0), persistent=True)
+            # the example's feature vectors (swd only; large, so recomputed by set_style
+            # rather than stored in checkpoints)
+            self.register_buffer(_example_key(name), torch.empty(0), persistent=False)
 
     @property
     def layers(self) -> list[str]:
@@ -115,6 +251,12 @@ class TextureLoss(nn.Module):
         if len(blend) != len(style_features) or sum(blend) <= 0:
             raise ValueError("style blend weights must match the style images and be positive")
         total = sum(blend)
+        if self.texture_loss == "swd":
+            if len(style_features) != 1:
+                raise ValueError("the sliced Wasserstein loss takes one style image, not a blend")
+            for name in self.style_layers:
+                example = style_features[0][name][0].float().flatten(1).t().contiguous()
+                setattr(self, _example_key(name), example.detach())  # (H*W, C)
         for name in self.style_layers:
             grams = [
                 gram_matrix(feats[name])[0] * (w / total)
@@ -128,6 +270,23 @@ class TextureLoss(nn.Module):
             raise RuntimeError("TextureLoss.set_style() has not been called")
         return gram
 
+    def draw(self, number: int) -> None:
+        """Use the ``number``-th random directions (training: the step; Gatys: the
+        iteration), so a resumed run draws what an uninterrupted one would."""
+        self.draw_number = number
+
+    def style_layer(self, name: str, features: Tensor) -> Tensor:
+        """One style layer's per-sample loss (Gram or sliced Wasserstein)."""
+        if self.texture_loss == "gram":
+            return style_layer_loss(features, self.target_gram(name))
+        example: Tensor = getattr(self, _example_key(name))
+        if example.numel() == 0:
+            raise RuntimeError("TextureLoss.set_style() has not been called")
+        seed = draw_seed(self.seed, self.draw_number, name)
+        channels = example.shape[1]
+        directions = random_projections(channels, channels, seed)
+        return swd_layer_loss(features, example, directions, torch.Generator().manual_seed(seed))
+
     def per_sample(
         self,
         features: Mapping[str, Tensor],
@@ -136,8 +295,7 @@ class TextureLoss(nn.Module):
     ) -> dict[str, Tensor]:
         """Unweighted per-layer losses, each of shape (B,), keyed ``style/<layer>`` etc."""
         out = {
-            f"style/{name}": style_layer_loss(features[name], self.target_gram(name))
-            for name in self.style_layers
+            f"style/{name}": self.style_layer(name, features[name]) for name in self.style_layers
         }
         if self.content_layers:
             if content_targets is None:
@@ -177,3 +335,7 @@ class TextureLoss(nn.Module):
 
 def _gram_key(layer: str) -> str:
     return f"target_gram_{layer}"
+
+
+def _example_key(layer: str) -> str:
+    return f"example_features_{layer}"

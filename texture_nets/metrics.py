@@ -38,7 +38,15 @@ from torchmetrics import Metric
 from torchmetrics.image import StructuralSimilarityIndexMeasure
 
 from texture_nets.descriptor import VGGDescriptor
-from texture_nets.losses import content_loss, gram_matrix, style_layer_loss
+from texture_nets.losses import (
+    content_loss,
+    gram_matrix,
+    random_projections,
+    resample_sorted,
+    sliced_wasserstein_sorted,
+    sorted_projections,
+    style_layer_loss,
+)
 from texture_nets.objective import DEFAULT_CONTENT_LAYERS
 
 __all__ = [
@@ -49,6 +57,7 @@ __all__ = [
     "StyleDistance",
     "random_projections",
     "resample_sorted",
+    "shift_invariant_distance",
     "sliced_wasserstein",
     "texture_report",
 ]
@@ -332,19 +341,6 @@ class ContentSSIM(StructuralSimilarityIndexMeasure):
 # --- sliced Wasserstein distance between feature distributions -------------------------------
 
 
-def random_projections(channels: int, num_projections: int, seed: int) -> Tensor:
-    """``num_projections`` random unit directions in R^channels, as columns of a (C, P) tensor.
-
-    Drawn from an isotropic Gaussian and normalised, with a private CPU generator seeded by
-    ``seed``: the same arguments give the same directions on every machine and rank.
-    """
-    if channels < 1 or num_projections < 1:
-        raise ValueError("channels and num_projections must be positive")
-    rng = torch.Generator().manual_seed(seed)
-    directions = torch.randn(channels, num_projections, generator=rng)
-    return directions / directions.norm(dim=0, keepdim=True)
-
-
 def _layer_seed(seed: int, layer: str) -> int:
     """A seed per (seed, layer): each layer's directions do not depend on the other layers.
 
@@ -352,42 +348,6 @@ def _layer_seed(seed: int, layer: str) -> int:
     of a seed (so ``seed * 2**32 + ...`` would ignore ``seed``).
     """
     return zlib.crc32(f"{seed}/{layer}".encode())
-
-
-def resample_sorted(values: Tensor, length: int) -> Tensor:
-    """Resample sorted values (..., M) to (..., length) by linear interpolation of quantiles.
-
-    Value ``j`` of ``M`` sits at quantile level ``(j + 0.5) / M``; the output holds the
-    piecewise-linear interpolant at levels ``(k + 0.5) / length`` (clamped to the end values
-    outside ``[0.5 / M, 1 - 0.5 / M]``), i.e. ``numpy.interp`` on those levels.
-    """
-    size = values.shape[-1]
-    if size == length:
-        return values
-    # Positions in float64 on the CPU (exact enough for any size; MPS has no float64).
-    levels = torch.arange(length, dtype=torch.float64) + 0.5
-    position = (levels * (size / length) - 0.5).clamp(0, size - 1)
-    low = position.floor().long()
-    high = (low + 1).clamp(max=size - 1)
-    fraction = (position - low.to(torch.float64)).to(values.device, values.dtype)
-    low, high = low.to(values.device), high.to(values.device)
-    return values[..., low] * (1 - fraction) + values[..., high] * fraction
-
-
-def _sorted_projections(features: Tensor, projections: Tensor) -> Tensor:
-    """(..., N, C) feature vectors -> (..., P, N) their projections, sorted along N."""
-    projected = features.float() @ projections.float()  # (..., N, P)
-    return projected.transpose(-1, -2).sort(dim=-1).values
-
-
-def _sliced_wasserstein_sorted(sorted_a: Tensor, sorted_b: Tensor) -> Tensor:
-    """Normalised SWD from sorted projections (..., P, N_a) and example (P, N_b)."""
-    length = min(sorted_a.shape[-1], sorted_b.shape[-1])
-    a = resample_sorted(sorted_a, length)
-    b = resample_sorted(sorted_b, length)
-    mean_squared = (a - b).pow(2).mean(dim=(-2, -1))
-    example_variance = sorted_b.var(dim=-1, unbiased=False).mean()
-    return mean_squared / example_variance.clamp_min(_EPS)
 
 
 def sliced_wasserstein(features_a: Tensor, features_b: Tensor, projections: Tensor) -> Tensor:
@@ -420,8 +380,8 @@ def sliced_wasserstein(features_a: Tensor, features_b: Tensor, projections: Tens
             f"feature widths {features_a.shape[-1]} / {features_b.shape[-1]} do not match the "
             f"projections' {channels}"
         )
-    return _sliced_wasserstein_sorted(
-        _sorted_projections(features_a, projections), _sorted_projections(features_b, projections)
+    return sliced_wasserstein_sorted(
+        sorted_projections(features_a, projections), sorted_projections(features_b, projections)
     )
 
 
@@ -466,7 +426,7 @@ class SlicedWassersteinDistance(_DescriptorMetric):
             ).to(example.device)
             self.register_buffer(_projection_key(name), directions, persistent=False)
             self.register_buffer(
-                _example_key(name), _sorted_projections(example, directions), persistent=False
+                _example_key(name), sorted_projections(example, directions), persistent=False
             )
         self._add_per_layer_states(len(self.layers))
         self._start_on_descriptor_device()
@@ -481,8 +441,8 @@ class SlicedWassersteinDistance(_DescriptorMetric):
         features = self._describe(images, self.layers)
         per_layer = torch.stack(
             [
-                _sliced_wasserstein_sorted(
-                    _sorted_projections(_positions(features[name]), self.projections(name)),
+                sliced_wasserstein_sorted(
+                    sorted_projections(_positions(features[name]), self.projections(name)),
                     getattr(self, _example_key(name)),
                 )
                 for name in self.layers

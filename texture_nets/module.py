@@ -33,7 +33,7 @@ from texture_nets.config import TrainConfig
 from texture_nets.descriptor import VGGDescriptor, min_input_side
 from texture_nets.generator import seeded_rng
 from texture_nets.image import image_sha256, load_image
-from texture_nets.losses import LossTerms
+from texture_nets.losses import LossTerms, nearest_neighbour_entropy, unit_gradient
 from texture_nets.metrics import ContentDistance, StyleDistance
 from texture_nets.networks import (
     Network,
@@ -107,7 +107,7 @@ class TextureNetsModule(pl.LightningModule):
                 self.config.descriptor, settings, seed=self.config.seed
             )
         self.descriptor = descriptor
-        self.loss = settings.build_loss()
+        self.loss = settings.build_loss(seed=self.config.seed)
         self.descriptor_source = descriptor_source or "unknown"
         self.style_sha256 = image_sha256(self.config.style_image) if self.config.style_image else ""
         self.save_hyperparameters(
@@ -235,8 +235,18 @@ class TextureNetsModule(pl.LightningModule):
             with torch.no_grad():
                 content_targets = self.features(content, self.config.content_layers)
         features = self.features(images, self.loss.layers)
+        if self.config.normalize_gradients:
+            features = {
+                name: unit_gradient(f) if name in self.loss.style_layers else f
+                for name, f in features.items()
+            }
         with fp32_region(images.device):
-            return self.loss(features, content_targets, at_least_fp32(images))
+            result = self.loss(features, content_targets, at_least_fp32(images))
+            if self.config.diversity_weight and images.shape[0] >= 2:
+                entropy = nearest_neighbour_entropy(features[self.config.diversity_layer])
+                terms = {**result.terms, "diversity": entropy.detach()}
+                result = LossTerms(result.total - self.config.diversity_weight * entropy, terms)
+            return result
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         content = batch.to(self.dtype) if self.config.mode == "stylize" else None
@@ -247,6 +257,7 @@ class TextureNetsModule(pl.LightningModule):
             height, width = content.shape[-2:]
             noise = self.step_noise(self.global_step, content.shape[0], height, width)
         images = self.generate(noise, content)
+        self.loss.draw(self.global_step)  # the step's sliced Wasserstein directions (swd)
         result = self.compute_loss(images, content)
         if not torch.isfinite(result.total):
             terms = ", ".join(f"{k}={v.item():.4g}" for k, v in result.terms.items())

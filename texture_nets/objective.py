@@ -45,6 +45,7 @@ class LossSettings:
     pooling: str
     style_size: int
     descriptor_arch: str | None
+    texture_loss: str = "gram"
 
     @property
     def layers(self) -> list[str]:
@@ -67,13 +68,16 @@ class LossSettings:
                 hint = f" (without --descriptor-arch, layers are checked against {self.arch})"
             raise UserError(f"{error}{hint}") from error
 
-    def build_loss(self) -> TextureLoss:
+    def build_loss(self, seed: int = 0) -> TextureLoss:
+        """The loss; ``seed`` seeds the sliced Wasserstein directions (``texture_loss`` swd)."""
         return TextureLoss(
             self.style_layers,
             self.content_layers or None,
             style_weight=self.style_weight,
             content_weight=self.content_weight,
             tv_weight=self.tv_weight,
+            texture_loss=self.texture_loss,
+            seed=seed,
         )
 
 
@@ -98,6 +102,7 @@ def loss_settings(config: Mapping[str, Any], stylize: bool) -> LossSettings:
         pooling=str(config.get("pooling", "avg")),
         style_size=int(config.get("style_size", 512)),
         descriptor_arch=config.get("descriptor_arch"),
+        texture_loss=str(config.get("texture_loss") or "gram"),
     )
 
 
