@@ -146,7 +146,7 @@ def gatys_reference(scorer: Scorer, steps: int) -> list[dict[str, Any]]:
     """Gatys from noise at the sample size, scored at ``GATYS_MARKS`` up to ``steps``."""
     loss = scorer.settings.build_loss()
     loss.set_style([describe(scorer.descriptor, scorer.example, scorer.settings.layers)])
-    marks = [m for m in GATYS_MARKS if m <= steps]
+    marks = [m for m in GATYS_MARKS if m <= steps] or [steps]
     images: dict[int, tuple[Tensor, float]] = {}
     start = time.perf_counter()
 
@@ -166,7 +166,8 @@ def gatys_reference(scorer: Scorer, steps: int) -> list[dict[str, Any]]:
 
 
 def reference(texture: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """The floor (crops) and Gatys for one texture: computed once, kept in a file."""
+    """The floor (crops) and Gatys for one texture: computed once, kept in a file (delete it
+    to recompute with other ``--gatys-steps`` or ``--descriptor``)."""
     path = STUDY / "references" / f"{texture.stem}.json"
     if path.is_file():
         return dict(json.loads(path.read_text()))
@@ -209,6 +210,9 @@ def train(
     texture: Path, config: str, seed: int, minutes: float, run: Path, descriptor: str
 ) -> None:
     resume = ["--resume", "auto"] if (run / "checkpoints" / "last.ckpt").is_file() else []
+    if not resume:  # a fresh start: snapshots of an earlier attempt are not this run's
+        for stale in (run / "snapshots").glob("*.pt"):
+            stale.unlink()
     argv = [
         "--texture", str(texture), "--out", str(run), "--seed", str(seed),
         "--max-time", str(minutes), "--max-steps", "1000000", "--descriptor", descriptor,
@@ -260,7 +264,7 @@ def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
                 out = STUDY / "runs" / name / texture.stem / f"{config}-seed{seed}.json"
                 if out.is_file():
                     continue
-                run = args.work / name / texture.stem / f"{config}-seed{seed}"
+                run = args.work / name / texture.stem / f"{config}-seed{seed}-{part.minutes:g}min"
                 print(
                     f"[{name}] {texture.stem} {config} seed {seed}: {part.minutes} min", flush=True
                 )

@@ -339,6 +339,8 @@ def test_cli_texture_loss_swd(cli: Callable[..., int], texture: Path, tmp_path: 
     with Image.open(out) as image:
         assert image.size == (SIZE, SIZE)
     assert cli("--texture", str(texture), "--out", str(out), "--texture-loss", "sw") == 2
+    blend = ["--style", str(texture), str(texture), "--content", str(texture)]
+    assert cli(*blend, "--out", str(out), "--texture-loss", "swd") == 2
 
 
 def test_cli_texture_writes_outputs(cli: Callable[..., int], texture: Path, tmp_path: Path) -> None:

@@ -152,6 +152,33 @@ def test_train_with_the_sliced_wasserstein_loss(texture: Path, tmp_path: Path) -
     assert read_checkpoint(diverse).config["diversity_weight"] == 0.1
 
 
+def test_periodic_checkpoints_hold_their_steps_average(texture: Path, tmp_path: Path) -> None:
+    """A checkpoint written during training (resumable, and what generate reads) holds the
+    average of its own step, like the final one of a run that stopped there."""
+    longer, shorter = tmp_path / "longer", tmp_path / "shorter"
+    assert train(texture, longer, 4, "--ema-decay", "0.7", "--checkpoint-every", "2") == 0
+    assert train(texture, shorter, 2, "--ema-decay", "0.7") == 0
+    periodic = torch.load(longer / "checkpoints" / "step=000002.ckpt", weights_only=True)
+    final = _weights(shorter)
+    assert periodic["global_step"] == final["global_step"] == 2
+    assert periodic["state_dict"].keys() == final["state_dict"].keys()
+    for key, value in final["state_dict"].items():
+        torch.testing.assert_close(periodic["state_dict"][key], value, rtol=0, atol=0, msg=key)
+
+
+def test_an_average_of_no_step_is_not_used(texture: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert train(texture, run, 2, "--ema-decay", "0.7") == 0
+    path = run / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(path, weights_only=False)
+    live = {k.removeprefix("generator."): v for k, v in checkpoint["state_dict"].items()
+            if k.startswith("generator.")}  # fmt: skip
+    assert not all(torch.equal(v, generator_state(run)[k]) for k, v in live.items())
+    checkpoint["state_dict"]["generator_average.n_averaged"].zero_()  # e.g. resumed, no step
+    torch.save(checkpoint, path)
+    assert all(torch.equal(v, generator_state(run)[k]) for k, v in live.items())
+
+
 class _RecordWeights(pl.Callback):
     def __init__(self) -> None:
         self.weights: list[dict[str, torch.Tensor]] = []

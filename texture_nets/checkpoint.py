@@ -23,6 +23,7 @@ from texture_nets.networks import (
 GENERATOR_PREFIX = "generator."  # state_dict keys of the network (TextureNetsModule.generator)
 # ... and of its moving average, when training kept one (``ema_decay``): preferred for images
 AVERAGE_PREFIX = "generator_average.module."
+AVERAGED_COUNT = "generator_average.n_averaged"  # 0: the average holds no step yet
 CHECKPOINT_FORMAT = 1  # hyper_parameters["format"]; raise it when the layout changes
 
 
@@ -130,9 +131,8 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: unreadable generator settings ({error})") from error
     weights = raw["state_dict"]
-    prefix = (
-        AVERAGE_PREFIX if any(k.startswith(AVERAGE_PREFIX) for k in weights) else GENERATOR_PREFIX
-    )
+    averaged = weights.get(AVERAGED_COUNT)
+    prefix = AVERAGE_PREFIX if averaged is not None and int(averaged) > 0 else GENERATOR_PREFIX
     state = {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}
     info = CheckpointInfo(
         path=path,

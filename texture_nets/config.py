@@ -228,6 +228,11 @@ class TrainConfig:
             raise ConfigError("style_layer_weights must have one weight per style layer")
         if not self.style_layers:
             raise ConfigError("style_layers must name at least one layer")
+        if self.normalize_gradients and self.precision == "16-mixed":
+            raise ConfigError(
+                "normalize_gradients would undo 16-mixed's loss scaling (its style gradients "
+                "would underflow in fp16): use precision bf16-mixed or auto"
+            )
         if self.diversity_weight:
             if self.diversity_layer not in self.style_layers:
                 raise ConfigError(

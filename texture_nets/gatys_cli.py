@@ -199,6 +199,8 @@ def check_args(args: argparse.Namespace) -> str:
         raise UserError("--style needs --content PHOTO (for texture synthesis use --texture IMG)")
     if not args.texture and not args.style:
         raise UserError("nothing to do: give --texture IMG, or --style IMG --content PHOTO")
+    if args.texture_loss == "swd" and args.style and len(args.style) > 1:
+        raise UserError("--texture-loss swd takes one style image (a blend needs gram)")
     mode = "texture" if args.texture else "style"
     blend = args.style_blend
     if blend is not None:

@@ -177,7 +177,8 @@ def nearest_neighbour_entropy(features: Tensor) -> Tensor:
     flat = features.float().flatten(1)
     if flat.shape[0] < 2:
         raise ValueError("the entropy estimate needs at least 2 samples")
-    distances = torch.cdist(flat[None], flat[None])[0]  # (B, B)
+    # exact differences (cdist's matrix-product shortcut loses close pairs to cancellation)
+    distances = torch.cdist(flat[None], flat[None], compute_mode="donot_use_mm_for_euclid_dist")[0]
     distances = distances + torch.diag(torch.full_like(distances[0], float("inf")))
     return distances.min(dim=1).values.clamp_min(_EPS).log().mean()
 
@@ -231,9 +232,10 @@ class TextureLoss(nn.Module):
         self.tv_weight = tv_weight
         for name in self.style_layers:
             self.register_buffer(_gram_key(name), torch.empty(0), persistent=True)
-            # the example's feature vectors (swd only; large, so recomputed by set_style
-            # rather than stored in checkpoints)
-            self.register_buffer(_example_key(name), torch.empty(0), persistent=False)
+        # the example's feature vectors per layer (swd only): large (~130 MB for a 512 px
+        # example), so neither buffers (DDP would broadcast them every step) nor saved;
+        # set_style recomputes them where they are used
+        self.examples: dict[str, Tensor] = {}
 
     @property
     def layers(self) -> list[str]:
@@ -254,9 +256,10 @@ class TextureLoss(nn.Module):
         if self.texture_loss == "swd":
             if len(style_features) != 1:
                 raise ValueError("the sliced Wasserstein loss takes one style image, not a blend")
-            for name in self.style_layers:
-                example = style_features[0][name][0].float().flatten(1).t().contiguous()
-                setattr(self, _example_key(name), example.detach())  # (H*W, C)
+            self.examples = {
+                name: style_features[0][name][0].float().flatten(1).t().contiguous().detach()
+                for name in self.style_layers
+            }  # (H*W, C) each
         for name in self.style_layers:
             grams = [
                 gram_matrix(feats[name])[0] * (w / total)
@@ -279,9 +282,9 @@ class TextureLoss(nn.Module):
         """One style layer's per-sample loss (Gram or sliced Wasserstein)."""
         if self.texture_loss == "gram":
             return style_layer_loss(features, self.target_gram(name))
-        example: Tensor = getattr(self, _example_key(name))
-        if example.numel() == 0:
+        if name not in self.examples:
             raise RuntimeError("TextureLoss.set_style() has not been called")
+        example = self.examples[name].to(features.device)
         seed = draw_seed(self.seed, self.draw_number, name)
         channels = example.shape[1]
         directions = random_projections(channels, channels, seed)
@@ -335,7 +338,3 @@ class TextureLoss(nn.Module):
 
 def _gram_key(layer: str) -> str:
     return f"target_gram_{layer}"
-
-
-def _example_key(layer: str) -> str:
-    return f"example_features_{layer}"

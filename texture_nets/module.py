@@ -181,17 +181,11 @@ class TextureNetsModule(pl.LightningModule):
             self._bf16_on[key] = resolve(self.config.precision, device)
         return self._bf16_on[key]
 
-    def generate(
-        self,
-        noise: list[Tensor] | None,
-        content: Tensor | None = None,
-        network: Network | None = None,
-    ) -> Tensor:
-        """Images of ``network`` (default: the trained generator) in training and validation,
-        under bf16 autocast where enabled (the thin generator layers were half the step in
-        fp32, docs/scaling.md)."""
+    def generate(self, noise: list[Tensor] | None, content: Tensor | None = None) -> Tensor:
+        """The training images, under bf16 autocast where enabled (the thin generator layers
+        were half the step in fp32, docs/scaling.md)."""
         with bf16_autocast(self.device, self.use_bf16(self.device, "generator")):
-            return run_network(network or self.generator, content, noise)
+            return run_network(self.generator, content, noise)
 
     def features(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
         """Descriptor features (bf16 autocast where enabled; Grams are then taken in fp32)."""
@@ -225,7 +219,10 @@ class TextureNetsModule(pl.LightningModule):
     def forward(self, noise: list[Tensor] | None, content: Tensor | None = None) -> Tensor:
         return run_network(self.generator, content, noise)
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        """The step, then the average's update: before any callback's ``on_train_batch_end``
+        (periodic checkpoints, sample grids), so they all see this step's average."""
+        super().optimizer_step(*args, **kwargs)
         if self.generator_average is not None:
             self.generator_average.update_parameters(self.generator)
 
@@ -235,13 +232,16 @@ class TextureNetsModule(pl.LightningModule):
             with torch.no_grad():
                 content_targets = self.features(content, self.config.content_layers)
         features = self.features(images, self.loss.layers)
+        # normalized_gradients: the style terms' gradient per layer (a layer that is also a
+        # content layer shares it; the diversity term reads the plain features)
+        styled = features
         if self.config.normalize_gradients:
-            features = {
+            styled = {
                 name: unit_gradient(f) if name in self.loss.style_layers else f
                 for name, f in features.items()
             }
         with fp32_region(images.device):
-            result = self.loss(features, content_targets, at_least_fp32(images))
+            result = self.loss(styled, content_targets, at_least_fp32(images))
             if self.config.diversity_weight and images.shape[0] >= 2:
                 entropy = nearest_neighbour_entropy(features[self.config.diversity_layer])
                 terms = {**result.terms, "diversity": entropy.detach()}
@@ -315,7 +315,9 @@ class TextureNetsModule(pl.LightningModule):
             self.device,
         )
         noise = None if noise is None else [n.to(self.dtype) for n in noise]
-        images = self.generate(noise, batch, self.network)  # what the checkpoint would make
+        # what the checkpoint would make: its network, in fp32 as ``networks.render`` runs it
+        images = run_network(self.network, batch, noise)
+        self.loss.draw(0)  # fixed sliced Wasserstein directions: comparable validations
         result = self.compute_loss(images, batch)
         size = batch.shape[0]
         self.log("val/loss", result.total, batch_size=size, sync_dist=True)

@@ -23,7 +23,7 @@ TRAIN_PRECISIONS = (*PRECISIONS, DESCRIPTOR_ONLY, *LIGHTNING_PRECISIONS)
 def bf16_supported(device: torch.device) -> bool:
     """Whether bf16 autocast is fast here (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.is_bf16_supported(including_emulation=False)  # emulated is slow
     if device.type != "cpu":
         return False
     flags = read_cpuinfo()
