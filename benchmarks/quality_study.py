@@ -17,8 +17,10 @@ statistics and goes below it). Gatys' L-BFGS image is scored at 100/200/300/1000
 The sample size is set per texture so that crops are at most ~60% of the example's shorter
 side (256 px at most).
 
-Parts: ``screen`` (one seed, three textures, short budgets, every lever) and ``compare`` (the
-old default against the best candidates, three seeds, five textures, the issue's budget). Each
+Parts: ``screen`` (one seed, three textures, short budgets, every lever), ``compare`` (the
+old default against the best candidates, three seeds, five textures, the issue's budget) and
+``stylize`` (two styles: each stylizer's style and content distance on four validation photos
+over Gatys' style transfer from the same photos after 300 iterations). Each
 finished run writes one JSON file under ``benchmarks/results/quality_study/runs/``; rerunning
 skips finished runs and resumes interrupted ones from ``--work`` (their checkpoints), so the
 study can run in parts, on one machine. ``--report-only`` rebuilds ``docs/quality.md`` and the
@@ -26,6 +28,7 @@ plots from the files.
 
     python -m benchmarks.quality_study --part screen
     python -m benchmarks.quality_study --part compare --configs default cosine+ema
+    python -m benchmarks.quality_study --part stylize
     python -m benchmarks.quality_study --report-only
 """
 
@@ -47,16 +50,19 @@ from lightning.pytorch.callbacks import Timer
 from torch import Tensor
 
 from benchmarks.common import REPO, RESULTS, data_root, machine_info, table
+from benchmarks.stylize_quality import Gatys, square_photo
+from benchmarks.stylize_quality import scores as stylize_scores
 from texture_nets import train_cli
 from texture_nets.checkpoint import read_checkpoint
-from texture_nets.config import TrainConfig
+from texture_nets.config import TrainConfig, mode_config
 from texture_nets.gatys import make_init, optimize_image
-from texture_nets.image import load_image
+from texture_nets.image import list_images, load_image
 from texture_nets.metrics import Diversity, texture_report
-from texture_nets.networks import sample_textures
+from texture_nets.networks import Network, sample_textures, texture_generator
 from texture_nets.objective import describe, load_descriptor, loss_settings
 from texture_nets.plots import Curve, plot_curves
 from texture_nets.precision import bf16_fast
+from texture_nets.stylize import stylize_tensor
 
 STUDY = RESULTS / "quality_study"
 DOC = REPO / "docs" / "quality.md"
@@ -85,12 +91,30 @@ CONFIGS: dict[str, list[str]] = {
 }  # fmt: skip
 
 
+# Stylize levers, on top of the stylize defaults at this project's CPU size (128 px crops,
+# batch 4: benchmarks.stylize_quality)
+STYLIZE_FLAGS = ["--image-size", "128", "--batch-size", "4"]
+STYLIZE_CONFIGS: dict[str, list[str]] = {
+    "default": [],
+    "cosine+ema": ["--lr-schedule", "cosine", "--ema-decay", "0.99"],
+    "ulyanov8ch": ["--channels", "8"],
+    "johnson": ["--generator", "johnson"],
+    "style-weight1": ["--style-weight", "1.0"],
+}
+STYLIZE_PHOTOS = 4  # the first validation photos, 256 px centre squares
+
+
 @dataclass(frozen=True)
 class Part:
-    textures: tuple[str, ...]
+    items: tuple[str, ...]  # texture files, or style files (stylize)
     seeds: tuple[int, ...]
     minutes: float
     configs: tuple[str, ...]
+    mode: str = "texture"
+
+    @property
+    def flags(self) -> dict[str, list[str]]:
+        return CONFIGS if self.mode == "texture" else STYLIZE_CONFIGS
 
 
 # the five largest examples (crops need room); screening uses three of different kinds
@@ -104,7 +128,11 @@ LARGE_TEXTURES = (
 PARTS = {
     "screen": Part(LARGE_TEXTURES[:3], (0,), 4.0, tuple(CONFIGS)),
     "compare": Part(LARGE_TEXTURES, (0, 1, 2), 15.0, ("default", "cosine+ema")),
-}
+    "stylize": Part(
+        ("hokusai_great_wave.jpg", "vangogh_starry_night.jpg"), (0,), 10.0,
+        tuple(STYLIZE_CONFIGS), mode="stylize",
+    ),
+}  # fmt: skip
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -119,6 +147,10 @@ class Scorer:
         self.layers = list(self.settings.style_layers)
         side = min(self.example.shape[-2:])
         self.size = max(64, min(256, int(0.6 * side) // 32 * 32))
+
+    def outputs(self, network: Network) -> Tensor:
+        """Four samples at the sample size, fixed noise."""
+        return sample_textures(texture_generator(network), self.size, self.size, list(SAMPLE_SEEDS))
 
     def score(self, images: Tensor) -> dict[str, float]:
         report = texture_report(self.descriptor, self.example, images, self.layers)
@@ -184,6 +216,55 @@ def reference(texture: Path, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+class StylizeScorer:
+    """A style, the first validation photos, and the style and content distances (fp32)."""
+
+    def __init__(self, style: Path, descriptor_source: str) -> None:
+        config = mode_config("stylize", style_image=str(style))
+        self.settings = loss_settings(config.to_dict(), stylize=True)
+        self.descriptor, _ = load_descriptor(descriptor_source, self.settings)
+        self.style = load_image(style, config.style_size)
+        val = sorted(list_images(data_root() / "content" / "val"))[:STYLIZE_PHOTOS]
+        self.photos = torch.cat([square_photo(str(path)) for path in val])
+
+    def outputs(self, network: Network) -> Tensor:
+        with torch.no_grad():
+            return stylize_tensor(network, self.photos, seed=0)
+
+    def score(self, images: Tensor) -> dict[str, float]:
+        return stylize_scores(self.descriptor, self.style, images, self.photos)
+
+
+def stylize_reference(style: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Gatys style transfer from each photo (the networks' objective), scored at 100/200/300
+    iterations: computed once, kept in a file."""
+    path = STUDY / "references" / f"{style.stem}.json"
+    if path.is_file():
+        return dict(json.loads(path.read_text()))
+    scorer = StylizeScorer(style, args.descriptor)
+    gatys = Gatys(scorer.descriptor, scorer.style, scorer.settings)
+    marks = [m for m in GATYS_MARKS if m <= min(args.gatys_steps, 300)] or [args.gatys_steps]
+    images: dict[int, list[Tensor]] = {m: [] for m in marks}
+    start = time.perf_counter()
+
+    def keep(iteration: int, image: Tensor, value: float) -> None:
+        if iteration in images:
+            images[iteration].append(image.detach().clone())
+
+    for photo in scorer.photos:
+        gatys(photo[None], max(marks), callback=keep)
+    seconds = (time.perf_counter() - start) / len(scorer.photos)
+    result = {
+        "style": style.stem,
+        "photos": STYLIZE_PHOTOS,
+        "gatys": [{"iterations": m, **scorer.score(torch.cat(images[m]))} for m in marks],
+        "gatys_seconds_per_photo": seconds,
+        "machine": machine_info()["summary"],
+    }
+    _write_json(path, result)
+    return result
+
+
 # -- training -----------------------------------------------------------------------------------
 class Snapshots(pl.Callback):
     """Saves the generator the checkpoint would hold (its average, if kept) at fractions of
@@ -206,43 +287,48 @@ class Snapshots(pl.Callback):
                 torch.save({"seconds": elapsed, "step": trainer.global_step, "state": state}, path)
 
 
+def item_flags(part: Part, item: Path) -> list[str]:
+    """What a run learns: ``--texture`` or ``--style`` with the training photos."""
+    if part.mode == "texture":
+        return ["--texture", str(item)]
+    content = data_root() / "content"
+    return ["--style", str(item), "--content-dir", str(content / "train"),
+            "--val-dir", str(content / "val"), *STYLIZE_FLAGS]  # fmt: skip
+
+
 def train(
-    texture: Path, config: str, seed: int, minutes: float, run: Path, descriptor: str
+    what: list[str], flags: list[str], seed: int, minutes: float, run: Path, descriptor: str
 ) -> None:
     resume = ["--resume", "auto"] if (run / "checkpoints" / "last.ckpt").is_file() else []
     if not resume:  # a fresh start: snapshots of an earlier attempt are not this run's
         for stale in (run / "snapshots").glob("*.pt"):
             stale.unlink()
     argv = [
-        "--texture", str(texture), "--out", str(run), "--seed", str(seed),
+        *what, "--out", str(run), "--seed", str(seed),
         "--max-time", str(minutes), "--max-steps", "1000000", "--descriptor", descriptor,
         "--sample-every", "0", "--checkpoint-every", "100", "--keep-checkpoints", "1",
-        "--logger", "csv", *CONFIGS[config], *resume,
+        "--logger", "csv", *flags, *resume,
     ]  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = train_cli.main(argv, callbacks=[Snapshots(run / "snapshots", minutes)])
     if code != 0:
-        raise RuntimeError(f"{config} on {texture.name} (seed {seed}) failed: exit code {code}")
+        raise RuntimeError(f"{' '.join(what + flags)} (seed {seed}) failed: exit code {code}")
 
 
-def score_run(run: Path, scorer: Scorer) -> list[dict[str, Any]]:
-    """Every snapshot and the final checkpoint: time, step and the measures of 4 samples."""
+def score_run(run: Path, scorer: Scorer | StylizeScorer) -> list[dict[str, Any]]:
+    """Every snapshot and the final checkpoint: time, step and the measures of its outputs."""
     info = read_checkpoint(run)
-    generator = info.build_generator().eval()
+    network = info.build_network().eval()
     points = []
     for path in sorted((run / "snapshots").glob("*.pt")):
         snapshot = torch.load(path, weights_only=True)
-        generator.load_state_dict(snapshot["state"])
+        network.load_state_dict(snapshot["state"])
         points.append({"seconds": snapshot["seconds"], "step": snapshot["step"]})
-        points[-1].update(
-            scorer.score(sample_textures(generator, scorer.size, scorer.size, list(SAMPLE_SEEDS)))
-        )
-    generator.load_state_dict(info.generator_state)
+        points[-1].update(scorer.score(scorer.outputs(network)))
+    network.load_state_dict(info.generator_state)
     final = {"seconds": _train_seconds(run), "step": info.global_step}
-    final.update(
-        scorer.score(sample_textures(generator, scorer.size, scorer.size, list(SAMPLE_SEEDS)))
-    )
+    final.update(scorer.score(scorer.outputs(network)))
     return [*points, final]
 
 
@@ -255,26 +341,29 @@ def _train_seconds(run: Path) -> float:
 
 
 def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
-    for texture_name in part.textures:
-        texture = data_root() / "textures" / texture_name
-        ref = reference(texture, args)
-        scorer: Scorer | None = None
+    folder = "textures" if part.mode == "texture" else "styles"
+    for item_name in part.items:
+        item = data_root() / folder / item_name
+        ref = reference(item, args) if part.mode == "texture" else stylize_reference(item, args)
+        scorer: Scorer | StylizeScorer | None = None
         for seed in part.seeds:
             for config in part.configs:
-                out = STUDY / "runs" / name / texture.stem / f"{config}-seed{seed}.json"
+                out = STUDY / "runs" / name / item.stem / f"{config}-seed{seed}.json"
                 if out.is_file():
                     continue
-                run = args.work / name / texture.stem / f"{config}-seed{seed}-{part.minutes:g}min"
-                print(
-                    f"[{name}] {texture.stem} {config} seed {seed}: {part.minutes} min", flush=True
-                )
-                train(texture, config, seed, part.minutes, run, args.descriptor)
-                scorer = scorer or Scorer(texture, args.descriptor)
+                run = args.work / name / item.stem / f"{config}-seed{seed}-{part.minutes:g}min"
+                print(f"[{name}] {item.stem} {config} seed {seed}: {part.minutes} min", flush=True)
+                flags = part.flags[config]
+                train(item_flags(part, item), flags, seed, part.minutes, run, args.descriptor)
+                if scorer is None:
+                    scorer = (Scorer if part.mode == "texture" else StylizeScorer)(
+                        item, args.descriptor
+                    )
                 points = score_run(run, scorer)
                 _write_json(out, {
-                    "part": name, "texture": texture.stem, "config": config,
-                    "flags": CONFIGS[config], "seed": seed, "minutes": part.minutes,
-                    "size": ref["size"], "points": points, "machine": machine_info()["summary"],
+                    "part": name, "texture": item.stem, "config": config, "flags": flags,
+                    "seed": seed, "minutes": part.minutes, "size": ref.get("size"),
+                    "points": points, "machine": machine_info()["summary"],
                 })  # fmt: skip
 
 
@@ -414,29 +503,75 @@ def reference_section(refs: dict[str, dict[str, Any]]) -> str:
     ])  # fmt: skip
 
 
+def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> str:
+    """Style and content distance over Gatys' at 300 iterations (same photos, objective)."""
+    configs = list(dict.fromkeys(r["config"] for r in runs))
+    styles = list(dict.fromkeys(r["texture"] for r in runs))
+    minutes = sorted({r["minutes"] for r in runs})
+
+    def over_gatys(run: dict[str, Any], point: dict[str, Any]) -> dict[str, float]:
+        gatys = max(refs[run["texture"]]["gatys"], key=lambda g: g["iterations"])
+        return {k: point[k] / gatys[k] for k in ("style_distance", "content_distance")}
+
+    rows = []
+    for config in configs:
+        chosen = [r for r in runs if r["config"] == config]
+        finals = [over_gatys(r, r["points"][-1]) for r in chosen]
+        rows.append([
+            f"`{config}`", f"{statistics.median(r['points'][-1]['step'] for r in chosen):.0f}",
+            _spread([f["style_distance"] for f in finals]),
+            _spread([f["content_distance"] for f in finals]),
+        ])  # fmt: skip
+    gatys_rows = [
+        [name, *(f"{g['iterations']}: {g['style_distance']:.3f} / {g['content_distance']:.3f}"
+                 for g in refs[name]["gatys"]), f"{refs[name]['gatys_seconds_per_photo']:.0f} s"]
+        for name in styles
+    ]  # fmt: skip
+    width = max(len(r) for r in gatys_rows)
+    return "\n".join([
+        f"## Part `{part}`: {len(styles)} styles, {'/'.join(f'{m:g}' for m in minutes)} min "
+        f"per run ({' '.join(STYLIZE_FLAGS)})",
+        "",
+        f"Style and content distance of {STYLIZE_PHOTOS} validation photos (256 px) over "
+        "Gatys' style transfer from the same photos after its most iterations (the target: "
+        "at most 1.5x on both). Configurations (flags on top of the stylize defaults):",
+        "",
+        *[f"- `{n}`: `{' '.join(f) or '(defaults)'}`" for n, f in STYLIZE_CONFIGS.items()],
+        "",
+        table(["config", "steps", "style / Gatys", "content / Gatys"], rows),
+        "",
+        "Gatys per style (iterations: style distance / content distance; time per photo):",
+        "",
+        table(["style", *[""] * (width - 1)], gatys_rows),
+    ])  # fmt: skip
+
+
 def write_report() -> Path:
     refs = load_references()
+    textures = {k: v for k, v in refs.items() if "floor" in v}
     sections = [
         "# Quality per CPU minute",
         "",
         "Written by `python -m benchmarks.quality_study` (method in its docstring). Every "
-        "run trains one texture network for a fixed wall-clock budget on an idle 2-core CPU "
+        "run trains one network for a fixed wall-clock budget on an idle 2-core CPU "
         "and is scored at four points of the budget; each row's machine is in "
         "`benchmarks/results/quality_study/`. Lower Gram and SWD are better. Diversity is "
         "the mean shift-invariant distance between samples of different noise "
         "(`metrics.shift_invariant_distance`: 0 for shifted copies, about 1 for unrelated "
         "images); the crops' own value is low where the example is small (they overlap).",
         "",
-        "Configurations (flags on top of the defaults):",
+        "Texture configurations (flags on top of the defaults):",
         "",
         *[f"- `{name}`: `{' '.join(flags) or '(defaults)'}`" for name, flags in CONFIGS.items()],
         "",
-        reference_section(refs),
+        reference_section(textures),
     ]
-    for part in PARTS:
-        runs = [r for r in load_runs(part) if r["texture"] in refs]
-        if runs:
-            sections += ["", part_section(part, runs, refs)]
+    for name, part in PARTS.items():
+        runs = [r for r in load_runs(name) if r["texture"] in refs]
+        if runs and part.mode == "texture":
+            sections += ["", part_section(name, runs, textures)]
+        elif runs:
+            sections += ["", stylize_section(name, runs, refs)]
     DOC.write_text("\n".join(sections) + "\n")
     return DOC
 
@@ -446,8 +581,14 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--part", choices=tuple(PARTS), default="screen")
-    parser.add_argument("--configs", nargs="+", choices=tuple(CONFIGS), help="override the part's")
-    parser.add_argument("--textures", nargs="+", help="files in textures/ (override the part's)")
+    parser.add_argument(
+        "--configs", nargs="+", choices=tuple(dict.fromkeys([*CONFIGS, *STYLIZE_CONFIGS])),
+        help="override the part's (stylize parts take STYLIZE_CONFIGS)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--items", "--textures", nargs="+",
+        help="files in textures/ (styles/ for the stylize part): override the part's",
+    )  # fmt: skip
     parser.add_argument("--seeds", nargs="+", type=int, help="override the part's")
     parser.add_argument("--minutes", type=float, help="budget per run (override the part's)")
     parser.add_argument("--gatys-steps", type=int, default=max(GATYS_MARKS))
@@ -465,11 +606,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         base = PARTS[args.part]
         part = Part(
-            tuple(args.textures or base.textures),
+            tuple(args.items or base.items),
             tuple(args.seeds if args.seeds is not None else base.seeds),
             args.minutes or base.minutes,
             tuple(args.configs or base.configs),
+            base.mode,
         )
+        unknown = set(part.configs) - set(part.flags)
+        if unknown:
+            raise SystemExit(f"--configs {' '.join(sorted(unknown))}: not a {part.mode} config")
         run_part(args.part, part, args)
     print(f"wrote {write_report()}")
     return 0

@@ -18,6 +18,7 @@ import argparse
 import json
 import time
 import warnings
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,9 @@ class Gatys:
         self.bf16 = bf16_fast(torch.device("cpu"))
         self.loss.set_style([describe(descriptor, style, list(settings.style_layers), self.bf16)])
 
-    def __call__(self, photo: torch.Tensor, steps: int) -> torch.Tensor:
+    def __call__(
+        self, photo: torch.Tensor, steps: int, callback: Callable[..., None] | None = None
+    ) -> torch.Tensor:
         targets = describe(self.descriptor, photo, self.content_layers, self.bf16)
         result = optimize_image(
             self.descriptor,
@@ -121,6 +124,7 @@ class Gatys:
             steps,
             content_targets=targets,
             use_bf16=self.bf16,
+            callback=callback,
             progress=False,
         )
         return result.image

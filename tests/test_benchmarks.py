@@ -143,3 +143,16 @@ def test_quality_study_snapshots_mark_fractions_of_the_budget(tmp_path: Path) ->
     from benchmarks.quality_study import Snapshots
 
     assert Snapshots(tmp_path, minutes=2.0, count=4).marks == [30.0, 60.0, 90.0]
+
+
+def test_quality_study_stylize_section_divides_by_gatys() -> None:
+    from benchmarks import quality_study as study
+
+    refs = {"wave": {"gatys": [
+        {"iterations": 100, "style_distance": 0.4, "content_distance": 0.2},
+        {"iterations": 300, "style_distance": 0.2, "content_distance": 0.4},
+    ], "gatys_seconds_per_photo": 30.0}}  # fmt: skip
+    point = {"seconds": 60.0, "step": 90, "style_distance": 0.5, "content_distance": 0.5}
+    runs = [{"texture": "wave", "config": "default", "seed": 0, "minutes": 1.0, "points": [point]}]
+    text = study.stylize_section("stylize", runs, refs)
+    assert "| `default` | 90 | 2.50 | 1.25 |" in text  # over the 300-iteration Gatys
