@@ -66,6 +66,7 @@ from texture_nets.stylize import stylize_tensor
 
 STUDY = RESULTS / "quality_study"
 DOC = REPO / "docs" / "quality.md"
+FINDINGS = STUDY / "findings.md"  # written by hand from the tables; the report includes it
 FIGURES = REPO / "docs" / "images" / "quality"
 SAMPLE_SEEDS = (100, 101, 102, 103)
 CROPS = 8
@@ -410,7 +411,11 @@ def ratios(run: dict[str, Any], ref: dict[str, Any], point: dict[str, Any]) -> d
 
 
 def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> str:
-    configs = list(dict.fromkeys(r["config"] for r in runs))
+    order = list(CONFIGS)
+    configs = sorted(
+        {r["config"] for r in runs},
+        key=lambda c: (c not in order, order.index(c) if c in order else 0, c),
+    )
     textures = list(dict.fromkeys(r["texture"] for r in runs))
     seeds = sorted({r["seed"] for r in runs})
     minutes = sorted({r["minutes"] for r in runs})
@@ -483,7 +488,7 @@ def reference_section(refs: dict[str, dict[str, Any]]) -> str:
     rows = []
     for name, ref in refs.items():
         floor = ref["floor"]
-        gatys = " ".join(
+        gatys = "; ".join(
             f"{g['iterations']}: {g['style_distance'] / floor['style_distance']:.2f} / "
             f"{g['swd'] / floor['swd']:.2f} ({g['seconds']:.0f} s)"
             for g in ref["gatys"]
@@ -560,6 +565,7 @@ def write_report() -> Path:
         "(`metrics.shift_invariant_distance`: 0 for shifted copies, about 1 for unrelated "
         "images); the crops' own value is low where the example is small (they overlap).",
         "",
+        *([FINDINGS.read_text().strip(), ""] if FINDINGS.is_file() else []),
         "Texture configurations (flags on top of the defaults):",
         "",
         *[f"- `{name}`: `{' '.join(flags) or '(defaults)'}`" for name, flags in CONFIGS.items()],
