@@ -185,7 +185,7 @@ class TextureNetsModule(pl.LightningModule):
         """The training images, under bf16 autocast where enabled (the thin generator layers
         were half the step in fp32, docs/scaling.md)."""
         with bf16_autocast(self.device, self.use_bf16(self.device, "generator")):
-            return run_network(self.generator, content, noise)
+            return self(noise, content)
 
     def features(self, images: Tensor, layers: Any) -> dict[str, Tensor]:
         """Descriptor features (bf16 autocast where enabled; Grams are then taken in fp32)."""
