@@ -107,11 +107,25 @@ STYLIZE_PHOTOS = 4  # the first validation photos, 256 px centre squares
 
 @dataclass(frozen=True)
 class Part:
+    """A set of runs: items x seeds x configs, each for one budget: ``minutes`` of wall clock
+    (levers that change the cost of a step) or ``steps`` (configs of equal cost per step:
+    equal steps are equal CPU time on any machine, so runs from different machines pool)."""
+
     items: tuple[str, ...]  # texture files, or style files (stylize)
     seeds: tuple[int, ...]
-    minutes: float
     configs: tuple[str, ...]
+    minutes: float | None = None
+    steps: int | None = None
+    fixed: tuple[str, ...] = ()  # flags of every run of the part, before the config's
     mode: str = "texture"
+
+    def __post_init__(self) -> None:
+        if (self.minutes is None) == (self.steps is None):
+            raise ValueError("a part has a budget in minutes or in steps, not both")
+
+    @property
+    def budget(self) -> str:
+        return f"{self.steps} steps" if self.steps else f"{self.minutes:g} min"
 
     @property
     def flags(self) -> dict[str, list[str]]:
@@ -127,11 +141,17 @@ LARGE_TEXTURES = (
     "dcor_leather.jpg",
 )
 PARTS = {
-    "screen": Part(LARGE_TEXTURES[:3], (0,), 4.0, tuple(CONFIGS)),
-    "compare": Part(LARGE_TEXTURES, (0, 1, 2), 15.0, ("default", "cosine+ema")),
+    "screen": Part(LARGE_TEXTURES[:3], (0,), tuple(CONFIGS), minutes=4.0),
+    # default and cosine+ema cost the same per step: a step budget, fp32 so that bf16-fast
+    # and bf16-less machines train the same networks (400 steps: 15 minutes on a 2-core
+    # AVX2 CPU, under 3 on one with fast bf16)
+    "compare": Part(
+        LARGE_TEXTURES, (0, 1, 2), ("default", "cosine+ema"), steps=400,
+        fixed=("--precision", "fp32"),
+    ),
     "stylize": Part(
-        ("hokusai_great_wave.jpg", "vangogh_starry_night.jpg"), (0,), 10.0,
-        tuple(STYLIZE_CONFIGS), mode="stylize",
+        ("hokusai_great_wave.jpg", "vangogh_starry_night.jpg"), (0,), tuple(STYLIZE_CONFIGS),
+        minutes=10.0, mode="stylize",
     ),
 }  # fmt: skip
 
@@ -269,20 +289,26 @@ def stylize_reference(style: Path, args: argparse.Namespace) -> dict[str, Any]:
 # -- training -----------------------------------------------------------------------------------
 class Snapshots(pl.Callback):
     """Saves the generator the checkpoint would hold (its average, if kept) at fractions of
-    the time budget, read from Lightning's Timer (which counts over resumes)."""
+    the budget: steps, or seconds read from Lightning's Timer (which counts over resumes)."""
 
-    def __init__(self, directory: Path, minutes: float, count: int = SNAPSHOTS) -> None:
+    def __init__(
+        self, directory: Path, minutes: float | None = None, steps: int | None = None,
+        count: int = SNAPSHOTS,
+    ) -> None:  # fmt: skip
         self.directory = directory
-        self.marks = [minutes * 60 * (k + 1) / count for k in range(count - 1)]
+        self.by_steps = steps is not None
+        total = float(steps) if steps is not None else 60 * (minutes or 0.0)
+        self.marks = [total * (k + 1) / count for k in range(count - 1)]
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
         timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)  # type: ignore[attr-defined]
         if timer is None:
             return
         elapsed = timer.time_elapsed("train")
+        progress = trainer.global_step if self.by_steps else elapsed
         for index, mark in enumerate(self.marks):
             path = self.directory / f"{index}.pt"
-            if elapsed >= mark and not path.exists():
+            if progress >= mark and not path.exists():
                 self.directory.mkdir(parents=True, exist_ok=True)
                 state = {k: v.detach().clone() for k, v in pl_module.network.state_dict().items()}
                 torch.save({"seconds": elapsed, "step": trainer.global_step, "state": state}, path)
@@ -298,7 +324,7 @@ def item_flags(part: Part, item: Path) -> list[str]:
 
 
 def train(
-    what: list[str], flags: list[str], seed: int, minutes: float, run: Path, descriptor: str
+    what: list[str], flags: list[str], seed: int, part: Part, run: Path, descriptor: str
 ) -> None:
     resume = ["--resume", "auto"] if (run / "checkpoints" / "last.ckpt").is_file() else []
     if not resume:  # a fresh start: snapshots of an earlier attempt are not this run's
@@ -306,13 +332,16 @@ def train(
             stale.unlink()
     argv = [
         *what, "--out", str(run), "--seed", str(seed),
-        "--max-time", str(minutes), "--max-steps", "1000000", "--descriptor", descriptor,
+        *(["--max-steps", str(part.steps)] if part.steps else
+          ["--max-time", str(part.minutes), "--max-steps", "1000000"]),
+        "--descriptor", descriptor,
         "--sample-every", "0", "--checkpoint-every", "100", "--keep-checkpoints", "1",
         "--logger", "csv", *flags, *resume,
     ]  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = train_cli.main(argv, callbacks=[Snapshots(run / "snapshots", minutes)])
+        snapshots = Snapshots(run / "snapshots", part.minutes, part.steps)
+        code = train_cli.main(argv, callbacks=[snapshots])
     if code != 0:
         raise RuntimeError(f"{' '.join(what + flags)} (seed {seed}) failed: exit code {code}")
 
@@ -352,10 +381,11 @@ def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
                 out = STUDY / "runs" / name / item.stem / f"{config}-seed{seed}.json"
                 if out.is_file():
                     continue
-                run = args.work / name / item.stem / f"{config}-seed{seed}-{part.minutes:g}min"
-                print(f"[{name}] {item.stem} {config} seed {seed}: {part.minutes} min", flush=True)
-                flags = part.flags[config]
-                train(item_flags(part, item), flags, seed, part.minutes, run, args.descriptor)
+                budget = part.budget.replace(" ", "")
+                run = args.work / name / item.stem / f"{config}-seed{seed}-{budget}"
+                print(f"[{name}] {item.stem} {config} seed {seed}: {part.budget}", flush=True)
+                flags = [*part.fixed, *part.flags[config]]
+                train(item_flags(part, item), flags, seed, part, run, args.descriptor)
                 if scorer is None:
                     scorer = (Scorer if part.mode == "texture" else StylizeScorer)(
                         item, args.descriptor
@@ -363,7 +393,8 @@ def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
                 points = score_run(run, scorer)
                 _write_json(out, {
                     "part": name, "texture": item.stem, "config": config, "flags": flags,
-                    "seed": seed, "minutes": part.minutes, "size": ref.get("size"),
+                    "seed": seed, "minutes": part.minutes, "steps_budget": part.steps,
+                    "size": ref.get("size"),
                     "points": points, "machine": machine_info()["summary"],
                 })  # fmt: skip
 
@@ -387,6 +418,15 @@ def load_references() -> dict[str, dict[str, Any]]:
     return {
         p.stem: json.loads(p.read_text()) for p in sorted((STUDY / "references").glob("*.json"))
     }
+
+
+def run_budget(run: dict[str, Any]) -> str:
+    steps = run.get("steps_budget")
+    return f"{steps} steps" if steps else f"{run['minutes']:g} min"
+
+
+def budgets(runs: list[dict[str, Any]]) -> str:
+    return "/".join(sorted({run_budget(r) for r in runs}))
 
 
 def _spread(values: Sequence[float]) -> str:
@@ -418,10 +458,10 @@ def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str
     )
     textures = list(dict.fromkeys(r["texture"] for r in runs))
     seeds = sorted({r["seed"] for r in runs})
-    minutes = sorted({r["minutes"] for r in runs})
+    fixed = " ".join(PARTS[part].fixed) if part in PARTS else ""
     lines = [
         f"## Part `{part}`: {len(textures)} textures x {len(seeds)} seed(s), "
-        f"{'/'.join(f'{m:g}' for m in minutes)} min per run",
+        f"{budgets(runs)} per run" + (f" (`{fixed}`)" if fixed else ""),
         "",
         "Ratios to the floor (real crops of the example, same size, same measures) and the "
         "shift-invariant diversity of the samples (0: shifted copies, about 1: unrelated "
@@ -456,7 +496,7 @@ def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str
     lines.append(table(["texture", *[f"`{c}`" for c in configs]], per_texture))
     for key, label in MEASURES:
         figure = plot_part(part, label, key, configs, runs, refs)
-        lines += ["", f"![{label} / floor against training minutes, {part}]({figure})"]
+        lines += ["", f"![{label} / floor against training time, {part}]({figure})"]
     return "\n".join(lines)
 
 
@@ -465,13 +505,14 @@ def plot_part(
     refs: dict[str, dict[str, Any]],
 ) -> str:  # fmt: skip
     """Median over textures and seeds of a measure / floor at each snapshot, per config."""
+    by_steps = all(r.get("steps_budget") for r in runs)  # equal steps: plot against them
     curves = []
     for config in configs:
         chosen = [r for r in runs if r["config"] == config]
         count = min(len(r["points"]) for r in chosen)
-        xs = [
-            statistics.median(r["points"][i]["seconds"] / 60 for r in chosen) for i in range(count)
-        ]
+        xs = [statistics.median(
+            r["points"][i]["step"] if by_steps else r["points"][i]["seconds"] / 60 for r in chosen
+        ) for i in range(count)]  # fmt: skip
         ys = [statistics.median(
             ratios(r, refs[r["texture"]], r["points"][i])[label] for r in chosen
         ) for i in range(count)]  # fmt: skip
@@ -479,7 +520,11 @@ def plot_part(
     FIGURES.mkdir(parents=True, exist_ok=True)
     path = FIGURES / f"{part}_{key}.png"
     plot_curves(
-        curves, path, f"{label} / floor ({part})", "training minutes", f"{label} / floor (log)"
+        curves,
+        path,
+        f"{label} / floor ({part})",
+        "training steps" if by_steps else "training minutes",
+        f"{label} / floor (log)",
     )
     return str(path.relative_to(DOC.parent)).replace("\\", "/")
 
@@ -512,7 +557,6 @@ def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[
     """Style and content distance over Gatys' at 300 iterations (same photos, objective)."""
     configs = list(dict.fromkeys(r["config"] for r in runs))
     styles = list(dict.fromkeys(r["texture"] for r in runs))
-    minutes = sorted({r["minutes"] for r in runs})
 
     def over_gatys(run: dict[str, Any], point: dict[str, Any]) -> dict[str, float]:
         gatys = max(refs[run["texture"]]["gatys"], key=lambda g: g["iterations"])
@@ -534,8 +578,8 @@ def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[
     ]  # fmt: skip
     width = max(len(r) for r in gatys_rows)
     return "\n".join([
-        f"## Part `{part}`: {len(styles)} styles, {'/'.join(f'{m:g}' for m in minutes)} min "
-        f"per run ({' '.join(STYLIZE_FLAGS)})",
+        f"## Part `{part}`: {len(styles)} styles, {budgets(runs)} per run "
+        f"({' '.join(STYLIZE_FLAGS)})",
         "",
         f"Style and content distance of {STYLIZE_PHOTOS} validation photos (256 px) over "
         "Gatys' style transfer from the same photos after its most iterations (the target: "
@@ -596,7 +640,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="files in textures/ (styles/ for the stylize part): override the part's",
     )  # fmt: skip
     parser.add_argument("--seeds", nargs="+", type=int, help="override the part's")
-    parser.add_argument("--minutes", type=float, help="budget per run (override the part's)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, help="budget per run (override the part's)")
+    budget.add_argument("--steps", type=int, help="budget per run in steps (override)")
     parser.add_argument("--gatys-steps", type=int, default=max(GATYS_MARKS))
     parser.add_argument("--descriptor", default="auto")
     parser.add_argument(
@@ -611,12 +657,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.report_only:
         base = PARTS[args.part]
+        override = args.minutes is not None or args.steps is not None
         part = Part(
             tuple(args.items or base.items),
             tuple(args.seeds if args.seeds is not None else base.seeds),
-            args.minutes or base.minutes,
             tuple(args.configs or base.configs),
-            base.mode,
+            minutes=args.minutes if override else base.minutes,
+            steps=args.steps if override else base.steps,
+            fixed=base.fixed,
+            mode=base.mode,
         )
         unknown = set(part.configs) - set(part.flags)
         if unknown:

@@ -143,6 +143,8 @@ def test_quality_study_snapshots_mark_fractions_of_the_budget(tmp_path: Path) ->
     from benchmarks.quality_study import Snapshots
 
     assert Snapshots(tmp_path, minutes=2.0, count=4).marks == [30.0, 60.0, 90.0]
+    by_steps = Snapshots(tmp_path, steps=400, count=4)
+    assert by_steps.by_steps and by_steps.marks == [100.0, 200.0, 300.0]
 
 
 def test_quality_study_stylize_section_divides_by_gatys() -> None:

@@ -15,11 +15,12 @@ import pytest
 import torch
 from conftest import patched_vgg, quiet_random_warning
 from PIL import Image
+from torch import nn
 
 from texture_nets import generate_cli, train_cli
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.config import make_config
-from texture_nets.module import TextureNetsModule
+from texture_nets.module import TextureNetsModule, average_of
 
 TINY = [
     "--descriptor",
@@ -203,10 +204,10 @@ def test_ema_checkpoints_hold_the_average_of_the_weights(texture: Path, tmp_path
     for key, value in saved.items():
         if not value.is_floating_point():
             continue  # batch-norm step counters are not averaged
-        expected = record.weights[0][key]  # the first update copies, later ones blend
-        for step in record.weights[1:]:
-            expected = decay * expected + (1 - decay) * step[key]
-        torch.testing.assert_close(value, expected, msg=key)
+        # every step's weights, weighted by decay^(steps after it), normalised by the weights
+        shares = [decay ** (len(record.weights) - 1 - i) for i in range(len(record.weights))]
+        expected = sum(w * step[key] for w, step in zip(shares, record.weights, strict=True))
+        torch.testing.assert_close(value, expected / sum(shares), msg=key)
         live = state[f"generator.{key}"]
         torch.testing.assert_close(live, record.weights[-1][key], rtol=0, atol=0, msg=key)
     assert any(not torch.equal(saved[k], record.weights[-1][k]) for k in saved)
@@ -468,3 +469,19 @@ def test_normalized_gradients_do_not_depend_on_the_loss_scale() -> None:
     unit_scaled = _generator_gradient({"normalize_gradients": True, "style_weight": 100.0})
     assert relative(unit, unit_scaled) < 1e-4  # a normalised one does not
     assert relative(unit * plain.norm() / unit.norm(), plain) > 0.01  # and points elsewhere
+
+
+def test_the_moving_average_is_not_biased_to_the_first_step() -> None:
+    """After n updates the average is the normalised decay-weighted mean of the n steps, so
+    the first step's weights fade like any other's (a plain EMA keeps them at decay^n)."""
+    network = nn.Linear(3, 2)
+    average = average_of(network, 0.9)
+    steps = []
+    for k in range(30):
+        with torch.no_grad():
+            network.weight.fill_(float(k))
+        steps.append(float(k))
+        average.update_parameters(network)
+    shares = [0.9 ** (len(steps) - 1 - i) for i in range(len(steps))]
+    expected = sum(s * w for s, w in zip(steps, shares, strict=True)) / sum(shares)
+    torch.testing.assert_close(average.module.weight, torch.full((2, 3), expected))
