@@ -618,10 +618,13 @@ def write_report() -> Path:
     ]
     for name, part in PARTS.items():
         runs = [r for r in load_runs(name) if r["texture"] in refs]
+        archived = STUDY / "archive" / f"{name}.md"  # tables whose run files are gone
         if runs and part.mode == "texture":
             sections += ["", part_section(name, runs, textures)]
         elif runs:
             sections += ["", stylize_section(name, runs, refs)]
+        elif archived.is_file():
+            sections += ["", archived.read_text().strip()]
     DOC.write_text("\n".join(sections) + "\n")
     return DOC
 

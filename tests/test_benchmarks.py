@@ -130,7 +130,12 @@ def test_quality_study_report_divides_by_the_floor(
             {"part": "screen", "texture": "bricks", "config": config, "seed": 0, "minutes": 1.0,
              "points": [point(30, 2 * gram), point(60, gram)]},
         )  # fmt: skip
+    archive = study.STUDY / "archive"
+    archive.mkdir(parents=True)
+    (archive / "screen.md").write_text("old screen tables")  # the runs are here: not used
+    (archive / "compare.md").write_text("old compare tables")  # no runs: included
     text = study.write_report().read_text()
+    assert "old compare tables" in text and "old screen tables" not in text
     # final Gram 0.08 / floor 0.02 = 4.00, SWD 1.0 / 0.5 = 2.00, diversity 0.4 as it is,
     # Gram / Gatys 300: 0.08 / 0.004 = 20.00; cosine: 2.50 and 12.50
     assert "| `default` | 120 | 4.00 | 2.00 | 0.40 | 20.00 |" in text
