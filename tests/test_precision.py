@@ -121,3 +121,19 @@ def test_training_images_and_losses_per_precision(
     result.total.backward()
     grads = [p.grad for p in module.generator.parameters()]
     assert all(g is not None and g.dtype == torch.float32 for g in grads)  # fp32 weights
+
+
+def test_bf16_without_bf16_instructions_warns_once_for_descriptor_and_generator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(precision, "bf16_supported", lambda device: False)
+    config = make_config(
+        {"descriptor": "random", "image_size": 32, "num_scales": 3, "precision": "bf16"}
+    )
+    with patched_vgg(), quiet_random_warning():
+        module = TextureNetsModule(config.to_dict())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        decisions = [module.use_bf16(CPU, part) for part in ("generator", "descriptor")]
+    assert decisions == [True, True]  # as asked, but said once
+    assert sum("emulated" in str(w.message) for w in caught) == 1

@@ -43,7 +43,7 @@ from texture_nets.networks import (
     texture_generator,
 )
 from texture_nets.objective import build_objective_descriptor, loss_settings
-from texture_nets.precision import bf16_autocast, resolve_bf16, resolve_generator_bf16
+from texture_nets.precision import GENERATOR_FOLLOWS, bf16_autocast, resolve_bf16
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +199,12 @@ class TextureNetsModule(pl.LightningModule):
         (``precision``: auto, bf16, bf16-descriptor; decided once per device)."""
         key = (part, device)
         if key not in self._bf16_on:
-            resolve = resolve_bf16 if part == "descriptor" else resolve_generator_bf16
-            self._bf16_on[key] = resolve(self.config.precision, device)
+            precision = self.config.precision
+            self._bf16_on[key] = (
+                resolve_bf16(precision, device)
+                if part == "descriptor"  # the generator follows it (one warning, one decision)
+                else precision in GENERATOR_FOLLOWS and self.use_bf16(device)
+            )
         return self._bf16_on[key]
 
     def generate(self, noise: list[Tensor] | None, content: Tensor | None = None) -> Tensor:

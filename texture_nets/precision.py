@@ -76,10 +76,13 @@ def resolve_bf16(precision: str, device: torch.device) -> bool:
     return precision == "bf16"
 
 
+GENERATOR_FOLLOWS = ("auto", "bf16")  # precisions whose generator autocasts with the descriptor
+
+
 def resolve_generator_bf16(precision: str, device: torch.device) -> bool:
     """Whether training runs the generator under bf16 autocast: with the descriptor for auto
     and bf16 (weights, Adam and the losses stay fp32), not for bf16-descriptor."""
-    return precision in ("auto", "bf16") and resolve_bf16(precision, device)
+    return precision in GENERATOR_FOLLOWS and resolve_bf16(precision, device)
 
 
 def bf16_autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[object]:
