@@ -89,6 +89,7 @@ CONFIGS: dict[str, list[str]] = {
     "swd": ["--texture-loss", "swd"],
     "unit-gradients": ["--normalize-gradients", "true"],
     "b2+diversity0.1": ["--batch-size", "2", "--diversity-weight", "0.1"],
+    "coarse16": ["--coarse-channels", "16"],  # 8 -> 16 channels at 1/8..1/32 of the image
 }  # fmt: skip
 
 

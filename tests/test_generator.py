@@ -272,6 +272,7 @@ def test_norms_run(norm: str, kind: type) -> None:
     [
         ({"num_scales": 0}, "num_scales"),
         ({"channels": 0}, "channels"),
+        ({"coarse_channels": -1}, "coarse_channels"),
         ({"noise_depth": -1}, "noise_depth"),
         ({"content_channels": -3}, "content_channels"),
         ({"noise_depth": 0, "content_channels": 0}, "noise_depth > 0"),
@@ -339,3 +340,15 @@ def test_output_in_unit_interval_even_with_large_weights() -> None:
         out = generator(make_noise(1, 16, 16, config, seeded_rng(0)))
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
     assert float(out.min()) < 0.01 and float(out.max()) > 0.99  # really pushed to the limits
+
+
+def test_coarse_channels_widen_only_the_coarser_half_of_the_input_blocks() -> None:
+    config = GeneratorConfig(num_scales=5, channels=2, coarse_channels=6)
+    generator = config.build()
+    widths = [block[0].out_channels for block in generator.input_blocks]  # finest first
+    assert widths == [2, 2, 2, 6, 6]  # 5 scales: the 2 coarsest (1/8 and 1/16)
+    assert generator.to_rgb.in_channels == sum(widths)
+    noise = make_noise(1, 40, 40, config, torch.Generator().manual_seed(0))
+    assert generator(noise).shape == (1, 3, 40, 40)
+    same = GeneratorConfig(num_scales=5, channels=2).build()
+    assert [b[0].out_channels for b in same.input_blocks] == [2] * 5  # 0: as channels

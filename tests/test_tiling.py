@@ -25,6 +25,7 @@ CASES = [
     (GeneratorConfig(num_scales=4, channels=4, padding="circular"), (96, 128), False),
     (GeneratorConfig(num_scales=6, channels=4, padding="circular"), (96, 128), False),
     (GeneratorConfig(num_scales=6, channels=4, padding="circular"), (90, 133), False),
+    (GeneratorConfig(num_scales=5, channels=3, coarse_channels=7), (90, 133), False),
     (GeneratorConfig(num_scales=6, channels=4, padding="reflect"), (90, 133), False),
     (GeneratorConfig(num_scales=4, channels=4, padding="reflect"), (101, 77), False),
     (GeneratorConfig(num_scales=4, channels=4, padding="zero"), (70, 99), False),

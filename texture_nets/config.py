@@ -96,6 +96,9 @@ class TrainConfig:
     )
     num_scales: int = _key(6, "number of noise scales K (ulyanov)")
     channels: int = _key(8, "channels of each conv block (ulyanov)")
+    coarse_channels: int = _key(
+        0, "channels of the coarser half of the scales' input blocks (ulyanov; 0: channels)"
+    )
     noise_depth: int = _key(3, "noise channels per scale (ulyanov; 0: none, stylize mode)")
     residual_blocks: int = _key(5, "residual blocks (johnson)")
     norm: str = _key("instance", "normalisation layers", NORMS)
@@ -160,6 +163,7 @@ class TrainConfig:
         return GeneratorConfig(
             num_scales=self.num_scales,
             channels=self.channels,
+            coarse_channels=self.coarse_channels,
             noise_depth=self.noise_depth,
             content_channels=3 if self.mode == "stylize" else 0,
             norm=self.norm,
@@ -216,6 +220,7 @@ class TrainConfig:
             "keep_checkpoints",
             "num_workers",
             "noise_depth",
+            "coarse_channels",
             "residual_blocks",
             "val_batches",
             "val_samples",

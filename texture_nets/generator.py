@@ -41,6 +41,7 @@ class GeneratorConfig:
 
     num_scales: int = 6
     channels: int = 8
+    coarse_channels: int = 0  # of the coarser half of the input blocks (0: ``channels``)
     noise_depth: int = 3
     content_channels: int = 0
     norm: str = "instance"
@@ -55,6 +56,8 @@ class GeneratorConfig:
             raise ValueError(f"num_scales must be >= 1, got {self.num_scales}")
         if self.channels < 1:
             raise ValueError(f"channels must be >= 1, got {self.channels}")
+        if self.coarse_channels < 0:
+            raise ValueError(f"coarse_channels must be >= 0, got {self.coarse_channels}")
         if self.noise_depth < 0 or self.content_channels < 0:
             raise ValueError("noise_depth and content_channels must be >= 0")
         if self.noise_depth + self.content_channels == 0:
@@ -72,6 +75,13 @@ class GeneratorConfig:
     def min_side(self) -> int:
         """The smallest image side the generator can process."""
         return min_image_size(self.num_scales)
+
+    def scale_channels(self, scale: int) -> int:
+        """Channels of the input block of ``scale`` (0: finest). The coarser half sees maps of
+        1/8 and less of the image, where more channels cost few FLOPs; their outputs are
+        concatenated up to the finest join, where they do cost."""
+        coarse = scale >= self.num_scales - self.num_scales // 2
+        return self.coarse_channels if coarse and self.coarse_channels else self.channels
 
     def noise(
         self,
@@ -154,18 +164,16 @@ class Generator(nn.Module):
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
         self.config = config
-        c = config.channels
         cin = config.input_channels
-        self.input_blocks = nn.ModuleList(
-            ConvBlock(cin, c, config) for _ in range(config.num_scales)
-        )
+        channels = [config.scale_channels(k) for k in range(config.num_scales)]
+        self.input_blocks = nn.ModuleList(ConvBlock(cin, c, config) for c in channels)
         self.joins = nn.ModuleList()
         self.join_blocks = nn.ModuleList()
-        width = c
-        for _ in range(config.num_scales - 1):
-            self.joins.append(JoinBlock(width, c, config.norm))
-            self.join_blocks.append(ConvBlock(width + c, width + c, config))
-            width += c
+        width = channels[-1]
+        for k in range(config.num_scales - 2, -1, -1):  # coarse to fine, as ``forward`` joins
+            self.joins.append(JoinBlock(width, channels[k], config.norm))
+            self.join_blocks.append(ConvBlock(width + channels[k], width + channels[k], config))
+            width += channels[k]
         self.to_rgb = nn.Conv2d(width, 3, kernel_size=1)
 
     def forward(self, inputs: list[Tensor]) -> Tensor:
