@@ -35,6 +35,7 @@ plots from the files.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import time
@@ -47,6 +48,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Timer
+from PIL import Image
 from torch import Tensor
 
 from benchmarks.common import REPO, RESULTS, data_root, machine_info, table
@@ -56,11 +58,11 @@ from texture_nets import train_cli
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.config import TrainConfig, mode_config
 from texture_nets.gatys import make_init, optimize_image
-from texture_nets.image import list_images, load_image
+from texture_nets.image import list_images, load_image, tensor_to_pil
 from texture_nets.metrics import Diversity, texture_report
 from texture_nets.networks import Network, sample_textures, texture_generator
 from texture_nets.objective import describe, load_descriptor, loss_settings
-from texture_nets.plots import Curve, plot_curves
+from texture_nets.plots import Curve, image_grid, plot_curves
 from texture_nets.precision import bf16_fast
 from texture_nets.stylize import stylize_tensor
 
@@ -347,8 +349,9 @@ def train(
         raise RuntimeError(f"{' '.join(what + flags)} (seed {seed}) failed: exit code {code}")
 
 
-def score_run(run: Path, scorer: Scorer | StylizeScorer) -> list[dict[str, Any]]:
-    """Every snapshot and the final checkpoint: time, step and the measures of its outputs."""
+def score_run(run: Path, scorer: Scorer | StylizeScorer, picture: Path) -> list[dict[str, Any]]:
+    """Every snapshot and the final checkpoint: time, step and the measures of its outputs;
+    the final network's first output is kept as ``picture``."""
     info = read_checkpoint(run)
     network = info.build_network().eval()
     points = []
@@ -357,10 +360,18 @@ def score_run(run: Path, scorer: Scorer | StylizeScorer) -> list[dict[str, Any]]
         network.load_state_dict(snapshot["state"])
         points.append({"seconds": snapshot["seconds"], "step": snapshot["step"]})
         points[-1].update(scorer.score(scorer.outputs(network)))
-    network.load_state_dict(info.generator_state)
     final = {"seconds": _train_seconds(run), "step": info.global_step}
-    final.update(scorer.score(scorer.outputs(network)))
+    final.update(scorer.score(final_picture(run, scorer, picture)))
     return [*points, final]
+
+
+def final_picture(run: Path, scorer: Scorer | StylizeScorer, picture: Path) -> Tensor:
+    """The outputs of a run's final checkpoint; the first one saved as ``picture`` (JPEG)."""
+    network = read_checkpoint(run).build_network().eval()
+    images = scorer.outputs(network)
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    tensor_to_pil(images[0]).save(picture, quality=90)
+    return images
 
 
 def _train_seconds(run: Path) -> float:
@@ -371,27 +382,31 @@ def _train_seconds(run: Path) -> float:
     return float("nan")
 
 
+@functools.cache
+def scorer_of(mode: str, item: Path, descriptor: str) -> Scorer | StylizeScorer:
+    """The measures of one texture or style (loaded once, when a run needs them)."""
+    return (Scorer if mode == "texture" else StylizeScorer)(item, descriptor)
+
+
 def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
     folder = "textures" if part.mode == "texture" else "styles"
     for item_name in part.items:
         item = data_root() / folder / item_name
         ref = reference(item, args) if part.mode == "texture" else stylize_reference(item, args)
-        scorer: Scorer | StylizeScorer | None = None
         for seed in part.seeds:
             for config in part.configs:
                 out = STUDY / "runs" / name / item.stem / f"{config}-seed{seed}.json"
-                if out.is_file():
-                    continue
+                picture = out.with_suffix(".jpg")
                 budget = part.budget.replace(" ", "")
                 run = args.work / name / item.stem / f"{config}-seed{seed}-{budget}"
+                if out.is_file():  # done; its picture is made again if missing and possible
+                    if not picture.is_file() and (run / "checkpoints").is_dir():
+                        final_picture(run, scorer_of(part.mode, item, args.descriptor), picture)
+                    continue
                 print(f"[{name}] {item.stem} {config} seed {seed}: {part.budget}", flush=True)
                 flags = [*part.fixed, *part.flags[config]]
                 train(item_flags(part, item), flags, seed, part, run, args.descriptor)
-                if scorer is None:
-                    scorer = (Scorer if part.mode == "texture" else StylizeScorer)(
-                        item, args.descriptor
-                    )
-                points = score_run(run, scorer)
+                points = score_run(run, scorer_of(part.mode, item, args.descriptor), picture)
                 _write_json(out, {
                     "part": name, "texture": item.stem, "config": config, "flags": flags,
                     "seed": seed, "minutes": part.minutes, "steps_budget": part.steps,
@@ -495,10 +510,74 @@ def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str
             )
         per_texture.append(row)
     lines.append(table(["texture", *[f"`{c}`" for c in configs]], per_texture))
+    lines += samples_lines(
+        part, runs, configs, textures, refs, "a crop of the example at the sample size"
+    )
     for key, label in MEASURES:
         figure = plot_part(part, label, key, configs, runs, refs)
         lines += ["", f"![{label} / floor against training time, {part}]({figure})"]
     return "\n".join(lines)
+
+
+THUMBNAIL = 160  # px, the longer side of each picture in a samples figure
+
+
+def samples_lines(
+    part: str, runs: list[dict[str, Any]], configs: list[str], items: list[str],
+    refs: dict[str, dict[str, Any]], left: str,
+) -> list[str]:  # fmt: skip
+    figure = samples_figure(part, runs, configs, items, refs)
+    if figure is None:
+        return []
+    seed = min(r["seed"] for r in runs)
+    return ["", f"Final outputs (seed {seed}, the first of each run's; rows: "
+            f"{', '.join(items)}; left: {left}):", "", f"![outputs, {part}]({figure})"]  # fmt: skip
+
+
+def samples_figure(
+    part: str, runs: list[dict[str, Any]], configs: list[str], items: list[str],
+    refs: dict[str, dict[str, Any]],
+) -> str | None:  # fmt: skip
+    """One picture per item and config (the lowest seed's), beside the example: a grid."""
+    seed = min(r["seed"] for r in runs)
+    rows = []
+    for item in items:
+        row = [example_picture(item, refs[item].get("size"))]
+        for config in configs:
+            path = STUDY / "runs" / part / item / f"{config}-seed{seed}.jpg"
+            row.append(Image.open(path).convert("RGB") if path.is_file() else None)
+        rows.append(row)
+    if all(picture is None for row in rows for picture in row[1:]):
+        return None
+    blank = Image.new("RGB", (THUMBNAIL, THUMBNAIL), "white")
+    thumbs = [[_thumbnail(picture) if picture else blank for picture in row] for row in rows]
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    path = FIGURES / f"{part}_samples.jpg"
+    image_grid(thumbs, ["example", *configs]).save(path, quality=85)
+    return str(path.relative_to(DOC.parent)).replace("\\", "/")
+
+
+def example_picture(stem: str, size: int | None) -> Image.Image | None:
+    """A texture's centre crop at the sample size (the scale the samples are at), or a
+    style image whole; None where the data folder does not hold it."""
+    try:
+        root = data_root()
+    except SystemExit:  # a report rebuilt without the images
+        return None
+    found = sorted(root.glob(f"textures/{stem}.*")) + sorted(root.glob(f"styles/{stem}.*"))
+    if not found:
+        return None
+    if size is None or found[0].parent.name != "textures":
+        return Image.open(found[0]).convert("RGB")
+    example = load_image(found[0], TrainConfig().style_size)
+    top, left = (example.shape[-2] - size) // 2, (example.shape[-1] - size) // 2
+    return tensor_to_pil(example[0, :, top : top + size, left : left + size])
+
+
+def _thumbnail(picture: Image.Image) -> Image.Image:
+    picture = picture.copy()
+    picture.thumbnail((THUMBNAIL, THUMBNAIL))
+    return picture
 
 
 def plot_part(
@@ -593,6 +672,7 @@ def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[
         "Gatys per style (iterations: style distance / content distance; time per photo):",
         "",
         table(["style", *[""] * (width - 1)], gatys_rows),
+        *samples_lines(part, runs, configs, styles, refs, "the style"),
     ])  # fmt: skip
 
 

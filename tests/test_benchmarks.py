@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from torch import Tensor
 
 from benchmarks import run
@@ -130,6 +131,9 @@ def test_quality_study_report_divides_by_the_floor(
             {"part": "screen", "texture": "bricks", "config": config, "seed": 0, "minutes": 1.0,
              "points": [point(30, 2 * gram), point(60, gram)]},
         )  # fmt: skip
+    Image.new("RGB", (64, 64), "red").save(
+        study.STUDY / "runs" / "screen" / "bricks" / "default-seed0.jpg"
+    )  # a run's picture (the other has none: a blank in the grid)
     archive = study.STUDY / "archive"
     archive.mkdir(parents=True)
     (archive / "screen.md").write_text("old screen tables")  # the runs are here: not used
@@ -142,6 +146,12 @@ def test_quality_study_report_divides_by_the_floor(
     assert "| `cosine` | 120 | 2.50 | 2.00 | 0.40 | 12.50 |" in text
     assert (study.FIGURES / "screen_style_distance.png").is_file()
     assert "![Gram / floor" in text
+    assert "![outputs, screen](images/quality/screen_samples.jpg)" in text
+    grid = Image.open(study.FIGURES / "screen_samples.jpg")
+    # columns example (blank: not in the data), default (the 64 px picture), cosine (blank)
+    assert grid.size == (160 + 64 + 160 + 4 * 4, 16 + 160 + 2 * 4)
+    red, green, blue = grid.getpixel((4 + 160 + 4 + 32, 16 + 4 + 32))
+    assert red > 200 and green < 60 and blue < 60
 
 
 def test_quality_study_snapshots_mark_fractions_of_the_budget(tmp_path: Path) -> None:
