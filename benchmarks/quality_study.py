@@ -326,6 +326,17 @@ def item_flags(part: Part, item: Path) -> list[str]:
             "--val-dir", str(content / "val"), *STYLIZE_FLAGS]  # fmt: skip
 
 
+NO_TIME_LIMIT = 10**6  # minutes: a step budget still needs Lightning's Timer (the seconds)
+
+
+def budget_flags(part: Part) -> list[str]:
+    """A step budget, or a time budget (with steps unbounded); either way a Timer counts the
+    training seconds over resumes, which ``Snapshots`` and the final point read."""
+    if part.steps:
+        return ["--max-steps", str(part.steps), "--max-time", str(NO_TIME_LIMIT)]
+    return ["--max-time", str(part.minutes), "--max-steps", "1000000"]
+
+
 def train(
     what: list[str], flags: list[str], seed: int, part: Part, run: Path, descriptor: str
 ) -> None:
@@ -335,8 +346,7 @@ def train(
             stale.unlink()
     argv = [
         *what, "--out", str(run), "--seed", str(seed),
-        *(["--max-steps", str(part.steps)] if part.steps else
-          ["--max-time", str(part.minutes), "--max-steps", "1000000"]),
+        *budget_flags(part),
         "--descriptor", descriptor,
         "--sample-every", "0", "--checkpoint-every", "100", "--keep-checkpoints", "1",
         "--logger", "csv", *flags, *resume,

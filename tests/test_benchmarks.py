@@ -162,6 +162,19 @@ def test_quality_study_snapshots_mark_fractions_of_the_budget(tmp_path: Path) ->
     assert by_steps.by_steps and by_steps.marks == [100.0, 200.0, 300.0]
 
 
+def test_quality_study_budgets_keep_a_timer_and_the_schedule_on_steps() -> None:
+    from benchmarks.quality_study import Part, budget_flags
+    from texture_nets import train_cli
+
+    by_steps = budget_flags(Part(("a.png",), (0,), ("default",), steps=400))
+    by_time = budget_flags(Part(("a.png",), (0,), ("default",), minutes=4.0))
+    for flags in (by_steps, by_time):
+        config = train_cli.resolve_config(["--texture", "a.png", *flags])[0]
+        assert config.max_time is not None  # Lightning's Timer exists: snapshots, seconds
+    config = train_cli.resolve_config(["--texture", "a.png", *by_steps])[0]
+    assert config.max_steps == 400
+
+
 def test_quality_study_stylize_section_divides_by_gatys() -> None:
     from benchmarks import quality_study as study
 
