@@ -1,9 +1,12 @@
 """Quality per CPU minute: which training levers buy texture quality, against the floor that
 real samples of the example set.
 
-Every configuration trains a texture network for the same wall-clock budget (``--max-time``,
-one run at a time on an otherwise idle machine, so wall time is CPU time), then its samples
-are scored against the whole example, in fp32, by three measures:
+Every configuration of a part trains a texture network for the same budget: wall-clock
+minutes (``--max-time``, one run at a time on an otherwise idle machine, so wall time is CPU
+time) where the levers change the cost of a step, or steps where they do not (equal steps
+are then equal CPU time on any machine, and runs from different machines pool; the seconds
+are recorded beside them). Its samples are scored against the whole example, in fp32, by
+three measures:
 
 * the Gram (style) distance over relu1_1..relu5_1, the training objective;
 * the sliced Wasserstein distance (SWD) of the same layers' features, which no method trains
@@ -23,7 +26,7 @@ old default against the best candidates, three seeds, five textures, the issue's
 over Gatys' style transfer from the same photos after 300 iterations). Each
 finished run writes one JSON file under ``benchmarks/results/quality_study/runs/``; rerunning
 skips finished runs and resumes interrupted ones from ``--work`` (their checkpoints), so the
-study can run in parts, on one machine. ``--report-only`` rebuilds ``docs/quality.md`` and the
+study can run in parts. ``--report-only rebuilds ``docs/quality.md`` and the
 plots from the files.
 
     python -m benchmarks.quality_study --part screen
@@ -91,7 +94,7 @@ CONFIGS: dict[str, list[str]] = {
     "swd": ["--texture-loss", "swd"],
     "unit-gradients": ["--normalize-gradients", "true"],
     "b2+diversity0.1": ["--batch-size", "2", "--diversity-weight", "0.1"],
-    "coarse16": ["--coarse-channels", "16"],  # 8 -> 16 channels at 1/8..1/32 of the image
+    "coarse16": ["--coarse-channels", "16"],  # 8 -> 16 in the coarser half of the scales
 }  # fmt: skip
 
 
@@ -125,10 +128,12 @@ class Part:
     def __post_init__(self) -> None:
         if (self.minutes is None) == (self.steps is None):
             raise ValueError("a part has a budget in minutes or in steps, not both")
+        if (self.minutes or self.steps or 0) <= 0:
+            raise ValueError("a part's budget must be positive")
 
     @property
     def budget(self) -> str:
-        return f"{self.steps} steps" if self.steps else f"{self.minutes:g} min"
+        return f"{self.steps} steps" if self.steps is not None else f"{self.minutes:g} min"
 
     @property
     def flags(self) -> dict[str, list[str]]:
@@ -298,6 +303,8 @@ class Snapshots(pl.Callback):
         self, directory: Path, minutes: float | None = None, steps: int | None = None,
         count: int = SNAPSHOTS,
     ) -> None:  # fmt: skip
+        if (minutes is None) == (steps is None):
+            raise ValueError("snapshots need a budget in minutes or in steps")
         self.directory = directory
         self.by_steps = steps is not None
         total = float(steps) if steps is not None else 60 * (minutes or 0.0)
@@ -332,7 +339,7 @@ NO_TIME_LIMIT = 10**6  # minutes: a step budget still needs Lightning's Timer (t
 def budget_flags(part: Part) -> list[str]:
     """A step budget, or a time budget (with steps unbounded); either way a Timer counts the
     training seconds over resumes, which ``Snapshots`` and the final point read."""
-    if part.steps:
+    if part.steps is not None:
         return ["--max-steps", str(part.steps), "--max-time", str(NO_TIME_LIMIT)]
     return ["--max-time", str(part.minutes), "--max-steps", "1000000"]
 
@@ -370,14 +377,14 @@ def score_run(run: Path, scorer: Scorer | StylizeScorer, picture: Path) -> list[
         network.load_state_dict(snapshot["state"])
         points.append({"seconds": snapshot["seconds"], "step": snapshot["step"]})
         points[-1].update(scorer.score(scorer.outputs(network)))
+    network.load_state_dict(info.generator_state)
     final = {"seconds": _train_seconds(run), "step": info.global_step}
-    final.update(scorer.score(final_picture(run, scorer, picture)))
+    final.update(scorer.score(final_picture(network, scorer, picture)))
     return [*points, final]
 
 
-def final_picture(run: Path, scorer: Scorer | StylizeScorer, picture: Path) -> Tensor:
-    """The outputs of a run's final checkpoint; the first one saved as ``picture`` (JPEG)."""
-    network = read_checkpoint(run).build_network().eval()
+def final_picture(network: Network, scorer: Scorer | StylizeScorer, picture: Path) -> Tensor:
+    """A run's final outputs; the first one saved as ``picture`` (JPEG)."""
     images = scorer.outputs(network)
     picture.parent.mkdir(parents=True, exist_ok=True)
     tensor_to_pil(images[0]).save(picture, quality=90)
@@ -392,7 +399,7 @@ def _train_seconds(run: Path) -> float:
     return float("nan")
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1)  # runs go item by item: one descriptor in memory
 def scorer_of(mode: str, item: Path, descriptor: str) -> Scorer | StylizeScorer:
     """The measures of one texture or style (loaded once, when a run needs them)."""
     return (Scorer if mode == "texture" else StylizeScorer)(item, descriptor)
@@ -411,7 +418,8 @@ def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
                 run = args.work / name / item.stem / f"{config}-seed{seed}-{budget}"
                 if out.is_file():  # done; its picture is made again if missing and possible
                     if not picture.is_file() and (run / "checkpoints").is_dir():
-                        final_picture(run, scorer_of(part.mode, item, args.descriptor), picture)
+                        network = read_checkpoint(run).build_network().eval()
+                        final_picture(network, scorer_of(part.mode, item, args.descriptor), picture)
                     continue
                 print(f"[{name}] {item.stem} {config} seed {seed}: {part.budget}", flush=True)
                 flags = [*part.fixed, *part.flags[config]]
@@ -693,10 +701,11 @@ def write_report() -> Path:
         "# Quality per CPU minute",
         "",
         "Written by `python -m benchmarks.quality_study` (method in its docstring). Every "
-        "run trains one network for a fixed wall-clock budget on an idle 2-core CPU "
-        "and is scored at four points of the budget; each row's machine is in "
-        "`benchmarks/results/quality_study/`. Lower Gram and SWD are better. Diversity is "
-        "the mean shift-invariant distance between samples of different noise "
+        "run trains one network for a budget of wall-clock minutes or of steps (each part "
+        "says which) on an idle 2-core CPU and is scored at four points of the budget; "
+        "each row's machine is in `benchmarks/results/quality_study/`. Lower Gram and SWD "
+        "are better. Diversity is the mean shift-invariant distance between samples of "
+        "different noise "
         "(`metrics.shift_invariant_distance`: 0 for shifted copies, about 1 for unrelated "
         "images); the crops' own value is low where the example is small (they overlap).",
         "",
@@ -714,7 +723,7 @@ def write_report() -> Path:
             sections += ["", part_section(name, runs, textures)]
         elif runs:
             sections += ["", stylize_section(name, runs, refs)]
-        elif archived.is_file():
+        if archived.is_file():
             sections += ["", archived.read_text().strip()]
     DOC.write_text("\n".join(sections) + "\n")
     return DOC

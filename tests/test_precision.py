@@ -92,9 +92,9 @@ def test_the_generator_follows_the_descriptor_except_for_bf16_descriptor(
 ) -> None:
     monkeypatch.setattr(precision, "bf16_supported", lambda device: True)
     monkeypatch.setattr(precision, "bf16_fast", lambda device: fast)
-    assert precision.resolve_generator_bf16(value, CPU) is expected
     descriptor = value in ("bf16", "bf16-descriptor") or (value == "auto" and fast)
     assert resolve_bf16(value, CPU) is descriptor
+    assert precision.generator_bf16(value, resolve_bf16(value, CPU)) is expected
 
 
 @pytest.mark.parametrize(

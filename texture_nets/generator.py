@@ -77,9 +77,9 @@ class GeneratorConfig:
         return min_image_size(self.num_scales)
 
     def scale_channels(self, scale: int) -> int:
-        """Channels of the input block of ``scale`` (0: finest). The coarser half sees maps of
-        1/8 and less of the image, where more channels cost few FLOPs; their outputs are
-        concatenated up to the finest join, where they do cost."""
+        """Channels of the input block of ``scale`` (0: finest). The coarser half of the scales
+        (with 6 scales: 1/8 to 1/32 of the image) has small maps, where more channels cost few
+        FLOPs; their outputs are concatenated up to the finest join, where they do cost."""
         coarse = scale >= self.num_scales - self.num_scales // 2
         return self.coarse_channels if coarse and self.coarse_channels else self.channels
 

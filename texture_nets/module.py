@@ -43,7 +43,7 @@ from texture_nets.networks import (
     texture_generator,
 )
 from texture_nets.objective import build_objective_descriptor, loss_settings
-from texture_nets.precision import GENERATOR_FOLLOWS, bf16_autocast, resolve_bf16
+from texture_nets.precision import bf16_autocast, generator_bf16, resolve_bf16
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +69,18 @@ def fp32_region(device: torch.device) -> contextlib.AbstractContextManager[objec
 def average_of(network: nn.Module, decay: float) -> AveragedModel:
     """An exponential moving average of ``network``'s weights and buffers (not trained: no
     gradients, so data parallelism never waits for them)."""
-    average = AveragedModel(network, multi_avg_fn=unbiased_ema(decay), use_buffers=True)
+    average = AveragedModel(network, multi_avg_fn=normalised_ema(decay), use_buffers=True)
     average.requires_grad_(False)
     return average
 
 
-def unbiased_ema(
+def normalised_ema(
     decay: float,
 ) -> Callable[[Sequence[Tensor], Sequence[Tensor], Tensor | int], None]:
     """The update of a moving average normalised by its weights so far: after n steps it is
     sum(decay^(n-i) w_i) / sum(decay^(n-i)). A plain one (torch's ``get_ema_multi_avg_fn``)
-    keeps the first step's weights at decay^n, a third of the average after 100 steps at 0.99:
-    worse than the last iterate in short runs. Integer buffers (counters) are copied."""
+    keeps the first step's weights at decay^(n-1), a third of the average after 100 steps at
+    0.99: worse than the last iterate in short runs. Integer buffers (counters) are copied."""
 
     @torch.no_grad()
     def update(
@@ -203,7 +203,7 @@ class TextureNetsModule(pl.LightningModule):
             self._bf16_on[key] = (
                 resolve_bf16(precision, device)
                 if part == "descriptor"  # the generator follows it (one warning, one decision)
-                else precision in GENERATOR_FOLLOWS and self.use_bf16(device)
+                else generator_bf16(precision, self.use_bf16(device, "descriptor"))
             )
         return self._bf16_on[key]
 

@@ -76,13 +76,11 @@ def resolve_bf16(precision: str, device: torch.device) -> bool:
     return precision == "bf16"
 
 
-GENERATOR_FOLLOWS = ("auto", "bf16")  # precisions whose generator autocasts with the descriptor
-
-
-def resolve_generator_bf16(precision: str, device: torch.device) -> bool:
-    """Whether training runs the generator under bf16 autocast: with the descriptor for auto
-    and bf16 (weights, Adam and the losses stay fp32), not for bf16-descriptor."""
-    return precision in GENERATOR_FOLLOWS and resolve_bf16(precision, device)
+def generator_bf16(precision: str, descriptor_bf16: bool) -> bool:
+    """Whether training runs the generator under bf16 autocast, given the descriptor's
+    decision (``resolve_bf16``): with it for auto and bf16 (weights, Adam and the losses stay
+    fp32), not for bf16-descriptor."""
+    return precision in ("auto", "bf16") and descriptor_bf16
 
 
 def bf16_autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[object]:
@@ -97,7 +95,7 @@ def trainer_precision(precision: str) -> str:
 
     auto|bf16|bf16-descriptor|fp32|32 keep fp32 weights (Lightning "32-true"; the module
     autocasts the descriptor and the generator as ``resolve_bf16`` and
-    ``resolve_generator_bf16`` say); bf16-mixed and 16-mixed are Lightning's mixed precision
+    ``generator_bf16`` say); bf16-mixed and 16-mixed are Lightning's mixed precision
     over the whole training step.
     """
     return precision if precision in ("bf16-mixed", "16-mixed") else "32-true"
