@@ -78,14 +78,17 @@ CROPS = 8
 GATYS_MARKS = (100, 200, 300, 1000)
 SNAPSHOTS = 4  # scored points per run (at 1/4, 2/4, 3/4 of the budget, and the end)
 
-# Every lever as train.py flags on top of the defaults of the code under test.
+# Every lever as train.py flags on top of the defaults of the code under test (since the
+# compare part: cosine schedule and moving average, configs/texture.yaml). The schedule and
+# average configs spell out both keys, so each keeps its meaning when the defaults change.
 CONFIGS: dict[str, list[str]] = {
     "default": [],
-    # the defaults before the compare part (step decay, last iterate): stays what it says
+    # the defaults before the compare part (step decay, last iterate); `default` in the
+    # archived screen tables
     "old-default": ["--lr-schedule", "step", "--ema-decay", "0"],
     "fp32-generator": ["--precision", "bf16-descriptor"],  # the generator's bf16, per minute
-    "cosine": ["--lr-schedule", "cosine"],
-    "ema": ["--ema-decay", "0.99"],
+    "cosine": ["--lr-schedule", "cosine", "--ema-decay", "0"],
+    "ema": ["--lr-schedule", "step", "--ema-decay", "0.99"],
     "cosine+ema": ["--lr-schedule", "cosine", "--ema-decay", "0.99"],
     "b4-128px+cosine+ema": [
         "--image-size", "128", "--batch-size", "4", "--lr-schedule", "cosine",
@@ -486,7 +489,34 @@ def ratios(run: dict[str, Any], ref: dict[str, Any], point: dict[str, Any]) -> d
     gatys = {g["iterations"]: g for g in ref["gatys"]}
     if 300 in gatys:
         out["Gram/Gatys300"] = point["style_distance"] / gatys[300]["style_distance"]
+        out["SWD/Gatys300"] = point["swd"] / gatys[300]["swd"]
     return out
+
+
+def paired_lines(runs: list[dict[str, Any]], configs: list[str]) -> list[str]:
+    """Each config's final Gram and SWD over the first config's, run by run (same texture,
+    same seed, same machine): the seed-to-seed swing of single runs cancels."""
+    final = {(r["config"], r["texture"], r["seed"]): r["points"][-1] for r in runs}
+    base, rows = configs[0], []
+    for config in configs[1:]:
+        pairs = [
+            (point, final[(base, texture, seed)])
+            for (name, texture, seed), point in final.items()
+            if name == config and (base, texture, seed) in final
+        ]
+        if not pairs:
+            continue
+        row = [f"`{config}`", str(len(pairs))]
+        for key, _ in MEASURES:
+            quotients = [new[key] / old[key] for new, old in pairs]
+            wins = sum(q < 1 for q in quotients)
+            row.append(f"{_spread(quotients)}, lower in {wins}/{len(pairs)}")
+        rows.append(row)
+    if not rows:
+        return []
+    header = ["config", "pairs", *[f"{label} / `{base}`'s" for _, label in MEASURES]]
+    return ["", f"Paired with `{base}` (same texture and seed; final point; median (min-max)):",
+            "", table(header, rows)]  # fmt: skip
 
 
 def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> str:
@@ -498,9 +528,12 @@ def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str
     textures = list(dict.fromkeys(r["texture"] for r in runs))
     seeds = sorted({r["seed"] for r in runs})
     fixed = " ".join(PARTS[part].fixed) if part in PARTS else ""
+    precisions = "/".join(sorted({r["precision"] for r in runs if "precision" in r}))
     lines = [
         f"## Part `{part}`: {len(textures)} textures x {len(seeds)} seed(s), "
-        f"{budgets(runs)} per run" + (f" (`{fixed}`)" if fixed else ""),
+        f"{budgets(runs)} per run"
+        + (f" (`{fixed}`)" if fixed else "")
+        + (f", {precisions}" if precisions else ""),
         "",
         "Ratios to the floor (real crops of the example, same size, same measures) and the "
         "shift-invariant diversity of the samples (0: shifted copies, about 1: unrelated "
@@ -515,12 +548,14 @@ def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str
         rows.append(
             [f"`{config}`", f"{statistics.median(steps):.0f}"]
             + [_spread([f[k] for f in finals if k in f])
-               for k in ("Gram", "SWD", "diversity", "Gram/Gatys300")]
+               for k in ("Gram", "SWD", "diversity", "Gram/Gatys300", "SWD/Gatys300")]
         )  # fmt: skip
     lines.append(table(
-        ["config", "steps", "Gram / floor", "SWD / floor", "diversity", "Gram / Gatys 300"],
+        ["config", "steps", "Gram / floor", "SWD / floor", "diversity", "Gram / Gatys 300",
+         "SWD / Gatys 300"],
         rows,
     ))  # fmt: skip
+    lines += paired_lines(runs, configs)
     lines += ["", "Per texture (final point; Gram / floor, SWD / floor, diversity):", ""]
     per_texture = []
     for texture in textures:

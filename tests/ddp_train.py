@@ -62,6 +62,8 @@ class RankRecord(pl.Callback):
             "first_batch": self.first_batch,
             "first_grads": self.first_grads,
             "generator": {k: v.cpu() for k, v in pl_module.generator.state_dict().items()},
+            # what checkpoints generate with: the moving average (texture default)
+            "network": {k: v.cpu() for k, v in pl_module.network.state_dict().items()},
         }
         torch.save(record, self.directory / f"rank{trainer.global_rank}.pt")
 

@@ -125,7 +125,7 @@ def test_quality_study_report_divides_by_the_floor(
         return {"seconds": seconds, "step": seconds * 2, "style_distance": gram, "swd": 1.0,
                 "diversity_shifts": 0.4}  # fmt: skip
 
-    for config, gram in (("default", 0.08), ("cosine", 0.05)):
+    for config, gram in (("default", 0.08), ("cosine", 0.06)):
         study._write_json(
             study.STUDY / "runs" / "screen" / "bricks" / f"{config}-seed0.json",
             {"part": "screen", "texture": "bricks", "config": config, "seed": 0, "minutes": 1.0,
@@ -140,9 +140,12 @@ def test_quality_study_report_divides_by_the_floor(
     text = study.write_report().read_text()
     assert text.index("| `default` | 120 |") < text.index("old screen tables")
     # final Gram 0.08 / floor 0.02 = 4.00, SWD 1.0 / 0.5 = 2.00, diversity 0.4 as it is,
-    # Gram / Gatys 300: 0.08 / 0.004 = 20.00; cosine: 2.50 and 12.50
-    assert "| `default` | 120 | 4.00 | 2.00 | 0.40 | 20.00 |" in text
-    assert "| `cosine` | 120 | 2.50 | 2.00 | 0.40 | 12.50 |" in text
+    # Gram / Gatys 300: 0.08 / 0.004 = 20.00, SWD / Gatys 300: 1.0 / 0.4 = 2.50; cosine:
+    # 3.00 and 15.00
+    assert "| `default` | 120 | 4.00 | 2.00 | 0.40 | 20.00 | 2.50 |" in text
+    assert "| `cosine` | 120 | 3.00 | 2.00 | 0.40 | 15.00 | 2.50 |" in text
+    # paired with the first config: Gram 0.06 / 0.08, SWD equal (not lower)
+    assert "| `cosine` | 1 | 0.75, lower in 1/1 | 1.00, lower in 0/1 |" in text
     assert (study.FIGURES / "screen_style_distance.png").is_file()
     assert "![Gram / floor" in text
     assert "![outputs, screen](images/quality/screen_samples.jpg)" in text

@@ -251,6 +251,19 @@ def test_help_shows_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     assert "(default: avg)" in text
 
 
+def test_help_shows_what_each_mode_file_changes(capsys: pytest.CaptureFixture[str]) -> None:
+    by_mode = {"texture": {"mode": "texture", "lr_schedule": "cosine", "lr": 0.01},
+               "stylize": {"mode": "stylize", "lr": 0.002}}  # fmt: skip
+    parser = argparse.ArgumentParser(prog="train.py")
+    add_config_flags(parser, code_defaults(), by_mode)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: step; texture: cosine)" in text
+    assert "(default: 0.01; stylize: 0.002)" in text  # texture's 0.01 is the code default
+    assert "(default: texture)" in text  # the mode key itself is not a mode file's change
+
+
 @pytest.mark.parametrize(
     ("hint", "text", "value"),
     [

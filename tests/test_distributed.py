@@ -120,11 +120,15 @@ def test_ranks_draw_different_noise_and_end_with_identical_weights(
         assert a.shape == b.shape
         assert not torch.equal(a, b)
     assert rank0["losses"] != rank1["losses"]  # different images, different local losses
-    for name, value in rank0["generator"].items():
-        assert torch.equal(value, rank1["generator"][name]), name
+    for weights in ("generator", "network"):  # the live weights and their moving average
+        for name, value in rank0[weights].items():
+            assert torch.equal(value, rank1[weights][name]), (weights, name)
     saved = read_checkpoint(ddp_run["out"]).generator_state
+    assert saved.keys() == rank0["network"].keys()
     for name, value in saved.items():
-        assert torch.equal(value, rank0["generator"][name]), name
+        assert torch.equal(value, rank0["network"][name]), name
+    # the texture default averages: the checkpoint is not the last step's weights
+    assert not all(torch.equal(v, rank0["generator"][k]) for k, v in saved.items())
 
 
 class DoubledBatch(TextureNetsModule):

@@ -106,11 +106,17 @@ def stylize_run(shared: Path, example: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def damaged_checkpoint(shared: Path, texture_run: Path) -> Path:
-    """The texture run's checkpoint with one weight of the wrong shape (settings intact)."""
-    raw = torch.load(texture_run / "checkpoints" / "last.ckpt", weights_only=False)
-    key = next(k for k in raw["state_dict"] if k.startswith("generator.") and "weight" in k)
-    raw["state_dict"][key] = torch.zeros(1, 2, 3)
-    path = shared / "damaged.ckpt"
+    """The texture run's checkpoint with one weight of the wrong shape (settings intact), in
+    the last step's weights and in their moving average (the texture default keeps one)."""
+    return damage(texture_run, shared / "damaged.ckpt", ("generator.", "generator_average."))
+
+
+def damage(run: Path, path: Path, prefixes: tuple[str, ...]) -> Path:
+    """``run``'s checkpoint with the first weight under each of ``prefixes`` of a wrong shape."""
+    raw = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    for prefix in prefixes:
+        key = next(k for k in raw["state_dict"] if k.startswith(prefix) and "weight" in k)
+        raw["state_dict"][key] = torch.zeros(1, 2, 3)
     torch.save(raw, path)
     return path
 
@@ -225,8 +231,10 @@ def test_resume_refuses_another_network_or_mode(
     argv = [*TINY, "--texture", example, "--resume", stylize_run, "--out", out]
     error = one_line_error(train_cli.main, argv, capsys)
     assert "is a stylize-mode checkpoint, but texture mode was asked for; resume it with" in error
-    argv = [*TINY, "--texture", example, "--resume", damaged_checkpoint, "--out", out]
-    assert "do not match its config" in one_line_error(train_cli.main, argv, capsys)
+    live_only = damage(texture_run, tmp_path / "live.ckpt", ("generator.",))  # average intact
+    for damaged in (damaged_checkpoint, live_only):
+        argv = [*TINY, "--texture", example, "--resume", damaged, "--out", out]
+        assert "do not match its config" in one_line_error(train_cli.main, argv, capsys)
     assert not out.exists()
 
 

@@ -111,25 +111,55 @@ def test_train_then_generate_any_size(texture: Path, tmp_path: Path) -> None:
     assert (again / "example_45x29_seed7.png").read_bytes() == first  # same seed, same sample
 
 
-@pytest.mark.parametrize("average", [[], ["--ema-decay", "0.7"]], ids=["plain", "ema"])
-def test_resume_reaches_the_same_weights(texture: Path, tmp_path: Path, average: list[str]) -> None:
+class _InterruptAt(pl.Callback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def _interrupt_at(monkeypatch: pytest.MonkeyPatch, step: int | None) -> None:
+    """Training runs (this test's) stop as Ctrl-C would after ``step``; None: they do not."""
+    monkeypatch.setattr(
+        train_cli, "make_callbacks",
+        lambda c, o: [*MAKE_CALLBACKS(c, o), *([_InterruptAt(step)] if step else [])],
+    )  # fmt: skip
+
+
+MAKE_CALLBACKS = train_cli.make_callbacks
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["--lr-schedule", "step", "--ema-decay", "0"], ["--ema-decay", "0.7"]],
+    ids=["defaults", "step-plain", "ema0.7"],
+)
+def test_resume_reaches_the_same_weights(
+    texture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str]
+) -> None:
+    """Interrupted and resumed with the same budget = trained straight through, bit for bit:
+    the schedule (cosine over max_steps by default), the average and the noise all resume."""
     straight = tmp_path / "straight"
-    assert train(texture, straight, 6, *average) == 0
+    assert train(texture, straight, 6, *flags) == 0
     resumed = tmp_path / "resumed"
-    assert train(texture, resumed, 3, *average) == 0
+    _interrupt_at(monkeypatch, 3)
+    assert train(texture, resumed, 6, "--checkpoint-every", "100", *flags) == 130
     assert read_checkpoint(resumed).global_step == 3
-    assert train(texture, resumed, 6, "--resume", "auto", *average) == 0
+    _interrupt_at(monkeypatch, None)
+    assert train(texture, resumed, 6, "--resume", "auto", *flags) == 0
     assert read_checkpoint(resumed).global_step == 6
     a, b = generator_state(straight), generator_state(resumed)
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
-    if average:  # the live weights too (the checkpoint generates with the average)
-        live = [_weights(r)["state_dict"] for r in (straight, resumed)]
-        assert live[0].keys() == live[1].keys()
-        assert any(k.startswith("generator.") for k in live[0])
-        for key in live[0]:
-            torch.testing.assert_close(live[0][key], live[1][key], rtol=0, atol=0, msg=key)
+    # the live weights too (with an average, the checkpoint generates with the average)
+    live = [_weights(r)["state_dict"] for r in (straight, resumed)]
+    assert live[0].keys() == live[1].keys()
+    assert any(k.startswith("generator.") for k in live[0])
+    for key in live[0]:
+        torch.testing.assert_close(live[0][key], live[1][key], rtol=0, atol=0, msg=key)
     assert (
         generate_cli.main(["--texture", str(resumed), "--size", "32", "--out", str(tmp_path / "g")])
         == 0
@@ -157,8 +187,9 @@ def test_periodic_checkpoints_hold_their_steps_average(texture: Path, tmp_path: 
     """A checkpoint written during training (resumable, and what generate reads) holds the
     average of its own step, like the final one of a run that stopped there."""
     longer, shorter = tmp_path / "longer", tmp_path / "shorter"
-    assert train(texture, longer, 4, "--ema-decay", "0.7", "--checkpoint-every", "2") == 0
-    assert train(texture, shorter, 2, "--ema-decay", "0.7") == 0
+    step = ["--lr-schedule", "step"]  # the same learning rates up to step 2 in both runs
+    assert train(texture, longer, 4, *step, "--ema-decay", "0.7", "--checkpoint-every", "2") == 0
+    assert train(texture, shorter, 2, *step, "--ema-decay", "0.7") == 0
     periodic = torch.load(longer / "checkpoints" / "step=000002.ckpt", weights_only=True)
     final = _weights(shorter)
     assert periodic["global_step"] == final["global_step"] == 2
@@ -247,26 +278,14 @@ def test_descriptor_stays_frozen_and_out_of_checkpoints(texture: Path, tmp_path:
     assert not any(k.startswith("descriptor.") for k in model.state_dict())
 
 
-class _InterruptAt(pl.Callback):
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
-        if trainer.global_step == self.step:
-            raise KeyboardInterrupt
-
-
 def test_interrupt_writes_a_resumable_checkpoint(
     texture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = train_cli.make_callbacks
-    monkeypatch.setattr(
-        train_cli, "make_callbacks", lambda c, o: [*original(c, o), _InterruptAt(3)]
-    )
+    _interrupt_at(monkeypatch, 3)
     run = tmp_path / "run"
     assert train(texture, run, 10, "--checkpoint-every", "100") == 130
     assert read_checkpoint(run).global_step == 3
-    monkeypatch.setattr(train_cli, "make_callbacks", original)
+    _interrupt_at(monkeypatch, None)
     assert train(texture, run, 5, "--resume", "auto") == 0
     assert read_checkpoint(run).global_step == 5
 

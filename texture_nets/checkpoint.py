@@ -43,6 +43,9 @@ class CheckpointInfo:
     style_sha256: str
     global_step: int
     architecture: str = DEFAULT_ARCHITECTURE
+    # the last step's weights, when ``generator_state`` is their moving average: what a
+    # resumed run continues from
+    live_state: dict[str, Tensor] | None = None
 
     @property
     def mode(self) -> str:
@@ -66,11 +69,13 @@ class CheckpointInfo:
                 f"{self.path} holds a {self.architecture} network, not a multiscale generator"
             ) from error
 
-    def build_network(self) -> Network:
-        """The trained network of whichever architecture the checkpoint holds, in eval mode."""
+    def build_network(self, live: bool = False) -> Network:
+        """The trained network of whichever architecture the checkpoint holds, in eval mode;
+        ``live``: with the last step's weights rather than their average (if one is kept)."""
         network = build_network(self.generator_config)
+        state = self.live_state if live and self.live_state is not None else self.generator_state
         try:
-            network.load_state_dict(self.generator_state)
+            network.load_state_dict(state)
         except RuntimeError as error:
             raise CheckpointError(
                 f"{self.path}: generator weights do not match its config "
@@ -133,7 +138,11 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
     weights = raw["state_dict"]
     averaged = weights.get(AVERAGED_COUNT)
     prefix = AVERAGE_PREFIX if averaged is not None and int(averaged) > 0 else GENERATOR_PREFIX
-    state = {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}
+
+    def _state(prefix: str) -> dict[str, Tensor]:
+        return {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}
+
+    state = _state(prefix)
     info = CheckpointInfo(
         path=path,
         config=dict(hparams.get("config", {})),
@@ -143,6 +152,7 @@ def read_checkpoint(path: str | Path, expect_mode: str | None = None) -> Checkpo
         style_sha256=str(hparams.get("style_sha256", "")),
         global_step=int(raw.get("global_step", 0)),
         architecture=architecture,
+        live_state=_state(GENERATOR_PREFIX) if prefix == AVERAGE_PREFIX else None,
     )
     if expect_mode is not None:
         info.require_mode(expect_mode, f"use a {expect_mode}-mode checkpoint")

@@ -377,21 +377,34 @@ def flag_type(hint: Any) -> Callable[[str], Any]:
     raise TypeError(f"config keys of type {hint!r} have no flag parser")
 
 
-def add_config_flags(parser: argparse.ArgumentParser, defaults: Mapping[str, Any]) -> None:
-    """Add one ``--key-name`` flag per config key; help shows the effective default."""
+def add_config_flags(
+    parser: argparse.ArgumentParser,
+    defaults: Mapping[str, Any],
+    by_mode: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Add one ``--key-name`` flag per config key; help shows the effective default, and the
+    modes whose file changes it (``by_mode``: ``mode_files()``)."""
     group = parser.add_argument_group("config keys (also settable in the YAML file)")
     hints = typing.get_type_hints(TrainConfig)
+
+    def shown(value: Any) -> str:
+        return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         default = defaults.get(f.name)
-        shown = ",".join(map(str, default)) if isinstance(default, list) else default
+        modes = "".join(
+            f"; {mode}: {shown(keys[f.name])}"
+            for mode, keys in (by_mode or {}).items()
+            if f.name != "mode" and f.name in keys and keys[f.name] != default
+        )
         group.add_argument(
             flag,
             dest=f.name,
             type=flag_type(hints[f.name]),
             choices=f.metadata.get("choices"),
             default=argparse.SUPPRESS,
-            help=f"{f.metadata['help']} (default: {shown})",
+            help=f"{f.metadata['help']} (default: {shown(default)}{modes})",
             metavar=f.name.upper() if not f.metadata.get("choices") else None,
         )
 
@@ -405,6 +418,15 @@ def code_defaults() -> dict[str, Any]:
 
 def default_config_file(mode: str) -> Path:
     return CONFIG_DIR / f"{mode}.yaml"
+
+
+def mode_files() -> dict[str, dict[str, Any]]:
+    """Each mode's default file (``configs/<mode>.yaml``): the keys it changes."""
+    return {
+        mode: load_yaml(default_config_file(mode))
+        for mode in MODES
+        if default_config_file(mode).is_file()
+    }
 
 
 def mode_config(mode: str, **overrides: Any) -> TrainConfig:

@@ -45,6 +45,7 @@ from texture_nets.config import (
     default_config_file,
     load_yaml,
     make_config,
+    mode_files,
 )
 from texture_nets.data import NoiseDataModule, PhotoDataModule, photo_split
 from texture_nets.errors import (
@@ -89,7 +90,7 @@ def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
         "--print-config", action="store_true", help="print the final config and exit"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    add_config_flags(parser, defaults)
+    add_config_flags(parser, defaults, mode_files())
     return parser
 
 
@@ -145,7 +146,10 @@ def check_resumable(info: CheckpointInfo, config: TrainConfig) -> None:
             f"--resume: {info.path} was trained with {', '.join(changed)}; a run cannot change "
             "its network: drop those flags, or start a new run with another --out"
         )
-    info.build_network()  # CheckpointError if the weights do not fit their own settings
+    # CheckpointError if the weights do not fit their own settings: the average (what images
+    # come from) and the last step's (what the run continues from)
+    info.build_network()
+    info.build_network(live=True)
 
 
 def _merge(layers: list[dict[str, Any]]) -> dict[str, Any]:
