@@ -5,6 +5,7 @@ Tiny runs: random descriptor, 32 px, 3 scales, a few steps (seconds each).
 
 from __future__ import annotations
 
+import pickle
 import warnings
 from pathlib import Path
 from typing import Any
@@ -503,4 +504,16 @@ def test_the_moving_average_is_not_biased_to_the_first_step() -> None:
         average.update_parameters(network)
     shares = [0.9 ** (len(steps) - 1 - i) for i in range(len(steps))]
     expected = sum(s * w for s, w in zip(steps, shares, strict=True)) / sum(shares)
+    torch.testing.assert_close(average.module.weight, torch.full((2, 3), expected))
+
+
+def test_the_moving_average_pickles_with_its_update() -> None:
+    """``--strategy ddp_spawn`` pickles the module, average and update function included."""
+    network = nn.Linear(3, 2)
+    average = pickle.loads(pickle.dumps(average_of(network, 0.9)))
+    for value in (1.0, 3.0):
+        with torch.no_grad():
+            network.weight.fill_(value)
+        average.update_parameters(network)
+    expected = (0.9 * 1.0 + 3.0) / (0.9 + 1.0)  # the normalised update ran after unpickling
     torch.testing.assert_close(average.module.weight, torch.full((2, 3), expected))

@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import lightning.pytorch as pl
@@ -69,31 +70,31 @@ def fp32_region(device: torch.device) -> contextlib.AbstractContextManager[objec
 def average_of(network: nn.Module, decay: float) -> AveragedModel:
     """An exponential moving average of ``network``'s weights and buffers (not trained: no
     gradients, so data parallelism never waits for them)."""
-    average = AveragedModel(network, multi_avg_fn=normalised_ema(decay), use_buffers=True)
+    average = AveragedModel(network, multi_avg_fn=NormalisedEMA(decay), use_buffers=True)
     average.requires_grad_(False)
     return average
 
 
-def normalised_ema(
-    decay: float,
-) -> Callable[[Sequence[Tensor], Sequence[Tensor], Tensor | int], None]:
+@dataclass(frozen=True)
+class NormalisedEMA:
     """The update of a moving average normalised by its weights so far: after n steps it is
     sum(decay^(n-i) w_i) / sum(decay^(n-i)). A plain one (torch's ``get_ema_multi_avg_fn``)
     keeps the first step's weights at decay^(n-1), a third of the average after 100 steps at
-    0.99: worse than the last iterate in short runs. Integer buffers (counters) are copied."""
+    0.99: worse than the last iterate in short runs. Integer buffers (counters) are copied.
+    A class, not a closure: ``ddp_spawn`` pickles the module with it."""
+
+    decay: float
 
     @torch.no_grad()
-    def update(
-        averages: Sequence[Tensor], currents: Sequence[Tensor], n_averaged: Tensor | int
+    def __call__(
+        self, averages: Sequence[Tensor], currents: Sequence[Tensor], n_averaged: Tensor | int
     ) -> None:
-        weight = (1 - decay) / (1 - decay ** (int(n_averaged) + 1))  # the new step's share
+        weight = (1 - self.decay) / (1 - self.decay ** (int(n_averaged) + 1))  # new step's share
         for average, current in zip(averages, currents, strict=True):
             if average.is_floating_point():
                 average.lerp_(current, weight)
             else:
                 average.copy_(current)
-
-    return update
 
 
 def at_least_fp32(tensor: Tensor) -> Tensor:
