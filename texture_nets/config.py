@@ -420,17 +420,17 @@ def default_config_file(mode: str) -> Path:
     return CONFIG_DIR / f"{mode}.yaml"
 
 
+def mode_file(mode: str) -> dict[str, Any]:
+    """The keys a mode's default file (``configs/<mode>.yaml``) changes; none if it has none."""
+    path = default_config_file(mode)
+    return load_yaml(path) if path.is_file() else {}
+
+
 def mode_files() -> dict[str, dict[str, Any]]:
-    """Each mode's default file (``configs/<mode>.yaml``): the keys it changes."""
-    return {
-        mode: load_yaml(default_config_file(mode))
-        for mode in MODES
-        if default_config_file(mode).is_file()
-    }
+    """Every mode's ``mode_file``."""
+    return {mode: mode_file(mode) for mode in MODES}
 
 
 def mode_config(mode: str, **overrides: Any) -> TrainConfig:
     """A mode's default config (code defaults < ``configs/<mode>.yaml``) plus ``overrides``."""
-    path = default_config_file(mode)
-    layers = [load_yaml(path)] if path.is_file() else []
-    return make_config(*layers, {"mode": mode, **overrides})
+    return make_config(mode_file(mode), {"mode": mode, **overrides})

@@ -120,10 +120,10 @@ def shipped_models() -> dict[str, str]:
 def training_command(training: Mapping[str, Any]) -> str:
     """The ``texture-nets train`` command that reproduces a run: the flags whose values differ
     from the defaults of its mode (paths as they were given)."""
-    from texture_nets.config import code_defaults, default_config_file, load_yaml
+    from texture_nets.config import code_defaults, mode_file
 
     mode = str(training.get("mode", "texture"))
-    defaults = {**code_defaults(), **load_yaml(default_config_file(mode))}
+    defaults = {**code_defaults(), **mode_file(mode)}
     image_flag = "--style" if mode == "stylize" else "--texture"
     parts = ["texture-nets train", image_flag, str(training.get("style_image"))]
     skip = {"mode", "style_image", "resume", "out"}

@@ -42,9 +42,9 @@ from texture_nets.config import (
     TrainConfig,
     add_config_flags,
     code_defaults,
-    default_config_file,
     load_yaml,
     make_config,
+    mode_file,
     mode_files,
 )
 from texture_nets.data import NoiseDataModule, PhotoDataModule, photo_split
@@ -109,8 +109,8 @@ def resolve_config(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namesp
         flags["style_image"] = preliminary.style
         flags.setdefault("mode", "stylize")
     mode = flags.get("mode", "texture")
-    files = preliminary.config or [p for p in [default_config_file(mode)] if p.is_file()]
-    layers = [load_yaml(path) for path in files]
+    # --config FILE(s) replace the mode's file
+    layers = [load_yaml(p) for p in preliminary.config] if preliminary.config else [mode_file(mode)]
     resume = resume_path(flags.get("resume"), {**code_defaults(), **_merge(layers), **flags})
     if resume is None:  # a new run (also ``--resume auto`` without a checkpoint yet)
         flags.pop("resume", None)
@@ -149,7 +149,8 @@ def check_resumable(info: CheckpointInfo, config: TrainConfig) -> None:
     # CheckpointError if the weights do not fit their own settings: the average (what images
     # come from) and the last step's (what the run continues from)
     info.build_network()
-    info.build_network(live=True)
+    if info.live_state is not None:
+        info.build_network(live=True)
 
 
 def _merge(layers: list[dict[str, Any]]) -> dict[str, Any]:
