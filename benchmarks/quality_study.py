@@ -112,6 +112,9 @@ STYLIZE_CONFIGS: dict[str, list[str]] = {
     "ulyanov8ch": ["--channels", "8"],
     "johnson": ["--generator", "johnson"],
     "style-weight1": ["--style-weight", "1.0"],
+    # the training size at the same pixels per step: 256 px crops hold more of a photo's
+    # layout and the style's strokes at their scale; 4 photos per step average more
+    "256px-batch1": ["--image-size", "256", "--batch-size", "1"],
 }
 STYLIZE_PHOTOS = 4  # the first validation photos, 256 px centre squares
 
@@ -159,9 +162,11 @@ PARTS = {
     # at fp32 on a 2-core AVX2 CPU, 4.5 at bf16 on a 2-core AVX-512 one); precision auto,
     # recorded per run: the two configs of a seed run on one machine
     "compare": Part(LARGE_TEXTURES, (0, 1, 2), ("old-default", "cosine+ema"), steps=400),
+    # stylize: 6 configs x 2 styles x 5 minutes, an hour on one machine; 5 minutes is ~420
+    # steps of 4 photos at bf16 on a 2-core AVX-512 CPU (the zoo's stylizers had 300-400)
     "stylize": Part(
         ("hokusai_great_wave.jpg", "vangogh_starry_night.jpg"), (0,), tuple(STYLIZE_CONFIGS),
-        minutes=10.0, mode="stylize",
+        minutes=5.0, mode="stylize",
     ),
 }  # fmt: skip
 
@@ -519,27 +524,19 @@ def paired_lines(runs: list[dict[str, Any]], configs: list[str]) -> list[str]:
             "", table(header, rows)]  # fmt: skip
 
 
-def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> str:
+def config_order(runs: list[dict[str, Any]]) -> list[str]:
+    """The configs of some runs, in the registry's order (unknown ones last)."""
     order = list(CONFIGS)
-    configs = sorted(
+    return sorted(
         {r["config"] for r in runs},
         key=lambda c: (c not in order, order.index(c) if c in order else 0, c),
     )
-    textures = list(dict.fromkeys(r["texture"] for r in runs))
-    seeds = sorted({r["seed"] for r in runs})
-    fixed = " ".join(PARTS[part].fixed) if part in PARTS else ""
-    precisions = "/".join(sorted({r["precision"] for r in runs if "precision" in r}))
-    lines = [
-        f"## Part `{part}`: {len(textures)} textures x {len(seeds)} seed(s), "
-        f"{budgets(runs)} per run"
-        + (f" (`{fixed}`)" if fixed else "")
-        + (f", {precisions}" if precisions else ""),
-        "",
-        "Ratios to the floor (real crops of the example, same size, same measures) and the "
-        "shift-invariant diversity of the samples (0: shifted copies, about 1: unrelated "
-        "images). Median over textures and seeds, (min-max) beside it.",
-        "",
-    ]
+
+
+def texture_tables(runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> list[str]:
+    """Each config over the floor and Gatys (median, spread), paired with the first config,
+    and per texture: the report's part sections and the README's summary."""
+    configs = config_order(runs)
     rows = []
     for config in configs:
         chosen = [r for r in runs if r["config"] == config]
@@ -550,15 +547,15 @@ def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str
             + [_spread([f[k] for f in finals if k in f])
                for k in ("Gram", "SWD", "diversity", "Gram/Gatys300", "SWD/Gatys300")]
         )  # fmt: skip
-    lines.append(table(
+    lines = [table(
         ["config", "steps", "Gram / floor", "SWD / floor", "diversity", "Gram / Gatys 300",
          "SWD / Gatys 300"],
         rows,
-    ))  # fmt: skip
+    )]  # fmt: skip
     lines += paired_lines(runs, configs)
     lines += ["", "Per texture (final point; Gram / floor, SWD / floor, diversity):", ""]
     per_texture = []
-    for texture in textures:
+    for texture in dict.fromkeys(r["texture"] for r in runs):
         row = [texture]
         for config in configs:
             chosen = [r for r in runs if (r["texture"], r["config"]) == (texture, config)]
@@ -568,6 +565,34 @@ def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str
             )
         per_texture.append(row)
     lines.append(table(["texture", *[f"`{c}`" for c in configs]], per_texture))
+    return lines
+
+
+def part_title(part: str, runs: list[dict[str, Any]], kind: str = "textures") -> str:
+    """What a part's runs were: items x seeds, budget, fixed flags, precision."""
+    items = len({r["texture"] for r in runs})
+    seeds = len({r["seed"] for r in runs})
+    fixed = " ".join(PARTS[part].fixed) if part in PARTS else ""
+    precisions = "/".join(sorted({r["precision"] for r in runs if "precision" in r}))
+    return (
+        f"{items} {kind} x {seeds} seed(s), {budgets(runs)} per run"
+        + (f" (`{fixed}`)" if fixed else "")
+        + (f", {precisions}" if precisions else "")
+    )
+
+
+def part_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> str:
+    configs = config_order(runs)
+    textures = list(dict.fromkeys(r["texture"] for r in runs))
+    lines = [
+        f"## Part `{part}`: {part_title(part, runs)}",
+        "",
+        "Ratios to the floor (real crops of the example, same size, same measures) and the "
+        "shift-invariant diversity of the samples (0: shifted copies, about 1: unrelated "
+        "images). Median over textures and seeds, (min-max) beside it.",
+        "",
+        *texture_tables(runs, refs),
+    ]
     lines += samples_lines(
         part, runs, configs, textures, refs, "a crop of the example at the sample size"
     )
@@ -691,8 +716,9 @@ def reference_section(refs: dict[str, dict[str, Any]]) -> str:
     ])  # fmt: skip
 
 
-def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> str:
-    """Style and content distance over Gatys' at 300 iterations (same photos, objective)."""
+def stylize_tables(runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> list[str]:
+    """Style and content distance over Gatys' at its most iterations (same photos, same
+    objective), per config over the styles; Gatys' own figures per style."""
     configs = list(dict.fromkeys(r["config"] for r in runs))
     styles = list(dict.fromkeys(r["texture"] for r in runs))
 
@@ -708,6 +734,9 @@ def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[
             f"`{config}`", f"{statistics.median(r['points'][-1]['step'] for r in chosen):.0f}",
             _spread([f["style_distance"] for f in finals]),
             _spread([f["content_distance"] for f in finals]),
+            " / ".join(
+                f"{f['style_distance']:.2f}, {f['content_distance']:.2f}" for f in finals
+            ),
         ])  # fmt: skip
     gatys_rows = [
         [name, *(f"{g['iterations']}: {g['style_distance']:.3f} / {g['content_distance']:.3f}"
@@ -715,9 +744,21 @@ def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[
         for name in styles
     ]  # fmt: skip
     width = max(len(r) for r in gatys_rows)
+    return [
+        table(["config", "steps", "style / Gatys", "content / Gatys",
+               f"style, content per run ({', '.join(styles)})"], rows),
+        "",
+        "Gatys per style (iterations: style distance / content distance; time per photo):",
+        "",
+        table(["style", *[""] * (width - 1)], gatys_rows),
+    ]  # fmt: skip
+
+
+def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> str:
+    configs = list(dict.fromkeys(r["config"] for r in runs))
+    styles = list(dict.fromkeys(r["texture"] for r in runs))
     return "\n".join([
-        f"## Part `{part}`: {len(styles)} styles, {budgets(runs)} per run "
-        f"({' '.join(STYLIZE_FLAGS)})",
+        f"## Part `{part}`: {part_title(part, runs, 'styles')} ({' '.join(STYLIZE_FLAGS)})",
         "",
         f"Style and content distance of {STYLIZE_PHOTOS} validation photos (256 px) over "
         "Gatys' style transfer from the same photos after its most iterations (the target: "
@@ -725,11 +766,7 @@ def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[
         "",
         *[f"- `{n}`: `{' '.join(f) or '(defaults)'}`" for n, f in STYLIZE_CONFIGS.items()],
         "",
-        table(["config", "steps", "style / Gatys", "content / Gatys"], rows),
-        "",
-        "Gatys per style (iterations: style distance / content distance; time per photo):",
-        "",
-        table(["style", *[""] * (width - 1)], gatys_rows),
+        *stylize_tables(runs, refs),
         *samples_lines(part, runs, configs, styles, refs, "the style"),
     ])  # fmt: skip
 
@@ -766,7 +803,41 @@ def write_report() -> Path:
         if archived.is_file():
             sections += ["", archived.read_text().strip()]
     DOC.write_text("\n".join(sections) + "\n")
+    write_summary(refs)
     return DOC
+
+
+def write_summary(refs: dict[str, dict[str, Any]]) -> Path:
+    """The README's tables (``benchmarks.run``): the parts that measure the defaults."""
+    lines = []
+    textures = {k: v for k, v in refs.items() if "floor" in v}
+    compare = [r for r in load_runs("compare") if r["texture"] in textures]
+    if compare:
+        lines += [
+            f"Texture networks, {part_title('compare', compare)}: the present defaults "
+            "(`cosine+ema`) and the earlier ones (`old-default`) over the floor that real "
+            "crops of each example set, and over Gatys after 300 L-BFGS iterations; "
+            "median (min-max) over textures and seeds. Method, plots and samples: "
+            "[docs/quality.md](docs/quality.md).",
+            "",
+            *texture_tables(compare, textures),
+            "",
+        ]
+    stylize = [r for r in load_runs("stylize") if r["texture"] in refs]
+    if stylize:
+        lines += [
+            f"Stylizers (`--part stylize`), {part_title('stylize', stylize, 'styles')} "
+            f"({' '.join(STYLIZE_FLAGS)}), over Gatys' style transfer from the same "
+            f"{STYLIZE_PHOTOS} photos:",
+            "",
+            *stylize_tables(stylize, refs),
+            "",
+        ]
+    machines = sorted({r["machine"] for r in [*compare, *stylize] if "machine" in r})
+    lines += [" ".join(machines) if machines else "(not measured yet)"]
+    path = STUDY / "results.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:

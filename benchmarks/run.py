@@ -20,6 +20,10 @@ from benchmarks.common import REPO, RESULTS
 
 # name -> (arguments, README heading); trained runs are shared through runs/bench_*
 BENCHMARKS: dict[str, tuple[list[str], str]] = {
+    "quality_study": (
+        ["--part", "compare"],
+        "Quality with the present defaults: the quality study (docs/quality.md)",
+    ),
     "stylize_quality": ([], "Stylization: networks vs Gatys style transfer"),
     "time_to_quality": (["--minutes", "6"], "Time to quality (texture networks vs Gatys loss)"),
     "generation_speed": ([], "Generation vs Gatys, and large outputs"),

@@ -125,11 +125,13 @@ def test_quality_study_report_divides_by_the_floor(
         return {"seconds": seconds, "step": seconds * 2, "style_distance": gram, "swd": 1.0,
                 "diversity_shifts": 0.4}  # fmt: skip
 
-    for config, gram in (("default", 0.08), ("cosine", 0.06)):
+    for part, config, gram in (
+        ("screen", "default", 0.08), ("screen", "cosine", 0.06), ("compare", "cosine", 0.04)
+    ):  # fmt: skip
         study._write_json(
-            study.STUDY / "runs" / "screen" / "bricks" / f"{config}-seed0.json",
-            {"part": "screen", "texture": "bricks", "config": config, "seed": 0, "minutes": 1.0,
-             "points": [point(30, 2 * gram), point(60, gram)]},
+            study.STUDY / "runs" / part / "bricks" / f"{config}-seed0.json",
+            {"part": part, "texture": "bricks", "config": config, "seed": 0, "minutes": 1.0,
+             "points": [point(30, 2 * gram), point(60, gram)], "machine": "Machine: M."},
         )  # fmt: skip
     Image.new("RGB", (64, 64), "red").save(
         study.STUDY / "runs" / "screen" / "bricks" / "default-seed0.jpg"
@@ -146,6 +148,10 @@ def test_quality_study_report_divides_by_the_floor(
     assert "| `cosine` | 120 | 3.00 | 2.00 | 0.40 | 15.00 | 2.50 |" in text
     # paired with the first config: Gram 0.06 / 0.08, SWD equal (not lower)
     assert "| `cosine` | 1 | 0.75, lower in 1/1 | 1.00, lower in 0/1 |" in text
+    # the README's summary: the compare part only (Gram 0.04 / 0.02), and where it ran
+    summary = (study.STUDY / "results.md").read_text()
+    assert "| `cosine` | 120 | 2.00 | 2.00 | 0.40 | 10.00 | 2.50 |" in summary
+    assert "`default`" not in summary and summary.rstrip().endswith("Machine: M.")
     assert (study.FIGURES / "screen_style_distance.png").is_file()
     assert "![Gram / floor" in text
     assert "![outputs, screen](images/quality/screen_samples.jpg)" in text
@@ -187,4 +193,4 @@ def test_quality_study_stylize_section_divides_by_gatys() -> None:
     point = {"seconds": 60.0, "step": 90, "style_distance": 0.5, "content_distance": 0.5}
     runs = [{"texture": "wave", "config": "default", "seed": 0, "minutes": 1.0, "points": [point]}]
     text = study.stylize_section("stylize", runs, refs)
-    assert "| `default` | 90 | 2.50 | 1.25 |" in text  # over the 300-iteration Gatys
+    assert "| `default` | 90 | 2.50 | 1.25 | 2.50, 1.25 |" in text  # over Gatys at 300

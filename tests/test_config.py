@@ -68,6 +68,25 @@ def test_mode_config_reads_the_mode_yaml() -> None:
     assert mode_config("texture", lr=0.5).lr == 0.5
 
 
+@pytest.mark.parametrize("choose_mode", ["--style", "the file"])
+def test_a_config_file_layers_on_its_modes_file(tmp_path: Path, choose_mode: str) -> None:
+    from texture_nets.train_cli import resolve_config
+
+    partial = {"lr": 0.005}
+    if choose_mode == "the file":
+        partial |= {"mode": "stylize", "style_image": "wave.jpg"}
+    argv = ["--config", str(write_yaml(tmp_path, partial))]
+    if choose_mode == "--style":
+        argv += ["--style", "wave.jpg"]
+    config = resolve_config(argv)[0]
+    stylize = load_yaml(default_config_file("stylize"))
+    assert config.mode == "stylize" and config.lr == 0.005  # the file wins over the mode's
+    for key, value in stylize.items():
+        if key != "lr":
+            assert getattr(config, key) == value, key  # ... and keeps the rest of it
+    assert config.padding != code_defaults()["padding"]  # not a texture run's wrap-around
+
+
 def write_yaml(tmp_path: Path, data: Any) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))

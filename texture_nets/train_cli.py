@@ -84,7 +84,7 @@ def build_parser(defaults: dict[str, Any]) -> argparse.ArgumentParser:
         "--config",
         action="append",
         metavar="YAML",
-        help="config file(s), later ones win (default: texture_nets/configs/<mode>.yaml)",
+        help="config file(s) on top of texture_nets/configs/<mode>.yaml, later ones win",
     )
     parser.add_argument(
         "--print-config", action="store_true", help="print the final config and exit"
@@ -108,9 +108,12 @@ def resolve_config(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namesp
     elif preliminary.style:
         flags["style_image"] = preliminary.style
         flags.setdefault("mode", "stylize")
-    mode = flags.get("mode", "texture")
-    # --config FILE(s) replace the mode's file
-    layers = [load_yaml(p) for p in preliminary.config] if preliminary.config else [mode_file(mode)]
+    files = [load_yaml(p) for p in preliminary.config or []]
+    mode = flags.get("mode", _merge(files).get("mode", "texture"))
+    # --config FILE(s) layer on the mode's file: a partial file keeps the mode's defaults
+    # (a stylizer's padding and weights, a texture run's schedule); a run's full
+    # config.yaml sets every key anyway
+    layers = [mode_file(mode), *files]
     resume = resume_path(flags.get("resume"), {**code_defaults(), **_merge(layers), **flags})
     if resume is None:  # a new run (also ``--resume auto`` without a checkpoint yet)
         flags.pop("resume", None)
