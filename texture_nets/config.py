@@ -1,8 +1,8 @@
 """Training configuration: one flat list of keys, read from YAML and overridable by flags.
 
-Precedence: code defaults < ``texture_nets/configs/<mode>.yaml`` (or ``--config FILE``,
-repeatable) < command-line flags. Every key is a flag (``image_size`` -> ``--image-size``);
-``--help`` lists them with their effective defaults.
+Precedence: code defaults < ``texture_nets/configs/<mode>.yaml`` < ``--config FILE``
+(repeatable, each on top of the last) < command-line flags. Every key is a flag
+(``image_size`` -> ``--image-size``); ``--help`` lists them with their effective defaults.
 """
 
 from __future__ import annotations
