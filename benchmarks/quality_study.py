@@ -162,8 +162,8 @@ PARTS = {
     # at fp32 on a 2-core AVX2 CPU, 4.5 at bf16 on a 2-core AVX-512 one); precision auto,
     # recorded per run: the two configs of a seed run on one machine
     "compare": Part(LARGE_TEXTURES, (0, 1, 2), ("old-default", "cosine+ema"), steps=400),
-    # stylize: 6 configs x 2 styles x 5 minutes, an hour on one machine; 5 minutes is ~420
-    # steps of 4 photos at bf16 on a 2-core AVX-512 CPU (the zoo's stylizers had 300-400)
+    # stylize: 6 configs x 2 styles x 5 minutes, an hour on one machine; 5 minutes was 270-420
+    # steps (by config) at bf16 on a 2-core AVX-512 CPU (the zoo's stylizers had 300-400)
     "stylize": Part(
         ("hokusai_great_wave.jpg", "vangogh_starry_night.jpg"), (0,), tuple(STYLIZE_CONFIGS),
         minutes=5.0, mode="stylize",
