@@ -722,20 +722,51 @@ def reference_section(refs: dict[str, dict[str, Any]]) -> str:
     ])  # fmt: skip
 
 
+def over_gatys(
+    run: dict[str, Any], point: dict[str, Any], refs: dict[str, dict[str, Any]]
+) -> dict[str, float]:
+    """A stylizer's style and content distance over Gatys' at its most iterations."""
+    gatys = max(refs[run["texture"]]["gatys"], key=lambda g: g["iterations"])
+    return {k: point[k] / gatys[k] for k in ("style_distance", "content_distance")}
+
+
+def stylize_curve(runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> list[str]:
+    """Style, content over Gatys at each scoring point of the budget (median over styles):
+    how fast each config closes the gap, and so what a longer budget would buy."""
+    count = min(len(r["points"]) for r in runs)
+    header = ["config"] + [
+        f"{statistics.median(r['points'][k]['seconds'] for r in runs) / 60:.1f} min"
+        for k in range(count)
+    ]
+    rows = []
+    for config in dict.fromkeys(r["config"] for r in runs):
+        chosen = [r for r in runs if r["config"] == config]
+        row = [f"`{config}`"]
+        for k in range(count):
+            ratios = [over_gatys(r, r["points"][k], refs) for r in chosen]
+            style, content = (
+                statistics.median(x[key] for x in ratios)
+                for key in ("style_distance", "content_distance")
+            )
+            steps = statistics.median(r["points"][k]["step"] for r in chosen)
+            row.append(f"{style:.2f}, {content:.2f} ({steps:.0f} steps)")
+        rows.append(row)
+    return [
+        "Style, content over Gatys along the budget (median over styles; training minutes):",
+        "",
+        table(header, rows),
+    ]
+
+
 def stylize_tables(runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) -> list[str]:
     """Style and content distance over Gatys' at its most iterations (same photos, same
     objective), per config over the styles; Gatys' own figures per style."""
     configs = list(dict.fromkeys(r["config"] for r in runs))
     styles = list(dict.fromkeys(r["texture"] for r in runs))
-
-    def over_gatys(run: dict[str, Any], point: dict[str, Any]) -> dict[str, float]:
-        gatys = max(refs[run["texture"]]["gatys"], key=lambda g: g["iterations"])
-        return {k: point[k] / gatys[k] for k in ("style_distance", "content_distance")}
-
     rows = []
     for config in configs:
         chosen = [r for r in runs if r["config"] == config]
-        finals = [over_gatys(r, r["points"][-1]) for r in chosen]
+        finals = [over_gatys(r, r["points"][-1], refs) for r in chosen]
         rows.append([
             f"`{config}`", f"{statistics.median(r['points'][-1]['step'] for r in chosen):.0f}",
             _spread([f["style_distance"] for f in finals]),
@@ -757,6 +788,8 @@ def stylize_tables(runs: list[dict[str, Any]], refs: dict[str, dict[str, Any]]) 
         "Gatys per style (iterations: style distance / content distance; time per photo):",
         "",
         table(["style", *[""] * (width - 1)], gatys_rows),
+        "",
+        *stylize_curve(runs, refs),
     ]  # fmt: skip
 
 
@@ -799,8 +832,9 @@ def write_report() -> Path:
         "",
         reference_section(textures),
     ]
+    measured = {name: [r for r in load_runs(name) if r["texture"] in refs] for name in PARTS}
     for name, part in PARTS.items():
-        runs = [r for r in load_runs(name) if r["texture"] in refs]
+        runs = measured[name]
         archived = STUDY / "archive" / f"{name}.md"  # tables whose run files are gone
         if runs and part.mode == "texture":
             sections += ["", part_section(name, runs, textures)]
@@ -809,15 +843,18 @@ def write_report() -> Path:
         if archived.is_file():
             sections += ["", archived.read_text().strip()]
     DOC.write_text("\n".join(sections) + "\n")
-    write_summary(refs)
+    write_summary(refs, measured)
     return DOC
 
 
-def write_summary(refs: dict[str, dict[str, Any]]) -> Path:
-    """The README's tables (``benchmarks.run``): the parts that measure the defaults."""
+def write_summary(
+    refs: dict[str, dict[str, Any]], measured: dict[str, list[dict[str, Any]]]
+) -> Path:
+    """The README's tables (``benchmarks.run``): the parts that measure the defaults (runs by
+    part, those with a reference)."""
     lines = []
     textures = {k: v for k, v in refs.items() if "floor" in v}
-    compare = [r for r in load_runs("compare") if r["texture"] in textures]
+    compare = measured.get("compare", [])
     if compare:
         lines += [
             f"Texture networks, {part_title('compare', compare)}: the present defaults "
@@ -829,17 +866,20 @@ def write_summary(refs: dict[str, dict[str, Any]]) -> Path:
             *texture_tables(compare, textures),
             "",
         ]
-    stylize = [r for r in load_runs("stylize") if r["texture"] in refs]
-    if stylize:
-        lines += [
-            f"Stylizers (`--part stylize`), {part_title('stylize', stylize, 'styles')} "
-            f"({' '.join(STYLIZE_FLAGS)}), over Gatys' style transfer from the same "
-            f"{STYLIZE_PHOTOS} photos:",
-            "",
-            *stylize_tables(stylize, refs),
-            "",
-        ]
-    machines = sorted({r["machine"] for r in [*compare, *stylize] if "machine" in r})
+    measured = list(compare)
+    for name in (n for n, part in PARTS.items() if part.mode == "stylize"):
+        stylize = measured.get(name, [])
+        if stylize:
+            lines += [
+                f"Stylizers (`--part {name}`), {part_title(name, stylize, 'styles')} "
+                f"({' '.join(STYLIZE_FLAGS)}), over Gatys' style transfer from the same "
+                f"{STYLIZE_PHOTOS} photos:",
+                "",
+                *stylize_tables(stylize, refs),
+                "",
+            ]
+            measured += stylize
+    machines = sorted({r["machine"] for r in measured if "machine" in r})
     lines += [" ".join(machines) if machines else "(not measured yet)"]
     path = STUDY / "results.md"
     path.write_text("\n".join(lines) + "\n")

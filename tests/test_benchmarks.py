@@ -190,7 +190,12 @@ def test_quality_study_stylize_section_divides_by_gatys() -> None:
         {"iterations": 100, "style_distance": 0.4, "content_distance": 0.2},
         {"iterations": 300, "style_distance": 0.2, "content_distance": 0.4},
     ], "gatys_seconds_per_photo": 30.0}}  # fmt: skip
+    early = {"seconds": 30.0, "step": 40, "style_distance": 0.8, "content_distance": 0.6}
     point = {"seconds": 60.0, "step": 90, "style_distance": 0.5, "content_distance": 0.5}
-    runs = [{"texture": "wave", "config": "default", "seed": 0, "minutes": 1.0, "points": [point]}]
+    runs = [{"texture": "wave", "config": "default", "seed": 0, "minutes": 1.0,
+             "points": [early, point]}]  # fmt: skip
     text = study.stylize_section("stylize", runs, refs)
     assert "| `default` | 90 | 2.50 | 1.25 | 2.50, 1.25 |" in text  # over Gatys at 300
+    # along the budget: each scoring point over the same Gatys figure, at its minutes
+    assert "| config | 0.5 min | 1.0 min |" in text
+    assert "| `default` | 4.00, 1.50 (40 steps) | 2.50, 1.25 (90 steps) |" in text
