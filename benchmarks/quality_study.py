@@ -866,7 +866,7 @@ def write_summary(
             *texture_tables(compare, textures),
             "",
         ]
-    measured = list(compare)
+    shown = list(compare)
     for name in (n for n, part in PARTS.items() if part.mode == "stylize"):
         stylize = measured.get(name, [])
         if stylize:
@@ -878,8 +878,8 @@ def write_summary(
                 *stylize_tables(stylize, refs),
                 "",
             ]
-            measured += stylize
-    machines = sorted({r["machine"] for r in measured if "machine" in r})
+            shown += stylize
+    machines = sorted({r["machine"] for r in shown if "machine" in r})
     lines += [" ".join(machines) if machines else "(not measured yet)"]
     path = STUDY / "results.md"
     path.write_text("\n".join(lines) + "\n")
