@@ -803,7 +803,8 @@ def stylize_section(part: str, runs: list[dict[str, Any]], refs: dict[str, dict[
         "Gatys' style transfer from the same photos after its most iterations (the target: "
         "at most 1.5x on both). Configurations (flags on top of the stylize defaults):",
         "",
-        *[f"- `{n}`: `{' '.join(f) or '(defaults)'}`" for n, f in STYLIZE_CONFIGS.items()],
+        *[f"- `{n}`: `{' '.join(f) or '(defaults)'}`" for n, f in STYLIZE_CONFIGS.items()
+          if n in configs],
         "",
         *stylize_tables(runs, refs),
         *samples_lines(part, runs, configs, styles, refs, "the style"),

@@ -196,6 +196,7 @@ def test_quality_study_stylize_section_divides_by_gatys() -> None:
              "points": [early, point]}]  # fmt: skip
     text = study.stylize_section("stylize", runs, refs)
     assert "| `default` | 90 | 2.50 | 1.25 | 2.50, 1.25 |" in text  # over Gatys at 300
+    assert "- `default`: `(defaults)`" in text and "- `johnson`" not in text  # the ones run
     # along the budget: each scoring point over the same Gatys figure, at its minutes
     assert "| config | 0.5 min | 1.0 min |" in text
     assert "| `default` | 4.00, 1.50 (40 steps) | 2.50, 1.25 (90 steps) |" in text
