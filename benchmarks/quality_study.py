@@ -95,11 +95,14 @@ CONFIGS: dict[str, list[str]] = {
         "--ema-decay", "0.99",
     ],
     "lr0.03+cosine+ema": ["--lr", "0.03", "--lr-schedule", "cosine", "--ema-decay", "0.99"],
-    # levers of the objective (not screened yet; see docs/quality.md)
+    # levers of the objective (screened in session 10; see docs/quality.md)
     "swd": ["--texture-loss", "swd"],
     "unit-gradients": ["--normalize-gradients", "true"],
     "b2+diversity0.1": ["--batch-size", "2", "--diversity-weight", "0.1"],
     "coarse16": ["--coarse-channels", "16"],  # 8 -> 16 in the coarser half of the scales
+    # the learning-rate warm-up (default 50 steps): none, and four times as long
+    "warmup0": ["--warmup-steps", "0"],
+    "warmup200": ["--warmup-steps", "200"],
 }  # fmt: skip
 
 
