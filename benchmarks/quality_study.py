@@ -103,6 +103,10 @@ CONFIGS: dict[str, list[str]] = {
     # the learning-rate warm-up (default 50 steps): none, and four times as long
     "warmup0": ["--warmup-steps", "0"],
     "warmup200": ["--warmup-steps", "200"],
+    # the batch: 4 batches of one 256 px image summed per step (the paper sums 16 on a GPU)
+    "accumulate4": ["--accumulate-grad-batches", "4"],
+    # random training sizes: each step's side drawn from 256, 224, ..., 128
+    "random128": ["--random-size-min", "128"],
 }  # fmt: skip
 
 
@@ -161,6 +165,12 @@ LARGE_TEXTURES = (
 )
 PARTS = {
     "screen": Part(LARGE_TEXTURES[:3], (0,), tuple(CONFIGS), minutes=4.0),
+    # the last levers, with the default again: steps per minute moved between sessions on this
+    # shared machine, and a time budget pairs fairly only runs of one session
+    "screen3": Part(
+        LARGE_TEXTURES[:3], (0,),
+        ("default", "warmup0", "warmup200", "accumulate4", "random128"), minutes=4.0,
+    ),
     # old-default and cosine+ema cost the same per step: a step budget (400 steps: 15 minutes
     # at fp32 on a 2-core AVX2 CPU, 4.5 at bf16 on a 2-core AVX-512 one); precision auto,
     # recorded per run: the two configs of a seed run on one machine

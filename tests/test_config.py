@@ -171,6 +171,10 @@ def test_later_layers_win() -> None:
         ({"diversity_weight": -1.0}, "diversity_weight"),
         ({"diversity_weight": 0.1}, "--batch-size 2"),
         ({"diversity_weight": 0.1, "batch_size": 2, "diversity_layer": "relu4_2"}, "style layers"),
+        ({"accumulate_grad_batches": 0}, "accumulate_grad_batches must be positive"),
+        ({"random_size_min": 300}, "between 33 and image_size 256, got 300"),
+        ({"random_size_min": 16}, "between 33 and image_size 256, got 16"),
+        ({"random_size_min": 128, "mode": "stylize"}, "random_size_min is for texture mode"),
     ],
 )
 def test_invalid_values(overrides: dict[str, Any], message: str) -> None:
@@ -318,3 +322,11 @@ def test_a_bad_bool_flag_is_an_argparse_error(capsys: pytest.CaptureFixture[str]
 def test_a_type_without_a_parser_is_named() -> None:
     with pytest.raises(TypeError, match="dict"):
         flag_type(dict[str, int])
+
+
+def test_random_training_sizes_step_down_from_the_image_size() -> None:
+    assert make_config({}).training_sizes() == [256]
+    assert make_config({"random_size_min": 128}).training_sizes() == [256, 224, 192, 160, 128]
+    assert make_config({"random_size_min": 200}).training_sizes() == [256, 224]
+    smallest = {"random_size_min": 32, "num_scales": 3, "image_size": 64}  # relu5_1: 32 px
+    assert make_config(smallest).training_sizes() == [64, 32]

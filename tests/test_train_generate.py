@@ -6,6 +6,7 @@ Tiny runs: random descriptor, 32 px, 3 scales, a few steps (seconds each).
 from __future__ import annotations
 
 import pickle
+import signal
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
+import yaml
 from conftest import patched_vgg, quiet_random_warning
 from PIL import Image
 from torch import nn
@@ -134,8 +136,14 @@ MAKE_CALLBACKS = train_cli.make_callbacks
 
 @pytest.mark.parametrize(
     "flags",
-    [[], ["--lr-schedule", "step", "--ema-decay", "0"], ["--ema-decay", "0.7"]],
-    ids=["defaults", "step-plain", "ema0.7"],
+    [
+        [],
+        ["--lr-schedule", "step", "--ema-decay", "0"],
+        ["--ema-decay", "0.7"],
+        ["--accumulate-grad-batches", "2"],
+        ["--image-size", "64", "--random-size-min", "32"],
+    ],
+    ids=["defaults", "step-plain", "ema0.7", "accumulate2", "random-sizes"],
 )
 def test_resume_reaches_the_same_weights(
     texture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str]
@@ -165,6 +173,69 @@ def test_resume_reaches_the_same_weights(
         generate_cli.main(["--texture", str(resumed), "--size", "32", "--out", str(tmp_path / "g")])
         == 0
     )
+
+
+class _SignalAtBatch(pl.Callback):
+    """Sends this process a SIGINT (a Ctrl-C) at the end of batch ``batch`` of the epoch."""
+
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if args[-1] == self.batch:
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_inside_an_accumulated_step_finishes_it_and_resumes_exactly(
+    texture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch 4 is the first of step 2's two: the run takes step 2 (its gradients would be
+    in no checkpoint), stops at 3 steps, and resumes to the straight run's weights."""
+    accumulate = ["--accumulate-grad-batches", "2"]
+    straight = tmp_path / "straight"
+    assert train(texture, straight, 5, *accumulate) == 0
+    resumed = tmp_path / "resumed"
+    monkeypatch.setattr(
+        train_cli, "make_callbacks", lambda c, o: [*MAKE_CALLBACKS(c, o), _SignalAtBatch(4)]
+    )
+    assert train(texture, resumed, 5, *accumulate, "--checkpoint-every", "100") == 130
+    assert read_checkpoint(resumed).global_step == 3
+    monkeypatch.setattr(train_cli, "make_callbacks", MAKE_CALLBACKS)
+    assert train(texture, resumed, 5, *accumulate, "--resume", "auto") == 0
+    a, b = _weights(straight)["state_dict"], _weights(resumed)["state_dict"]
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+def test_accumulated_batches_draw_their_own_noise_and_count_one_step(
+    texture: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    assert train(texture, run, 3, "--accumulate-grad-batches", "3") == 0
+    assert read_checkpoint(run).global_step == 3
+    written = yaml.safe_load((run / "config.yaml").read_text())
+    assert written["global_batch_size"] == 2 * 3  # TINY's batch of 2, three times a step
+    config = make_config({"num_scales": 3, "image_size": 32, "descriptor": "random"})
+    with quiet_random_warning():
+        module = TextureNetsModule(config.to_dict())
+    noises = [module.step_noise(5, 1, 32, accumulated=k) for k in range(3)]
+    assert noises[0] is not None and noises[1] is not None and noises[2] is not None
+    assert not torch.equal(noises[0][0], noises[1][0])
+    assert not torch.equal(noises[1][0], noises[2][0])
+    torch.testing.assert_close(module.step_noise(5, 1, 32)[0], noises[0][0])  # type: ignore[index]
+
+
+def test_random_sizes_are_drawn_per_step_and_reproducibly() -> None:
+    config = make_config({"random_size_min": 128}).to_dict()
+    with quiet_random_warning():
+        module = TextureNetsModule({**config, "descriptor": "random"})
+        other = TextureNetsModule({**config, "descriptor": "random", "seed": 1})
+    sizes = [module.step_size(step) for step in range(40)]
+    assert set(sizes) == {256, 224, 192, 160, 128}
+    assert sizes == [module.step_size(step) for step in range(40)]
+    assert [other.step_size(step) for step in range(40)] != sizes
 
 
 def _weights(run: Path) -> dict[str, Any]:

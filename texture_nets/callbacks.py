@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,68 @@ def parameters_finite(module: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in module.parameters())
 
 
+def inside_accumulated_step(trainer: pl.Trainer) -> bool:
+    """Whether some batches of the current optimizer step have summed their gradients and the
+    step has not been taken: a checkpoint now would lose them (``accumulate_grad_batches``)."""
+    progress = trainer.fit_loop.epoch_loop.batch_progress
+    processed: int = progress.current.processed  # type: ignore[attr-defined]  # (a subclass)
+    return (
+        trainer.accumulate_grad_batches > 1
+        and processed % trainer.accumulate_grad_batches != 0
+        and not progress.is_last_batch
+    )
+
+
+class WholeStepsOnInterrupt(pl.Callback):
+    """With gradient accumulation, a Ctrl-C or SIGTERM between the batches of one optimizer
+    step waits for the step's last batch, so the interrupt checkpoint resumes exactly (the
+    summed gradients are in no checkpoint). A second signal stops at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.saved: dict[int, Any] = {}
+        self.pending = False
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        if inside_accumulated_step(trainer):
+            if not self.saved and threading.current_thread() is threading.main_thread():
+                self.saved = {sig: signal.getsignal(sig) for sig in self.SIGNALS}
+                for sig in self.SIGNALS:
+                    signal.signal(sig, self.defer)
+            return
+        self.restore()
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    def defer(self, signum: int, frame: Any) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+        log.warning("interrupt: finishing this step's accumulated batches (again: stop now)")
+
+    def restore(self) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        self.saved = {}
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        self.restore()
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.restore()
+
+
 class InterruptCheckpoint(pl.Callback):
     """On Ctrl-C or SIGTERM, write ``last.ckpt`` (resumable) before exiting.
 
@@ -57,6 +120,11 @@ class InterruptCheckpoint(pl.Callback):
         if not parameters_finite(pl_module):
             log.error("weights are not finite: no checkpoint written on interrupt")
             return
+        if inside_accumulated_step(trainer):
+            log.warning(
+                "interrupted inside an accumulated step: resuming redoes it from its remaining "
+                "batches only (the gradients summed so far are lost)"
+            )
         if trainer.world_size > 1:
             # Several processes: no barrier (another process may be stuck in a gradient
             # all-reduce and never reach it); process 0 alone writes what it has, which is

@@ -36,6 +36,7 @@ from texture_nets.precision import TRAIN_PRECISIONS
 MODES = ("texture", "stylize")
 LR_SCHEDULES = ("step", "cosine")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
+RANDOM_SIZE_STEP = 32  # random training sides are image_size minus multiples of this
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data: wheels ship it
 
 
@@ -108,6 +109,17 @@ class TrainConfig:
     # optimisation
     image_size: int = _key(256, "side of the generated training images")
     batch_size: int = _key(1, "images per step")
+    accumulate_grad_batches: int = _key(
+        1,
+        "batches whose gradients are summed into one optimizer step (Lightning's): a larger "
+        "batch (the paper's 16) at the memory of batch_size; steps, schedule, average and "
+        "checkpoints count optimizer steps",
+    )
+    random_size_min: int = _key(
+        0,
+        "texture mode: 0 trains at image_size; N draws each step's side from image_size, "
+        "image_size - 32, ... down to N (seeded by the step: resumes stay exact)",
+    )
     max_steps: int = _key(1500, "training steps")
     max_time: float | None = _key(
         None, "wall-clock budget in minutes, over resumes: training ends at it or at max_steps"
@@ -192,6 +204,7 @@ class TrainConfig:
         positive = (
             "image_size",
             "batch_size",
+            "accumulate_grad_batches",
             "max_steps",
             "style_size",
             "num_scales",
@@ -263,6 +276,8 @@ class TrainConfig:
                     f"image_size {self.image_size} is too small for {self.num_scales} scales "
                     f"(the coarsest would be under 2 px); use at least {min_size} or fewer scales"
                 )
+        if self.random_size_min:
+            self.validate_random_sizes()
         if self.mode == "texture" and self.noise_depth == 0:
             raise ConfigError("texture mode needs noise_depth > 0")
         settings = loss_settings(self.to_dict(), stylize=self.mode == "stylize")
@@ -273,7 +288,8 @@ class TrainConfig:
             raise ConfigError(str(error)) from error
         deepest = deepest_layer(arch, settings.layers)
         min_side = min_input_side(arch, [deepest])
-        for name in ("image_size", "style_size"):
+        sides = ["image_size", "style_size"] + ["random_size_min"] * bool(self.random_size_min)
+        for name in sides:
             if getattr(self, name) < min_side:
                 raise ConfigError(
                     f"{name} {getattr(self, name)} is too small for {deepest} (the descriptor "
@@ -287,6 +303,22 @@ class TrainConfig:
             check_source(self.descriptor)
         except ValueError as error:
             raise ConfigError(str(error)) from error
+
+    def validate_random_sizes(self) -> None:
+        if self.mode != "texture":
+            raise ConfigError("random_size_min is for texture mode (photos have one crop size)")
+        smallest = min_image_size(self.num_scales)
+        if not smallest <= self.random_size_min <= self.image_size:
+            raise ConfigError(
+                f"random_size_min must be 0 (off) or between {smallest} and image_size "
+                f"{self.image_size}, got {self.random_size_min}"
+            )
+
+    def training_sizes(self) -> list[int]:
+        """The sides a texture step draws from: image_size down to random_size_min."""
+        if not self.random_size_min:
+            return [self.image_size]
+        return list(range(self.image_size, self.random_size_min - 1, -RANDOM_SIZE_STEP))
 
     def validate_scaling(self) -> None:
         """``devices``: auto, N > 0, -1 or a list of device indices (YAML may give an int)."""

@@ -2,10 +2,11 @@
 
 Texture mode: noise pyramid -> generator -> descriptor -> Gram loss against the example's
 Grams, which are computed once in ``setup``. Only the generator's parameters are optimised.
-Noise for step ``s`` is drawn from a generator seeded with (seed, s, rank) (``rank_seed``), so
-a resumed run sees exactly the noise an uninterrupted one would have, and under data
-parallelism every process (rank) trains on different images: the global batch is
-devices x nodes x batch_size. Rank 0 draws what a single-process run draws.
+Noise for step ``s`` is drawn from a generator seeded with (seed, s, rank, accumulated batch)
+(``rank_seed``), so a resumed run sees exactly the noise an uninterrupted one would have, and
+under data parallelism or gradient accumulation every batch is different: the global batch is
+devices x nodes x batch_size x accumulate_grad_batches. Rank 0 draws what a single-process
+run draws.
 
 Stylize mode: a batch of content photos (+ the step's noise, for the Ulyanov generator) ->
 generator -> descriptor -> style Grams against the style image's, content features against
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -49,16 +51,17 @@ from texture_nets.precision import bf16_autocast, generator_bf16, resolve_bf16
 log = logging.getLogger(__name__)
 
 
-def rank_seed(seed: int, step: int, rank: int = 0) -> int:
-    """The noise seed of training step ``step`` on process ``rank``.
+def rank_seed(seed: int, step: int, rank: int = 0, batch: int = 0) -> int:
+    """The noise seed of training step ``step`` on process ``rank``, for the step's
+    ``batch``-th accumulated batch (``accumulate_grad_batches``).
 
-    Rank 0 keeps the single-process seed (a one-device run is unchanged); every other rank
-    gets a seed mixed from (seed, step, rank) by NumPy's ``SeedSequence``, so no two
-    (step, rank) pairs share a noise stream.
+    Rank 0's first batch keeps the single-process seed (a one-device run without
+    accumulation is unchanged); every other (rank, batch) gets a seed mixed from (seed, step,
+    rank[, batch]) by NumPy's ``SeedSequence``, so no two of them share a noise stream.
     """
-    if rank == 0:
+    if rank == 0 and batch == 0:
         return seed * 1_000_003 + step
-    entropy = [seed % 2**63, step % 2**63, rank]
+    entropy = [seed % 2**63, step % 2**63, rank, *([batch] if batch else [])]
     return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 1)
 
 
@@ -222,19 +225,36 @@ class TextureNetsModule(pl.LightningModule):
 
     # -- training ----------------------------------------------------------------------------
     def step_noise(
-        self, step: int, batch: int, height: int, width: int | None = None, rank: int | None = None
+        self,
+        step: int,
+        batch: int,
+        height: int,
+        width: int | None = None,
+        rank: int | None = None,
+        accumulated: int = 0,
     ) -> list[Tensor] | None:
-        """The noise of training step ``step`` on process ``rank`` (default: this process's),
-        in the module's dtype and device (None for a network without noise input)."""
+        """The noise of training step ``step`` on process ``rank`` (default: this process's)
+        for its ``accumulated``-th batch, in the module's dtype and device (None for a network
+        without noise input)."""
+        rank = self.global_rank if rank is None else rank
         noise = seeded_noise(
             self.config.network_config,
             batch,
             height,
             width or height,
-            rank_seed(self.config.seed, step, self.global_rank if rank is None else rank),
+            rank_seed(self.config.seed, step, rank, accumulated),
             self.device,
         )
         return None if noise is None else [n.to(self.dtype) for n in noise]
+
+    def step_size(self, step: int) -> int:
+        """The side of step ``step``'s texture images: ``image_size``, or with random sizes
+        one of ``TrainConfig.training_sizes`` drawn by the step's seed (the same on every
+        process, which then wait for no slower one)."""
+        sizes = self.config.training_sizes()
+        if len(sizes) == 1:
+            return sizes[0]
+        return random.Random(f"{self.config.seed}:{step}").choice(sizes)
 
     @property
     def network(self) -> Network:
@@ -277,12 +297,16 @@ class TextureNetsModule(pl.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         content = batch.to(self.dtype) if self.config.mode == "stylize" else None
+        # which of the step's accumulated batches this is (Lightning steps the optimizer
+        # after every accumulate_grad_batches batches of an epoch, and at its end)
+        accumulated = batch_idx % self.config.accumulate_grad_batches
+        step = self.global_step
         if content is None:
-            size = self.config.image_size
-            noise = self.step_noise(self.global_step, self.config.batch_size, size)
+            size = self.step_size(step)
+            noise = self.step_noise(step, self.config.batch_size, size, accumulated=accumulated)
         else:
             height, width = content.shape[-2:]
-            noise = self.step_noise(self.global_step, content.shape[0], height, width)
+            noise = self.step_noise(step, content.shape[0], height, width, None, accumulated)
         images = self.generate(noise, content)
         self.loss.draw(self.global_step)  # the step's sliced Wasserstein directions (swd)
         result = self.compute_loss(images, content)

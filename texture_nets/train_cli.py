@@ -34,6 +34,7 @@ from texture_nets.callbacks import (
     SampleGrid,
     StylizationGrid,
     UnreadableImagesReport,
+    WholeStepsOnInterrupt,
     install_sigterm_as_interrupt,
 )
 from texture_nets.checkpoint import CheckpointError, CheckpointInfo, read_checkpoint
@@ -149,6 +150,14 @@ def check_resumable(info: CheckpointInfo, config: TrainConfig) -> None:
             f"--resume: {info.path} was trained with {', '.join(changed)}; a run cannot change "
             "its network: drop those flags, or start a new run with another --out"
         )
+    accumulated = info.config.get("accumulate_grad_batches", 1)
+    if accumulated != config.accumulate_grad_batches:
+        # the resumed epoch's position counts batches: another count would cut steps apart
+        raise CheckpointError(
+            f"--resume: {info.path} was trained with accumulate_grad_batches={accumulated} "
+            f"(now {config.accumulate_grad_batches}); a run cannot change it midway: drop the "
+            "flag, or start a new run with another --out"
+        )
     # CheckpointError if the weights do not fit their own settings: the average (what images
     # come from) and the last step's (what the run continues from)
     info.build_network()
@@ -219,6 +228,7 @@ def make_callbacks(config: TrainConfig, out: Path) -> list[Callback]:
             save_last=True,
         ),
         InterruptCheckpoint(checkpoints / "last.ckpt"),
+        WholeStepsOnInterrupt(),
         FinalCheckpoint(checkpoints / "last.ckpt"),
         *(
             [StylizationGrid(out / "samples", config.sample_every), UnreadableImagesReport()]
@@ -248,7 +258,7 @@ def check_inputs(config: TrainConfig) -> None:
 def make_data(config: TrainConfig) -> pl.LightningDataModule:
     """Texture mode: the step loader; stylize mode: the photos (checked before training)."""
     if config.mode == "texture":
-        return NoiseDataModule(config.max_steps)
+        return NoiseDataModule(config.max_steps * config.accumulate_grad_batches)
     split = photo_split(config.content_dir, config.val_dir, config.val_fraction, config.seed)
     data = PhotoDataModule(
         split,
@@ -274,8 +284,8 @@ def validation_options(config: TrainConfig) -> dict[str, Any]:
         return {}
     if config.sample_every == 0:
         return {"limit_val_batches": 0}
-    return {
-        "val_check_interval": config.sample_every,
+    return {  # Lightning counts the interval in batches, accumulated or not
+        "val_check_interval": config.sample_every * config.accumulate_grad_batches,
         "check_val_every_n_epoch": None,
         "limit_val_batches": config.val_batches or None,
     }
@@ -317,15 +327,16 @@ def write_run_config(config: TrainConfig, trainer: pl.Trainer, out: Path) -> Non
     """Log the global batch and write ``config.yaml`` (process 0 only): the config, plus the
     launch's world size and global batch (ignored when the file is read back)."""
     world = trainer.world_size
-    global_batch = world * config.batch_size
+    global_batch = world * config.batch_size * config.accumulate_grad_batches
     log.info(
         "global batch: %d image(s) per step = %d process(es) (%d device(s) x %d node(s)) x "
-        "batch_size %d",
+        "batch_size %d x accumulate_grad_batches %d",
         global_batch,
         world,
         trainer.num_devices,
         trainer.num_nodes,
         config.batch_size,
+        config.accumulate_grad_batches,
     )
     if not trainer.is_global_zero:
         return
@@ -375,6 +386,7 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
     trainer = make_trainer(
         config,
         max_steps=config.max_steps,
+        accumulate_grad_batches=config.accumulate_grad_batches,
         max_time=None if config.max_time is None else timedelta(minutes=config.max_time),
         default_root_dir=str(out),
         logger=make_loggers(config, out),
