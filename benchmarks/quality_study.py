@@ -591,10 +591,11 @@ def part_title(part: str, runs: list[dict[str, Any]], kind: str = "textures") ->
     """What a part's runs were: items x seeds, budget, fixed flags, precision."""
     items = len({r["texture"] for r in runs})
     seeds = len({r["seed"] for r in runs})
+    kind = kind if items > 1 else kind.removesuffix("s")
     fixed = " ".join(PARTS[part].fixed) if part in PARTS else ""
     precisions = "/".join(sorted({r["precision"] for r in runs if "precision" in r}))
     return (
-        f"{items} {kind} x {seeds} seed(s), {budgets(runs)} per run"
+        f"{items} {kind} x {seeds} seed{'s' * (seeds > 1)}, {budgets(runs)} per run"
         + (f" (`{fixed}`)" if fixed else "")
         + (f", {precisions}" if precisions else "")
     )

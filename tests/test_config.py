@@ -175,6 +175,11 @@ def test_later_layers_win() -> None:
         ({"random_size_min": 300}, "between 33 and image_size 256, got 300"),
         ({"random_size_min": 16}, "between 33 and image_size 256, got 16"),
         ({"random_size_min": 128, "mode": "stylize"}, "random_size_min is for texture mode"),
+        (
+            {"random_size_min": 24, "num_scales": 3, "image_size": 64},
+            "random_size_min 24 is too small for relu5_1",
+        ),
+        ({"accumulate_grad_batches": 2, "strategy": "deepspeed"}, "not deepspeed"),
     ],
 )
 def test_invalid_values(overrides: dict[str, Any], message: str) -> None:
@@ -327,6 +332,7 @@ def test_a_type_without_a_parser_is_named() -> None:
 def test_random_training_sizes_step_down_from_the_image_size() -> None:
     assert make_config({}).training_sizes() == [256]
     assert make_config({"random_size_min": 128}).training_sizes() == [256, 224, 192, 160, 128]
-    assert make_config({"random_size_min": 200}).training_sizes() == [256, 224]
+    assert make_config({"random_size_min": 200}).training_sizes() == [256, 224, 200]
+    assert make_config({"random_size_min": 256}).training_sizes() == [256]
     smallest = {"random_size_min": 32, "num_scales": 3, "image_size": 64}  # relu5_1: 32 px
     assert make_config(smallest).training_sizes() == [64, 32]

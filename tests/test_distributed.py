@@ -27,7 +27,7 @@ from PIL import Image
 from texture_nets import train_cli
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.config import ConfigError, TrainConfig, load_yaml, make_config
-from texture_nets.data import MIN_EPOCH_BATCHES, ShardedEpochSampler
+from texture_nets.data import MIN_EPOCH_BATCHES, ShardedEpochSampler, training_epoch
 from texture_nets.module import TextureNetsModule, rank_seed
 from texture_nets.networks import sample_textures
 from texture_nets.precision import trainer_precision
@@ -135,10 +135,16 @@ class DoubledBatch(TextureNetsModule):
     """One process, batch 2: sample 0 gets rank 0's noise, sample 1 rank 1's."""
 
     def step_noise(
-        self, step: int, batch: int, height: int, width: int | None = None, rank: int | None = None
+        self,
+        step: int,
+        batch: int,
+        height: int,
+        width: int | None = None,
+        rank: int | None = None,
+        accumulated: int = 0,
     ) -> list[torch.Tensor] | None:
-        parts = [super(DoubledBatch, self).step_noise(step, batch // 2, height, width, r)
-                 for r in (0, 1)]  # fmt: skip
+        parts = [super(DoubledBatch, self).step_noise(step, batch // 2, height, width, r,
+                                                      accumulated) for r in (0, 1)]  # fmt: skip
         return [torch.cat(scale) for scale in zip(*parts, strict=True)]  # type: ignore[arg-type]
 
 
@@ -273,6 +279,20 @@ def test_sharded_sampler_keeps_the_epoch_guarantees(size: int, batch: int, world
     for sampler in again:
         sampler.set_epoch(1)
     assert [list(s) for s in again] == [list(s) for s in samplers]  # ...the same on every rank
+
+
+@pytest.mark.parametrize("world", [1, 2])
+def test_photo_epochs_hold_whole_accumulated_steps(world: int) -> None:
+    """With 3 batches of 4 per step, an epoch is a multiple of 12 photos per process, so the
+    epoch's end never cuts a step short (its gradient would be summed over fewer batches)."""
+    without = ShardedEpochSampler(1000, 0, world, 4, shuffle=True)
+    sampler = ShardedEpochSampler(1000, 0, world, 4, shuffle=True, accumulate=3)
+    assert len(sampler) % 12 == 0 and len(without) <= len(sampler) < len(without) + 12
+    assert len(ShardedEpochSampler(1000, 0, world, 4, shuffle=False, accumulate=3)) == len(
+        ShardedEpochSampler(1000, 0, world, 4, shuffle=False)
+    )  # validation is not trained on: unchanged
+    assert training_epoch(1000, 4, world, 3) == len(sampler) * world  # one process: the same
+    assert training_epoch(10, 4, 1, 1) == 4 * MIN_EPOCH_BATCHES
 
 
 def test_sharded_validation_sampler_covers_every_photo_once_per_round() -> None:

@@ -225,6 +225,10 @@ def test_resume_refuses_another_network_or_mode(
     for extra, message in [
         (["--channels", "16"], "was trained with channels=8 (now 16); a run cannot change"),
         (["--num-scales", "4"], "was trained with num_scales=3 (now 4)"),
+        (
+            ["--accumulate-grad-batches", "2"],
+            "was trained with accumulate_grad_batches=1 (now 2); a run cannot change it",
+        ),
     ]:
         argv = [*TINY, "--texture", example, "--resume", texture_run, "--out", out, *extra]
         assert message in one_line_error(train_cli.main, argv, capsys)

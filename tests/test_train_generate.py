@@ -21,6 +21,7 @@ from PIL import Image
 from torch import nn
 
 from texture_nets import generate_cli, train_cli
+from texture_nets import module as module_lib
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.config import make_config
 from texture_nets.module import TextureNetsModule, average_of
@@ -206,25 +207,47 @@ def test_ctrl_c_inside_an_accumulated_step_finishes_it_and_resumes_exactly(
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
 def test_accumulated_batches_draw_their_own_noise_and_count_one_step(
+    texture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """3 steps of 2 batches: 6 training batches, each with its own (step, batch) noise seed,
+    and no step cut short by an epoch's end."""
+    seeds: list[tuple[int, int]] = []
+    original = module_lib.rank_seed
+
+    def spy(seed: int, step: int, rank: int = 0, batch: int = 0) -> int:
+        seeds.append((step, batch))
+        return original(seed, step, rank, batch)
+
+    monkeypatch.setattr(module_lib, "rank_seed", spy)
+    run = tmp_path / "run"
+    assert train(texture, run, 3, "--accumulate-grad-batches", "2") == 0
+    assert read_checkpoint(run).global_step == 3
+    assert seeds == [(step, batch) for step in range(3) for batch in range(2)]
+    written = yaml.safe_load((run / "config.yaml").read_text())
+    assert written["global_batch_size"] == 2 * 2  # TINY's batch of 2, twice a step
+    assert original(0, 5, 0, 1) != original(0, 5, 0, 0) == 5  # batch 0: the one-batch seed
+
+
+def test_accumulated_runs_checkpoint_and_stop_between_steps_only(
     texture: Path, tmp_path: Path
 ) -> None:
+    """Resumed at a checkpoint step (2 of every 2), the first batches of step 3 write no
+    checkpoint; a time budget that runs out inside a step ends after it."""
     run = tmp_path / "run"
-    assert train(texture, run, 3, "--accumulate-grad-batches", "3") == 0
-    assert read_checkpoint(run).global_step == 3
-    written = yaml.safe_load((run / "config.yaml").read_text())
-    assert written["global_batch_size"] == 2 * 3  # TINY's batch of 2, three times a step
-    config = make_config({"num_scales": 3, "image_size": 32, "descriptor": "random"})
-    with quiet_random_warning():
-        module = TextureNetsModule(config.to_dict())
-    noises = [module.step_noise(5, 1, 32, accumulated=k) for k in range(3)]
-    assert noises[0] is not None and noises[1] is not None and noises[2] is not None
-    assert not torch.equal(noises[0][0], noises[1][0])
-    assert not torch.equal(noises[1][0], noises[2][0])
-    torch.testing.assert_close(module.step_noise(5, 1, 32)[0], noises[0][0])  # type: ignore[index]
+    accumulate = ["--accumulate-grad-batches", "3"]
+    assert train(texture, run, 2, *accumulate) == 0
+    assert train(texture, run, 4, *accumulate, "--resume", "auto") == 0
+    saved = sorted(p.name for p in (run / "checkpoints").glob("step=*.ckpt"))
+    assert saved == ["step=000002.ckpt", "step=000004.ckpt"]
+    timed = tmp_path / "timed"
+    assert train(texture, timed, 100, *accumulate, "--max-time", "1e-6") == 0
+    state = _weights(timed)
+    assert state["global_step"] == 1  # the budget ran out in the first batch; the step ended
+    progress = state["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]
+    assert progress["processed"] == 3
 
 
 def test_random_sizes_are_drawn_per_step_and_reproducibly() -> None:
@@ -418,7 +441,10 @@ def test_nan_loss_stops_and_keeps_the_good_checkpoint(
         (["--texture", "{img}", "--style-layers", "relu9_1"], "unknown vgg16 layer"),
         (["--texture", "{img}", "--style-layers", "relu9_1"], "valid layers: relu1_1, relu1_2"),
         (["--texture", "{img}", "--imag-size", "64"], "did you mean --image-size?"),
-        (["--texture", "{img}", "--zzz", "1"], "valid flags: --accelerator, --batch-size"),
+        (
+            ["--texture", "{img}", "--zzz", "1"],
+            "valid flags: --accelerator, --accumulate-grad-batches, --batch-size",
+        ),
         (["--texture", "{img}", "--config", "{tmp}/nope.yaml"], "config file not found"),
         (["--texture", "{img}", "--config", "{bad}/afile"], "must hold a mapping"),
         (["--texture", "{img}", "--descriptor", "bogus"], "unknown descriptor source 'bogus'"),

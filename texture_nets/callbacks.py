@@ -12,6 +12,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid
 
@@ -38,26 +39,87 @@ def parameters_finite(module: torch.nn.Module) -> bool:
 
 def inside_accumulated_step(trainer: pl.Trainer) -> bool:
     """Whether some batches of the current optimizer step have summed their gradients and the
-    step has not been taken: a checkpoint now would lose them (``accumulate_grad_batches``)."""
+    step has not been taken: a checkpoint now would lose them (``accumulate_grad_batches``).
+    Lightning counts a batch processed after its backward (and the step it ends)."""
     progress = trainer.fit_loop.epoch_loop.batch_progress
     processed: int = progress.current.processed  # type: ignore[attr-defined]  # (a subclass)
+    ended = progress.is_last_batch and processed == progress.current.ready  # the epoch's step
     return (
         trainer.accumulate_grad_batches > 1
         and processed % trainer.accumulate_grad_batches != 0
-        and not progress.is_last_batch
+        and not ended
     )
 
 
+class StepCheckpoint(ModelCheckpoint):
+    """Lightning's periodic checkpoints, written between optimizer steps only: after a resume,
+    the first batches of a step would otherwise save a mid-step state under the next step's
+    name (the callback's last saved step is not kept in checkpoints). Its checkpoint entry
+    keeps Lightning's name, so runs saved before it existed resume with their history."""
+
+    @property
+    def state_key(self) -> str:
+        return super().state_key.replace(type(self).__qualname__, "ModelCheckpoint", 1)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        if not inside_accumulated_step(trainer):
+            super().on_train_batch_end(trainer, *args, **kwargs)
+
+
+class StepTimer(Timer):
+    """Lightning's ``max_time`` Timer, checked between optimizer steps only: a budget that
+    runs out inside an accumulated step ends after it, so the final checkpoint resumes
+    exactly. Its checkpoint entry keeps Lightning's name ("Timer")."""
+
+    @property
+    def state_key(self) -> str:
+        return "Timer"
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        if not inside_accumulated_step(trainer):
+            super().on_train_batch_end(trainer, *args, **kwargs)
+
+
 class WholeStepsOnInterrupt(pl.Callback):
-    """With gradient accumulation, a Ctrl-C or SIGTERM between the batches of one optimizer
-    step waits for the step's last batch, so the interrupt checkpoint resumes exactly (the
-    summed gradients are in no checkpoint). A second signal stops at once."""
+    """With gradient accumulation, a Ctrl-C or SIGTERM that arrives between the batches of
+    one optimizer step takes effect after the step's last batch, so the interrupt checkpoint
+    resumes exactly (the summed gradients are in no checkpoint). A second signal acts at once.
+    Otherwise a signal does what it did before training (train.py: KeyboardInterrupt)."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.saved: dict[int, Any] = {}
-        self.pending = False
+        self.pending: int | None = None
+        self.told = False
+        self.trainer: pl.Trainer | None = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.accumulate_grad_batches == 1:
+            return
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers
+        self.trainer = trainer
+        for sig in self.SIGNALS:
+            previous = signal.getsignal(sig)
+            if previous is not signal.SIG_IGN:  # an ignored signal stays ignored
+                self.saved[sig] = previous
+                signal.signal(sig, self.handle)
+
+    def handle(self, signum: int, frame: Any) -> None:
+        # no logging here: a handler that writes while the main thread writes can crash it
+        if self.pending is None and self.trainer and inside_accumulated_step(self.trainer):
+            self.pending = signum
+            return
+        self.act(signum, frame)
+
+    def act(self, signum: int, frame: Any) -> None:
+        previous = self.saved.get(signum, signal.SIG_DFL)
+        self.restore()
+        if callable(previous):
+            previous(signum, frame)
+        else:  # SIG_DFL: the default action (SIGTERM: the process ends)
+            signal.raise_signal(signum)
 
     def on_train_batch_end(
         self,
@@ -67,22 +129,14 @@ class WholeStepsOnInterrupt(pl.Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        if inside_accumulated_step(trainer):
-            if not self.saved and threading.current_thread() is threading.main_thread():
-                self.saved = {sig: signal.getsignal(sig) for sig in self.SIGNALS}
-                for sig in self.SIGNALS:
-                    signal.signal(sig, self.defer)
+        if self.pending is None:
             return
-        self.restore()
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
-
-    def defer(self, signum: int, frame: Any) -> None:
-        if self.pending:
-            raise KeyboardInterrupt
-        self.pending = True
-        log.warning("interrupt: finishing this step's accumulated batches (again: stop now)")
+        if not inside_accumulated_step(trainer):
+            signum, self.pending = self.pending, None
+            self.act(signum, None)
+        elif not self.told:
+            self.told = True
+            log.warning("interrupted: finishing this step's batches first (again: stop now)")
 
     def restore(self) -> None:
         for sig, handler in self.saved.items():
@@ -183,7 +237,7 @@ class SampleGrid(pl.Callback):
         batch_idx: int,
     ) -> None:
         step = trainer.global_step
-        if self.every and step % self.every == 0:
+        if self.every and step % self.every == 0 and not inside_accumulated_step(trainer):
             self.write(trainer, pl_module, step)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -118,7 +118,7 @@ class TrainConfig:
     random_size_min: int = _key(
         0,
         "texture mode: 0 trains at image_size; N draws each step's side from image_size, "
-        "image_size - 32, ... down to N (seeded by the step: resumes stay exact)",
+        "image_size - 32, ... and N (seeded by the step: resumes stay exact)",
     )
     max_steps: int = _key(1500, "training steps")
     max_time: float | None = _key(
@@ -318,7 +318,8 @@ class TrainConfig:
         """The sides a texture step draws from: image_size down to random_size_min."""
         if not self.random_size_min:
             return [self.image_size]
-        return list(range(self.image_size, self.random_size_min - 1, -RANDOM_SIZE_STEP))
+        sizes = list(range(self.image_size, self.random_size_min, -RANDOM_SIZE_STEP))
+        return [*sizes, self.random_size_min]
 
     def validate_scaling(self) -> None:
         """``devices``: auto, N > 0, -1 or a list of device indices (YAML may give an int)."""
@@ -332,6 +333,11 @@ class TrainConfig:
             raise ConfigError(f"num_nodes must be positive, got {self.num_nodes}")
         if not self.accelerator.strip() or not self.strategy.strip():
             raise ConfigError("accelerator and strategy must not be empty (use auto)")
+        if self.accumulate_grad_batches > 1 and "deepspeed" in self.strategy:
+            # DeepSpeed steps the optimizer itself: the moving average would update per batch
+            raise ConfigError(
+                "accumulate_grad_batches > 1 needs a strategy such as ddp, not deepspeed"
+            )
 
     def trainer_devices(self) -> int | str | list[int]:
         """``devices`` as Lightning takes it: 2 -> 2, "0,1" -> [0, 1], auto/-1 as given."""

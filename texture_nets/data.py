@@ -70,12 +70,23 @@ class NoiseDataModule(pl.LightningDataModule):
 MIN_EPOCH_BATCHES = 50  # tiny photo sets are repeated so that an epoch is not a single step
 
 
+def training_epoch(size: int, batch_size: int, world: int = 1, accumulate: int = 1) -> int:
+    """Photos in one training epoch over all processes: every photo once, at least
+    ``MIN_EPOCH_BATCHES`` batches per process, and a multiple of ``world`` (with gradient
+    accumulation: of whole optimizer steps, ``world x batch_size x accumulate``)."""
+    total = max(size, batch_size * MIN_EPOCH_BATCHES * world)
+    unit = world * batch_size * accumulate if accumulate > 1 else world
+    return -(-total // unit) * unit
+
+
 class ShardedEpochSampler(Sampler[int]):
     """The photo order of one process (``rank`` of ``world``) under data parallelism.
 
     Training (``shuffle``): an epoch is a seeded shuffle of all photos, repeated (a new
     shuffle each time) until it holds at least ``MIN_EPOCH_BATCHES`` batches per process and
-    at least every photo once, rounded up to a multiple of ``world``; process ``rank`` takes
+    at least every photo once, rounded up to a multiple of ``world`` (``training_epoch``: with
+    gradient accumulation, of whole steps, so that no step is cut short by the epoch's end);
+    process ``rank`` takes
     every ``world``-th index from ``rank``. So the processes see disjoint photos, every photo
     is seen before any is repeated, each process has the same number of batches (DDP needs
     it), and ``set_epoch`` (called by Lightning) gives every epoch a new order, the same on
@@ -84,7 +95,14 @@ class ShardedEpochSampler(Sampler[int]):
     """
 
     def __init__(
-        self, size: int, rank: int, world: int, batch_size: int, shuffle: bool, seed: int = 0
+        self,
+        size: int,
+        rank: int,
+        world: int,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        accumulate: int = 1,
     ) -> None:
         if not 0 <= rank < world:
             raise ValueError(f"rank {rank} is not in [0, {world})")
@@ -94,8 +112,10 @@ class ShardedEpochSampler(Sampler[int]):
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
-        total = max(size, batch_size * MIN_EPOCH_BATCHES * world) if shuffle else size
-        self.total = -(-total // world) * world
+        if shuffle:
+            self.total = training_epoch(size, batch_size, world, accumulate)
+        else:
+            self.total = -(-size // world) * world
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -262,8 +282,10 @@ class PhotoDataModule(pl.LightningDataModule):
         num_workers: int = 2,
         val_samples: int = 4,
         seed: int = 0,
+        accumulate: int = 1,
     ) -> None:
         super().__init__()
+        self.accumulate = accumulate  # batches per optimizer step: epochs hold whole steps
         self.seed = seed  # of the photo order under data parallelism (ShardedEpochSampler)
         self.split = split
         self.batch_size = batch_size
@@ -300,9 +322,10 @@ class PhotoDataModule(pl.LightningDataModule):
                 self.batch_size,
                 shuffle,
                 self.seed,
+                self.accumulate,
             )
         elif shuffle:
-            epoch = max(len(dataset), self.batch_size * MIN_EPOCH_BATCHES)
+            epoch = training_epoch(len(dataset), self.batch_size, 1, self.accumulate)
             sampler = RandomSampler(dataset, replacement=False, num_samples=epoch)
         return DataLoader(
             dataset,

@@ -19,7 +19,6 @@ import yaml
 from lightning.pytorch.callbacks import (
     Callback,
     LearningRateMonitor,
-    ModelCheckpoint,
     RichProgressBar,
     TQDMProgressBar,
 )
@@ -32,6 +31,8 @@ from texture_nets.callbacks import (
     FinalCheckpoint,
     InterruptCheckpoint,
     SampleGrid,
+    StepCheckpoint,
+    StepTimer,
     StylizationGrid,
     UnreadableImagesReport,
     WholeStepsOnInterrupt,
@@ -217,7 +218,7 @@ def make_loggers(config: TrainConfig, out: Path) -> list[Logger]:
 def make_callbacks(config: TrainConfig, out: Path) -> list[Callback]:
     checkpoints = out / "checkpoints"
     callbacks: list[Callback] = [
-        ModelCheckpoint(
+        StepCheckpoint(
             dirpath=checkpoints,
             filename="step={step:06d}",
             auto_insert_metric_name=False,
@@ -229,6 +230,8 @@ def make_callbacks(config: TrainConfig, out: Path) -> list[Callback]:
         ),
         InterruptCheckpoint(checkpoints / "last.ckpt"),
         WholeStepsOnInterrupt(),
+        # max_time (Lightning's Timer, checked between optimizer steps only)
+        *([StepTimer(timedelta(minutes=config.max_time), "step")] if config.max_time else []),
         FinalCheckpoint(checkpoints / "last.ckpt"),
         *(
             [StylizationGrid(out / "samples", config.sample_every), UnreadableImagesReport()]
@@ -267,6 +270,7 @@ def make_data(config: TrainConfig) -> pl.LightningDataModule:
         config.num_workers,
         config.val_samples,
         seed=config.seed,
+        accumulate=config.accumulate_grad_batches,
     )
     data.check_readable()
     log.info(
@@ -387,7 +391,6 @@ def main(argv: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> i
         config,
         max_steps=config.max_steps,
         accumulate_grad_batches=config.accumulate_grad_batches,
-        max_time=None if config.max_time is None else timedelta(minutes=config.max_time),
         default_root_dir=str(out),
         logger=make_loggers(config, out),
         callbacks=[*make_callbacks(config, out), *callbacks],
