@@ -121,14 +121,7 @@ class WholeStepsOnInterrupt(pl.Callback):
         else:  # SIG_DFL: the default action (SIGTERM: the process ends)
             signal.raise_signal(signum)
 
-    def on_train_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
         if self.pending is None:
             return
         if not inside_accumulated_step(trainer):

@@ -308,7 +308,7 @@ class TextureNetsModule(pl.LightningModule):
             height, width = content.shape[-2:]
             noise = self.step_noise(step, content.shape[0], height, width, None, accumulated)
         images = self.generate(noise, content)
-        self.loss.draw(self.global_step)  # the step's sliced Wasserstein directions (swd)
+        self.loss.draw(step)  # the step's sliced Wasserstein directions (swd)
         result = self.compute_loss(images, content)
         if not torch.isfinite(result.total):
             terms = ", ".join(f"{k}={v.item():.4g}" for k, v in result.terms.items())
