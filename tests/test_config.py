@@ -273,7 +273,7 @@ def test_help_shows_defaults(capsys: pytest.CaptureFixture[str]) -> None:
         make_parser(defaults).parse_args(["--help"])
     assert info.value.code == 0
     text = " ".join(capsys.readouterr().out.split())  # undo argparse's line wrapping
-    assert "side of the generated training images (default: 96)" in text
+    assert "(stylize: of the crops) (default: 96)" in text
     assert "training steps (default: 777)" in text
     assert "(default: relu1_1,relu2_1,relu3_1,relu4_1,relu5_1)" in text
     assert "(default: avg)" in text

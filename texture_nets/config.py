@@ -107,7 +107,13 @@ class TrainConfig:
         "circular", "conv padding of ulyanov (circular: seamlessly tileable)", PADDINGS
     )
     # optimisation
-    image_size: int = _key(256, "side of the generated training images")
+    image_size: int = _key(256, "side of the generated training images (stylize: of the crops)")
+    photo_size: int = _key(
+        0,
+        "stylize mode: longer side the training photos are resized to before their random "
+        "image_size crops: the scale the stylizer is used at (0: each photo whole, its shorter "
+        "side resized to image_size)",
+    )
     batch_size: int = _key(1, "images per step")
     accumulate_grad_batches: int = _key(
         1,
@@ -234,6 +240,7 @@ class TrainConfig:
             "num_workers",
             "noise_depth",
             "coarse_channels",
+            "photo_size",
             "residual_blocks",
             "val_batches",
             "val_samples",

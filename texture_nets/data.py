@@ -192,11 +192,33 @@ def _folder_images(directory: str) -> list[str]:
     return files
 
 
-def train_transform(size: int) -> Callable[[Image.Image], Tensor]:
-    """Shorter side to ``size``, random ``size`` x ``size`` crop, float [0, 1]."""
+class ScalePhoto:
+    """Resize a photo to its training scale: the longer side to ``photo_size`` (the scale the
+    stylizer will be used at, so strokes are learned at the size they are seen), but never
+    so small that a ``crop`` x ``crop`` crop does not fit; ``photo_size`` 0: the shorter side
+    to ``crop`` (the whole photo, downscaled)."""
+
+    def __init__(self, crop: int, photo_size: int = 0) -> None:
+        self.crop = crop
+        self.photo_size = photo_size
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        width, height = image.size
+        factor = self.crop / min(width, height)
+        if self.photo_size:
+            factor = max(factor, self.photo_size / max(width, height))
+        size = (max(self.crop, round(width * factor)), max(self.crop, round(height * factor)))
+        if size == image.size:
+            return image
+        return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def train_transform(size: int, photo_size: int = 0) -> Callable[[Image.Image], Tensor]:
+    """The photo at its training scale (``ScalePhoto``), a random ``size`` x ``size`` crop,
+    float [0, 1]."""
     return v2.Compose(
         [
-            v2.Resize(size, antialias=True),
+            ScalePhoto(size, photo_size),
             v2.RandomCrop(size),
             v2.ToImage(),
             v2.ToDtype(torch.float32, scale=True),
@@ -204,11 +226,11 @@ def train_transform(size: int) -> Callable[[Image.Image], Tensor]:
     )
 
 
-def val_transform(size: int) -> Callable[[Image.Image], Tensor]:
-    """Shorter side to ``size``, central ``size`` x ``size`` crop (deterministic)."""
+def val_transform(size: int, photo_size: int = 0) -> Callable[[Image.Image], Tensor]:
+    """The photo at its training scale, central ``size`` x ``size`` crop (deterministic)."""
     return v2.Compose(
         [
-            v2.Resize(size, antialias=True),
+            ScalePhoto(size, photo_size),
             v2.CenterCrop(size),
             v2.ToImage(),
             v2.ToDtype(torch.float32, scale=True),
@@ -283,6 +305,7 @@ class PhotoDataModule(pl.LightningDataModule):
         val_samples: int = 4,
         seed: int = 0,
         accumulate: int = 1,
+        photo_size: int = 0,
     ) -> None:
         super().__init__()
         self.accumulate = accumulate  # batches per optimizer step: epochs hold whole steps
@@ -291,8 +314,8 @@ class PhotoDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.val_samples = val_samples
-        self.train_set = PhotoDataset(split.train, train_transform(image_size))
-        self.val_set = PhotoDataset(split.val, val_transform(image_size))
+        self.train_set = PhotoDataset(split.train, train_transform(image_size, photo_size))
+        self.val_set = PhotoDataset(split.val, val_transform(image_size, photo_size))
         self._samples: Tensor | None = None
         self._reported = False
 

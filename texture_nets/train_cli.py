@@ -271,6 +271,7 @@ def make_data(config: TrainConfig) -> pl.LightningDataModule:
         config.val_samples,
         seed=config.seed,
         accumulate=config.accumulate_grad_batches,
+        photo_size=config.photo_size,
     )
     data.check_readable()
     log.info(
