@@ -1,0 +1,292 @@
+"""Stylizers that paint: training recipes scored against Gatys at the size people use.
+
+Every run trains one stylizer on ``content/train`` (BSDS500) and is scored on held-out photos
+of ``content/val`` at their size of use (longer side ``SIDE`` = 512 px, the demo's size),
+against Gatys et al.'s style transfer from the same photo with the run's own objective
+(same descriptor, weights and size; ``ITERATIONS`` L-BFGS iterations, cached per objective).
+Scores are the evaluator's: the style distance (relative Gram distance summed over
+relu1_1..relu5_1, uniform weights, the painting at 512 px) per layer and in total, and the
+content distance (relu4_2). Snapshots along the budget give the curve (steps, training
+minutes); every run keeps its stylized held-out photos as JPEGs for the grids.
+
+    python -m benchmarks.stylize_study --part screen          # train and score what is missing
+    python -m benchmarks.stylize_study --report               # tables and figures only
+
+Runs and Gatys images live in ``--work`` (outside the checkout: hours of training); the
+scores (JSON) and the report in ``benchmarks/results/stylize_study/`` and
+``docs/stylize.md``. A killed run resumes from its last checkpoint when started again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from PIL import Image
+
+from benchmarks.common import RESULTS, data_root, machine_info
+from texture_nets import train_cli
+from texture_nets.checkpoint import read_checkpoint
+from texture_nets.descriptor import VGGDescriptor
+from texture_nets.gatys import optimize_image
+from texture_nets.image import list_images, load_image, pil_to_tensor, tensor_to_pil
+from texture_nets.metrics import ContentDistance, StyleDistance
+from texture_nets.networks import Network
+from texture_nets.objective import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    LossSettings,
+    describe,
+    load_descriptor,
+    loss_settings,
+)
+from texture_nets.precision import bf16_fast
+from texture_nets.stylize import stylize_tensor
+
+SIDE = 512  # the size of use: held-out photos' longer side (the demo's default)
+PHOTOS = 4  # held-out photos scored per style (the first of content/val, sorted)
+ITERATIONS = 300  # Gatys' L-BFGS iterations (the issue's reference)
+STUDY = RESULTS / "stylize_study"
+EVAL_LAYERS = DEFAULT_STYLE_LAYERS
+EVAL_CONTENT = DEFAULT_CONTENT_LAYERS[0]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Configurations (flags on top of the stylize defaults) x styles, one budget."""
+
+    configs: dict[str, list[str]]
+    styles: tuple[str, ...]
+    steps: int
+    snapshots: int = 4  # scored points along the budget (the last is the final checkpoint)
+    fixed: list[str] = field(default_factory=list)
+
+
+JOHNSON_128 = ["--generator", "johnson", "--image-size", "128", "--photo-size", "512"]
+PARTS = {
+    # the levers at a short budget, Starry Night (the demo's style)
+    "screen": Part(
+        configs={
+            "j128-sw0.5": [*JOHNSON_128, "--style-weight", "0.5"],
+            "j128-sw1": [*JOHNSON_128, "--style-weight", "1"],
+        },
+        styles=("vangogh_starry_night.jpg",),
+        steps=2000,
+    ),
+}
+
+
+# -- held-out photos and the evaluator ---------------------------------------------------------
+def held_out(count: int = PHOTOS) -> list[Path]:
+    return sorted(list_images(data_root() / "content" / "val"))[:count]
+
+
+def at_side(path: Path, side: int = SIDE) -> torch.Tensor:
+    """A photo with its longer side resized to ``side`` (bicubic), (1, 3, H, W)."""
+    image = Image.open(path).convert("RGB")
+    factor = side / max(image.size)
+    size = (round(image.width * factor), round(image.height * factor))
+    return pil_to_tensor(image.resize(size, Image.Resampling.BICUBIC))[None]
+
+
+class Evaluator:
+    """The fixed scores of every run and reference: style distance per layer (the painting at
+    ``SIDE``) and content distance, in fp32."""
+
+    def __init__(self, style: Path, descriptor: VGGDescriptor) -> None:
+        self.descriptor = descriptor
+        self.style = load_image(style, SIDE)
+
+    def score(self, outputs: Sequence[torch.Tensor], photos: Sequence[torch.Tensor]) -> dict:
+        style = StyleDistance(self.descriptor, self.style, list(EVAL_LAYERS))
+        content = ContentDistance(self.descriptor, EVAL_CONTENT)
+        with torch.no_grad():
+            for output, photo in zip(outputs, photos, strict=True):
+                style.update(output)
+                content.update(output, photo)
+        values = {k: round(v.item(), 5) for k, v in style.compute().items()}
+        return {**values, "content_distance": round(content.compute().item(), 5)}
+
+
+# -- Gatys references --------------------------------------------------------------------------
+def objective_key(style: str, settings: LossSettings) -> str:
+    """Names a Gatys reference: the style and every setting of the objective."""
+    text = json.dumps([style, repr(settings), SIDE, ITERATIONS, PHOTOS], sort_keys=True)
+    return f"{Path(style).stem}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def gatys_reference(
+    style: Path, settings: LossSettings, descriptor: VGGDescriptor, work: Path
+) -> dict[str, Any]:
+    """Gatys from each held-out photo with ``settings``, scored; cached in ``STUDY/gatys``."""
+    key = objective_key(style.name, settings)
+    out = STUDY / "gatys" / f"{key}.json"
+    if out.is_file():
+        return dict(json.loads(out.read_text()))
+    print(f"[gatys] {style.stem}: {ITERATIONS} iterations x {PHOTOS} photos at {SIDE} px")
+    bf16 = bf16_fast(torch.device("cpu"))
+    loss = settings.build_loss()
+    style_image = load_image(style, settings.style_size)
+    loss.set_style([describe(descriptor, style_image, list(settings.style_layers), bf16)])
+    photos = [at_side(p) for p in held_out()]
+    images, seconds = [], []
+    for path, photo in zip(held_out(), photos, strict=True):
+        start = time.perf_counter()
+        targets = describe(descriptor, photo, list(settings.content_layers), bf16)
+        result = optimize_image(
+            descriptor, loss, photo, ITERATIONS, content_targets=targets, use_bf16=bf16,
+            progress=False,
+        )  # fmt: skip
+        seconds.append(time.perf_counter() - start)
+        images.append(result.image)
+        picture = work / "gatys" / key / f"{path.stem}.jpg"
+        picture.parent.mkdir(parents=True, exist_ok=True)
+        tensor_to_pil(result.image[0]).save(picture, quality=92)
+    payload = {
+        "style": style.stem,
+        "objective": repr(settings),
+        "iterations": ITERATIONS,
+        "seconds_per_photo": round(sum(seconds) / len(seconds), 1),
+        "scores": Evaluator(style, descriptor).score(images, photos),
+        "machine": machine_info()["summary"],
+    }
+    write_json(out, payload)
+    return payload
+
+
+# -- runs -------------------------------------------------------------------------------------
+class Snapshots(pl.Callback):
+    """Keeps the network the checkpoint would hold (its average, if kept) at the marks."""
+
+    def __init__(self, directory: Path, marks: Sequence[int]) -> None:
+        self.directory = directory
+        self.marks = list(marks)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
+        step = trainer.global_step
+        if step in self.marks and not (self.directory / f"{step}.pt").exists():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            state = {k: v.detach().clone() for k, v in pl_module.network.state_dict().items()}
+            torch.save({"step": step, "state": state}, self.directory / f"{step}.pt")
+
+
+def train(style: Path, flags: list[str], part: Part, run: Path, descriptor: str) -> None:
+    content = data_root() / "content"
+    resume = ["--resume", "auto"] if (run / "checkpoints" / "last.ckpt").is_file() else []
+    marks = [part.steps * (k + 1) // part.snapshots for k in range(part.snapshots - 1)]
+    argv = [
+        "--style", str(style), "--content-dir", str(content / "train"),
+        "--val-dir", str(content / "val"), "--out", str(run),
+        "--max-steps", str(part.steps), "--max-time", "1000000",
+        "--descriptor", descriptor, "--sample-every", "0",
+        "--checkpoint-every", "100", "--keep-checkpoints", "1", "--logger", "csv",
+        *part.fixed, *flags, *resume,
+    ]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = train_cli.main(argv, callbacks=[Snapshots(run / "snapshots", marks)])
+    if code != 0:
+        raise RuntimeError(f"training {style.stem} with {flags} failed: exit code {code}")
+
+
+def train_seconds(run: Path) -> float:
+    """Training wall time over resumes (Lightning's Timer in the last checkpoint)."""
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    for key, state in checkpoint.get("callbacks", {}).items():
+        if key.startswith("Timer"):
+            return float(state["time_elapsed"]["train"])
+    return float("nan")
+
+
+def stylized(network: Network, photos: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    with torch.no_grad():
+        return [stylize_tensor(network, photo, seed=0) for photo in photos]
+
+
+def score_run(run: Path, evaluator: Evaluator, pictures: Path) -> list[dict[str, Any]]:
+    """Every snapshot and the final network: step and scores; the final outputs as JPEGs."""
+    info = read_checkpoint(run)
+    network = info.build_network().eval()
+    photos = [at_side(p) for p in held_out()]
+    points = []
+    for path in sorted((run / "snapshots").glob("*.pt"), key=lambda p: int(p.stem)):
+        snapshot = torch.load(path, weights_only=True)
+        network.load_state_dict(snapshot["state"])
+        points.append({"step": snapshot["step"], **evaluator.score(stylized(network, photos), photos)})
+    network.load_state_dict(info.generator_state)
+    outputs = stylized(network, photos)
+    pictures.mkdir(parents=True, exist_ok=True)
+    for path, output in zip(held_out(), outputs, strict=True):
+        tensor_to_pil(output[0]).save(pictures / f"{path.stem}.jpg", quality=92)
+    final = {"step": info.global_step, "seconds": round(train_seconds(run), 1)}
+    return [*points, {**final, **evaluator.score(outputs, photos)}]
+
+
+def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
+    for style_name in part.styles:
+        style = data_root() / "styles" / style_name
+        for config, flags in part.configs.items():
+            out = STUDY / "runs" / name / style.stem / f"{config}.json"
+            if out.is_file():
+                continue
+            all_flags = [*part.fixed, *flags]
+            settings = run_settings(style, all_flags)
+            descriptor, _ = load_descriptor(args.descriptor, settings)
+            reference = gatys_reference(style, settings, descriptor, args.work)
+            run = args.work / name / style.stem / config
+            print(f"[{name}] {style.stem} {config}: {part.steps} steps", flush=True)
+            train(style, flags, part, run, args.descriptor)
+            points = score_run(run, Evaluator(style, descriptor), args.work / "pictures" / name / style.stem / config)
+            write_json(out, {
+                "part": name, "style": style.stem, "config": config, "flags": all_flags,
+                "steps_budget": part.steps, "gatys": objective_key(style.name, settings),
+                "gatys_scores": reference["scores"], "points": points,
+                "machine": machine_info()["summary"],
+            })  # fmt: skip
+
+
+def run_settings(style: Path, flags: list[str]) -> LossSettings:
+    """The objective a run with ``flags`` trains (and its Gatys reference optimises)."""
+    config, _ = train_cli.resolve_config(["--style", str(style), *flags])
+    return loss_settings(config.to_dict(), stylize=True)
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1))
+    tmp.replace(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--part", choices=tuple(PARTS), default="screen")
+    parser.add_argument("--report", action="store_true", help="only write the report")
+    parser.add_argument("--descriptor", default="auto")
+    parser.add_argument(
+        "--work", type=Path, default=Path.home() / "texture-nets-runs" / "stylize_study",
+        help="runs, snapshots and pictures (outside the checkout)",
+    )  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.report:
+        run_part(args.part, PARTS[args.part], args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
