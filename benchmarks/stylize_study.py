@@ -33,12 +33,12 @@ import lightning.pytorch as pl
 import torch
 from PIL import Image
 
-from benchmarks.common import RESULTS, data_root, machine_info
+from benchmarks.common import REPO, RESULTS, data_root, machine_info
 from texture_nets import train_cli
 from texture_nets.checkpoint import read_checkpoint
 from texture_nets.descriptor import VGGDescriptor
 from texture_nets.gatys import optimize_image
-from texture_nets.image import list_images, load_image, pil_to_tensor, tensor_to_pil
+from texture_nets.image import list_images, load_image, open_image, pil_to_tensor, tensor_to_pil
 from texture_nets.metrics import ContentDistance, StyleDistance
 from texture_nets.networks import Network
 from texture_nets.objective import (
@@ -49,11 +49,13 @@ from texture_nets.objective import (
     load_descriptor,
     loss_settings,
 )
+from texture_nets.plots import image_grid
 from texture_nets.precision import bf16_fast
 from texture_nets.stylize import stylize_tensor
 
 SIDE = 512  # the size of use: held-out photos' longer side (the demo's default)
-PHOTOS = 4  # held-out photos scored per style (the first of content/val, sorted)
+PHOTOS = 2  # held-out photos scored per style (the first of content/val, sorted): Gatys at
+# 512 px costs about 4.6 min a photo on a 2-core CPU
 ITERATIONS = 300  # Gatys' L-BFGS iterations (the issue's reference)
 STUDY = RESULTS / "stylize_study"
 EVAL_LAYERS = DEFAULT_STYLE_LAYERS
@@ -81,6 +83,15 @@ PARTS = {
         },
         styles=("vangogh_starry_night.jpg",),
         steps=2000,
+        fixed=["--lr", "0.001"],
+    ),
+    # one recipe out to where its curve flattens (several sittings: --max-minutes, resumed)
+    "long": Part(
+        configs={"j128-sw1": [*JOHNSON_128, "--style-weight", "1"]},
+        styles=("vangogh_starry_night.jpg",),
+        steps=12000,
+        snapshots=12,
+        fixed=["--lr", "0.001"],
     ),
 }
 
@@ -90,9 +101,10 @@ def held_out(count: int = PHOTOS) -> list[Path]:
     return sorted(list_images(data_root() / "content" / "val"))[:count]
 
 
-def at_side(path: Path, side: int = SIDE) -> torch.Tensor:
-    """A photo with its longer side resized to ``side`` (bicubic), (1, 3, H, W)."""
-    image = Image.open(path).convert("RGB")
+def at_side(path: Path | str, side: int = SIDE) -> torch.Tensor:
+    """A photo (file or ``builtin:NAME``) with its longer side resized to ``side`` (bicubic),
+    (1, 3, H, W)."""
+    image = open_image(path)
     factor = side / max(image.size)
     size = (round(image.width * factor), round(image.height * factor))
     return pil_to_tensor(image.resize(size, Image.Resampling.BICUBIC))[None]
@@ -179,7 +191,21 @@ class Snapshots(pl.Callback):
             torch.save({"step": step, "state": state}, self.directory / f"{step}.pt")
 
 
-def train(style: Path, flags: list[str], part: Part, run: Path, descriptor: str) -> None:
+class StopAfter(pl.Callback):
+    """Ends this sitting after ``minutes`` at a step boundary; unlike ``--max-time`` it leaves
+    the learning-rate schedule (which follows the step budget) untouched."""
+
+    def __init__(self, minutes: float) -> None:
+        self.deadline = time.monotonic() + 60 * minutes
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if time.monotonic() > self.deadline:
+            trainer.should_stop = True
+
+
+def train(
+    style: Path, flags: list[str], part: Part, run: Path, descriptor: str, minutes: float
+) -> None:
     content = data_root() / "content"
     resume = ["--resume", "auto"] if (run / "checkpoints" / "last.ckpt").is_file() else []
     marks = [part.steps * (k + 1) // part.snapshots for k in range(part.snapshots - 1)]
@@ -193,7 +219,9 @@ def train(style: Path, flags: list[str], part: Part, run: Path, descriptor: str)
     ]  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = train_cli.main(argv, callbacks=[Snapshots(run / "snapshots", marks)])
+        code = train_cli.main(
+            argv, callbacks=[Snapshots(run / "snapshots", marks), StopAfter(minutes)]
+        )
     if code != 0:
         raise RuntimeError(f"training {style.stem} with {flags} failed: exit code {code}")
 
@@ -212,16 +240,29 @@ def stylized(network: Network, photos: Sequence[torch.Tensor]) -> list[torch.Ten
         return [stylize_tensor(network, photo, seed=0) for photo in photos]
 
 
+def snapshots(run: Path) -> list[tuple[int, dict[str, torch.Tensor]]]:
+    """(step, network weights) along the run: its snapshots, else its periodic checkpoints."""
+    points = []
+    for path in (run / "snapshots").glob("*.pt"):
+        snapshot = torch.load(path, weights_only=True)
+        points.append((int(snapshot["step"]), snapshot["state"]))
+    if not points:
+        for path in (run / "checkpoints").glob("step=*.ckpt"):
+            info = read_checkpoint(path)
+            points.append((info.global_step, info.generator_state))
+    return sorted(points, key=lambda point: point[0])
+
+
 def score_run(run: Path, evaluator: Evaluator, pictures: Path) -> list[dict[str, Any]]:
     """Every snapshot and the final network: step and scores; the final outputs as JPEGs."""
     info = read_checkpoint(run)
     network = info.build_network().eval()
     photos = [at_side(p) for p in held_out()]
     points = []
-    for path in sorted((run / "snapshots").glob("*.pt"), key=lambda p: int(p.stem)):
-        snapshot = torch.load(path, weights_only=True)
-        network.load_state_dict(snapshot["state"])
-        points.append({"step": snapshot["step"], **evaluator.score(stylized(network, photos), photos)})
+    for step, state in snapshots(run):
+        if step < info.global_step:
+            network.load_state_dict(state)
+            points.append({"step": step, **evaluator.score(stylized(network, photos), photos)})
     network.load_state_dict(info.generator_state)
     outputs = stylized(network, photos)
     pictures.mkdir(parents=True, exist_ok=True)
@@ -236,16 +277,20 @@ def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
         style = data_root() / "styles" / style_name
         for config, flags in part.configs.items():
             out = STUDY / "runs" / name / style.stem / f"{config}.json"
-            if out.is_file():
+            if out.is_file() and json.loads(out.read_text())["points"][-1]["step"] >= part.steps:
                 continue
             all_flags = [*part.fixed, *flags]
             settings = run_settings(style, all_flags)
-            descriptor, _ = load_descriptor(args.descriptor, settings)
-            reference = gatys_reference(style, settings, descriptor, args.work)
             run = args.work / name / style.stem / config
             print(f"[{name}] {style.stem} {config}: {part.steps} steps", flush=True)
-            train(style, flags, part, run, args.descriptor)
-            points = score_run(run, Evaluator(style, descriptor), args.work / "pictures" / name / style.stem / config)
+            train(style, flags, part, run, args.descriptor, args.max_minutes)
+            descriptor, _ = load_descriptor(args.descriptor, settings)
+            reference = gatys_reference(style, settings, descriptor, args.work)
+            points = score_run(
+                run,
+                Evaluator(style, descriptor),
+                args.work / "pictures" / name / style.stem / config,
+            )
             write_json(out, {
                 "part": name, "style": style.stem, "config": config, "flags": all_flags,
                 "steps_budget": part.steps, "gatys": objective_key(style.name, settings),
@@ -267,6 +312,97 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+# -- report -----------------------------------------------------------------------------------
+REPORT = REPO / "docs" / "stylize.md"
+IMAGES = REPO / "docs" / "images" / "stylize"
+
+
+def load_runs(part: str) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted((STUDY / "runs" / part).glob("*/*.json"))]
+
+
+def over(run: dict[str, Any], point: dict[str, Any], key: str) -> float:
+    return float(point[key]) / float(run["gatys_scores"][key])
+
+
+def part_tables(runs: list[dict[str, Any]]) -> list[str]:
+    """Final scores over Gatys', per layer, and the curve along the budget."""
+    layers = [f"style_distance/{name}" for name in EVAL_LAYERS]
+    lines = [
+        "| style | config | steps | minutes | style / Gatys | content / Gatys "
+        "| style | content | " + " | ".join(n.split("/")[1] for n in layers) + " |",
+        "|---|---|---|---|---|---|---|---|" + "---|" * len(layers),
+    ]
+    for run in runs:
+        final, gatys = run["points"][-1], run["gatys_scores"]
+        per_layer = " | ".join(f"{final[n]:.3f} ({gatys[n]:.3f})" for n in layers)
+        lines.append(
+            f"| {run['style']} | `{run['config']}` | {final['step']} "
+            f"| {final.get('seconds', float('nan')) / 60:.0f} "
+            f"| {over(run, final, 'style_distance'):.2f} "
+            f"| {over(run, final, 'content_distance'):.2f} "
+            f"| {final['style_distance']:.3f} ({gatys['style_distance']:.3f}) "
+            f"| {final['content_distance']:.3f} ({gatys['content_distance']:.3f}) | {per_layer} |"
+        )
+    lines += ["", "Along the budget (style / Gatys, content / Gatys at each scored step):", ""]
+    for run in runs:
+        curve = ", ".join(
+            f"{p['step']}: {over(run, p, 'style_distance'):.2f} / "
+            f"{over(run, p, 'content_distance'):.2f}"
+            for p in run["points"]
+        )
+        lines.append(f"- {run['style']} `{run['config']}`: {curve}")
+    return lines
+
+
+def part_grid(part: str, runs: list[dict[str, Any]], work: Path) -> str | None:
+    """Rows: two held-out photos per style; columns: photo | Gatys | each config."""
+    rows: list[list[Image.Image]] = []
+    labels: list[str] = []
+    for style in dict.fromkeys(run["style"] for run in runs):
+        style_runs = [run for run in runs if run["style"] == style]
+        labels = ["photo", "Gatys", *(run["config"] for run in style_runs)]
+        for photo in held_out()[:2]:
+            cells = [tensor_to_pil(at_side(photo)[0])]
+            cells.append(Image.open(work / "gatys" / style_runs[0]["gatys"] / f"{photo.stem}.jpg"))
+            for run in style_runs:
+                cells.append(
+                    Image.open(
+                        work / "pictures" / part / style / run["config"] / f"{photo.stem}.jpg"
+                    )
+                )
+            rows.append(
+                [
+                    cell.convert("RGB").resize((256, round(256 * cell.height / cell.width)))
+                    for cell in cells
+                ]
+            )
+    if not rows:
+        return None
+    path = work / "figures" / f"{part}.jpg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image_grid(rows, labels).save(path, quality=90)
+    return str(path)
+
+
+def write_report(work: Path) -> None:
+    sections = []
+    for name in PARTS:
+        runs = load_runs(name)
+        if not runs:
+            continue
+        grid = part_grid(name, runs, work)
+        sections += [
+            f"## Part `{name}`",
+            "",
+            *part_tables(runs),
+            "",
+            f"Grid (not committed: the held-out photos are BSDS500, research-only): `{grid}`",
+            "",
+        ]
+    print("\n".join(sections))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -274,6 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--part", choices=tuple(PARTS), default="screen")
     parser.add_argument("--report", action="store_true", help="only write the report")
     parser.add_argument("--descriptor", default="auto")
+    parser.add_argument(
+        "--max-minutes", type=float, default=1e6,
+        help="stop training after this many minutes of this sitting and score what is there "
+        "(the next sitting resumes)",
+    )  # fmt: skip
     parser.add_argument(
         "--work", type=Path, default=Path.home() / "texture-nets-runs" / "stylize_study",
         help="runs, snapshots and pictures (outside the checkout)",
@@ -285,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.report:
         run_part(args.part, PARTS[args.part], args)
+    write_report(args.work)
     return 0
 
 
