@@ -2,7 +2,7 @@
 
 import sys
 
-from texture_nets.generate_cli import main
+from texture_nets.cli.generate import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,7 +2,7 @@
 
 import sys
 
-from texture_nets.train_cli import main
+from texture_nets.cli.train import main
 
 if __name__ == "__main__":
     sys.exit(main())

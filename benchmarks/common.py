@@ -15,14 +15,14 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
-from texture_nets.config import mode_config
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.gatys import make_init, optimize_image
+from texture_nets.baselines.gatys import make_init, optimize_image
+from texture_nets.evaluation.measure import machine_summary
 from texture_nets.image import load_image
-from texture_nets.losses import TextureLoss
-from texture_nets.measure import machine_summary
-from texture_nets.objective import describe, load_descriptor, loss_settings
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.losses import TextureLoss
+from texture_nets.objective.objective import describe, load_descriptor, loss_settings
 from texture_nets.precision import bf16_fast
+from texture_nets.training.config import mode_config
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -37,7 +37,7 @@ def data_root() -> Path:
 
 
 def machine_info() -> dict[str, Any]:
-    """The machine the benchmark ran on (``texture_nets.measure.machine_summary``)."""
+    """The machine the benchmark ran on (``texture_nets.evaluation.measure.machine_summary``)."""
     return machine_summary(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
 
 

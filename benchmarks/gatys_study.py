@@ -1,4 +1,4 @@
-"""Gatys et al.'s observations, measured on this project's baseline (``texture_nets.gatys``).
+"""Gatys et al.'s observations, measured on this project's baseline (``baselines/gatys.py``).
 
 Five studies, each on one texture (``--texture``, default ``tn_red_peppers.jpg``) or, for style
 transfer, one photo (``--content``) and one painting (``--style``, default Hokusai's wave):
@@ -50,10 +50,10 @@ from benchmarks.gatys_study_runs import (
     transfer_scores,
     warm_up,
 )
-from texture_nets.gatys import DEFAULT_LR
+from texture_nets.baselines.gatys import DEFAULT_LR
+from texture_nets.evaluation.plots import Curve, image_grid, plot_curves
+from texture_nets.evaluation.report import format_number
 from texture_nets.image import tensor_to_pil
-from texture_nets.plots import Curve, image_grid, plot_curves
-from texture_nets.report import format_number
 
 STUDIES = ("optimizers", "pooling", "layers", "init", "ratio")
 RATIOS = (0.01, 0.1, 1.0, 10.0, 100.0)  # content weight / style weight
@@ -165,7 +165,8 @@ def study_optimizers(ctx: Context) -> None:
                 f"from the same noise image ({ctx.texture_name}, {ctx.size}x{ctx.size} px, all "
                 "five style layers) and run for the same number of iterations; one iteration is "
                 "one descriptor forward and backward pass for both (L-BFGS without line "
-                "search, see `texture_nets/gatys.py`). The loss is the training objective.",
+                "search, see `texture_nets/baselines/gatys.py`). The loss is the training "
+                "objective.",
                 "",
                 figure,
                 "",
@@ -531,9 +532,9 @@ def write_markdown(ctx: Context, argv: Sequence[str]) -> Path:
     header = [
         "# Gatys et al.'s observations, measured",
         "",
-        "The optimisation baseline of this project (`python -m texture_nets.gatys`, "
-        "`texture_nets/gatys.py`) against the observations of Gatys, Ecker & Bethge, *Texture "
-        "Synthesis Using Convolutional Neural Networks* (NeurIPS 2015, "
+        "The optimisation baseline of this project (`python -m texture_nets gatys`, "
+        "`texture_nets/baselines/gatys.py`) against the observations of Gatys, Ecker & Bethge, "
+        "*Texture Synthesis Using Convolutional Neural Networks* (NeurIPS 2015, "
         "[arXiv 1505.07376](https://arxiv.org/abs/1505.07376)) and *Image Style Transfer Using "
         "Convolutional Neural Networks* (CVPR 2016). Every number and figure below was "
         "produced by `benchmarks/gatys_study.py`; the sentences marked **Measured** are "
@@ -546,8 +547,9 @@ def write_markdown(ctx: Context, argv: Sequence[str]) -> Path:
         f"descriptor `{ctx.source}` ({'bf16' if ctx.use_bf16 else 'fp32'} during optimisation); "
         f"style layers {', '.join(STYLE_LAYERS)} (weight 1 each) unless stated, content layer "
         f"{CONTENT_LAYER}. Scores (style distance, SWD, content distance, SSIM: "
-        "`texture_nets/metrics.py`) are computed afterwards in fp32 with the average-pooling "
-        f"descriptor. {machine['summary']} {ctx.runs} runs, {elapsed / 60:.1f} min in total.",
+        "`texture_nets/evaluation/metrics.py`) are computed afterwards in fp32 with the "
+        f"average-pooling descriptor. {machine['summary']} {ctx.runs} runs, "
+        f"{elapsed / 60:.1f} min in total.",
         "",
         f"Reproduce: `{command}`",
         "",

@@ -20,19 +20,24 @@ from PIL import Image
 from torch import Tensor
 
 from benchmarks.common import data_root
-from texture_nets.descriptor import VGGDescriptor, layer_names
-from texture_nets.gatys import make_init, optimize_image
+from texture_nets.baselines.gatys import make_init, optimize_image
+from texture_nets.evaluation.metrics import (
+    ContentDistance,
+    ContentSSIM,
+    StyleDistance,
+    texture_report,
+)
 from texture_nets.image import is_builtin, load_image, open_image, pil_to_tensor
-from texture_nets.losses import TextureLoss
-from texture_nets.metrics import ContentDistance, ContentSSIM, StyleDistance, texture_report
-from texture_nets.objective import (
+from texture_nets.objective.descriptor import VGGDescriptor, layer_names
+from texture_nets.objective.losses import TextureLoss
+from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     describe,
     loss_settings,
 )
+from texture_nets.objective.weights import resolve_weights
 from texture_nets.precision import bf16_fast
-from texture_nets.weights import resolve_weights
 
 STYLE_LAYERS = DEFAULT_STYLE_LAYERS
 CONTENT_LAYER = DEFAULT_CONTENT_LAYERS[0]

@@ -32,14 +32,14 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from benchmarks.common import TextureObjective, data_root, median_time, table, write_results
-from texture_nets.checkpoint import read_checkpoint
-from texture_nets.gatys import optimize_image
+from texture_nets.baselines.gatys import optimize_image
+from texture_nets.evaluation.measure import MemoryProbe, run_in_fresh_process
 from texture_nets.image import load_image, save_image
-from texture_nets.measure import MemoryProbe, run_in_fresh_process
-from texture_nets.networks import Network, sample_textures
-from texture_nets.objective import describe, load_descriptor, loss_settings
+from texture_nets.inference.stylize import stylize_tensor
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.nets.networks import Network, sample_textures
+from texture_nets.objective.objective import describe, load_descriptor, loss_settings
 from texture_nets.precision import bf16_fast
-from texture_nets.stylize import stylize_tensor
 
 TEXTURES = ("tn_red_peppers", "dcor_flagstones")
 STYLE_RUNS = ("ulyanov_hokusai_great_wave", "johnson_hokusai_great_wave")
@@ -156,7 +156,7 @@ def measure_in_child(job: MemoryJob) -> dict[str, Any]:
 
 _CLI = """
 import sys
-from texture_nets.generate_cli import main
+from texture_nets.cli.generate import main
 code = main(sys.argv[1:])
 status = open("/proc/self/status").read()
 print("VmHWM", [l.split()[1] for l in status.splitlines() if l.startswith("VmHWM")][0], code)

@@ -34,11 +34,11 @@ from torch import nn
 from benchmarks.common import RESULTS, median_time, table, write_results
 from benchmarks.generation_speed import generate_cli_peak, photo
 from texture_nets import load
-from texture_nets.generator import Generator, pyramid_sizes
+from texture_nets.evaluation.measure import run_in_fresh_process
 from texture_nets.image import save_image
-from texture_nets.johnson import JohnsonConfig, JohnsonNet
-from texture_nets.measure import run_in_fresh_process
-from texture_nets.networks import render, run_network, seeded_noise
+from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
+from texture_nets.nets.networks import render, run_network, seeded_noise
+from texture_nets.nets.ulyanov import Generator, pyramid_sizes
 
 TEXTURE = "tn_red_peppers"
 STYLIZER = "vangogh_starry_night"

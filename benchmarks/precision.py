@@ -23,9 +23,9 @@ from typing import Any
 import torch
 
 from benchmarks.common import StepTimer, TextureObjective, data_root, table, write_results
-from texture_nets import train_cli
-from texture_nets.checkpoint import read_checkpoint
-from texture_nets.networks import sample_textures
+from texture_nets.cli import train as train_cli
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.nets.networks import sample_textures
 from texture_nets.precision import bf16_supported
 
 SEEDS = [100, 101, 102, 103]

@@ -57,17 +57,17 @@ from torch import Tensor
 from benchmarks.common import REPO, RESULTS, data_root, machine_info, table
 from benchmarks.stylize_quality import Gatys, square_photo
 from benchmarks.stylize_quality import scores as stylize_scores
-from texture_nets import train_cli
-from texture_nets.checkpoint import read_checkpoint
-from texture_nets.config import TrainConfig, mode_config
-from texture_nets.gatys import make_init, optimize_image
+from texture_nets.baselines.gatys import make_init, optimize_image
+from texture_nets.cli import train as train_cli
+from texture_nets.evaluation.metrics import Diversity, texture_report
+from texture_nets.evaluation.plots import Curve, image_grid, plot_curves
 from texture_nets.image import list_images, load_image, tensor_to_pil
-from texture_nets.metrics import Diversity, texture_report
-from texture_nets.networks import Network, sample_textures, texture_generator
-from texture_nets.objective import describe, load_descriptor, loss_settings
-from texture_nets.plots import Curve, image_grid, plot_curves
+from texture_nets.inference.stylize import stylize_tensor
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.nets.networks import Network, sample_textures, texture_generator
+from texture_nets.objective.objective import describe, load_descriptor, loss_settings
 from texture_nets.precision import bf16_fast
-from texture_nets.stylize import stylize_tensor
+from texture_nets.training.config import TrainConfig, mode_config
 
 STUDY = RESULTS / "quality_study"
 DOC = REPO / "docs" / "quality.md"

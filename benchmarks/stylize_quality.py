@@ -4,8 +4,8 @@ For each style: train (or reuse) one network per architecture on ``content/train
 settings below, then on the first ``--photos`` photos of ``content/val`` (256x256 centre crops)
 score the networks' outputs and Gatys L-BFGS style transfer (from the photo, same descriptor,
 same objective) with the style distance (relative Gram distance, relu1_1..relu5_1) and the
-content distance (relative feature distance, relu4_2) of ``texture_nets.metrics``. Times a
-512x512 photo for every method in the same process. Writes ``results/stylize_quality/``:
+content distance (relative feature distance, relu4_2) of ``texture_nets.evaluation.metrics``.
+Times a 512x512 photo for every method in the same process. Writes ``results/stylize_quality/``:
 results.json, results.md and one picture per style (photo | Gatys | Ulyanov | Johnson) on
 scikit-image's public-domain photos (the val photos' licence forbids redistribution).
 
@@ -27,14 +27,16 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from benchmarks.common import RESULTS, data_root, machine_info, median_time
-from texture_nets import train_cli
-from texture_nets.checkpoint import CheckpointError, read_checkpoint
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.gatys import optimize_image
+from texture_nets.baselines.gatys import optimize_image
+from texture_nets.cli import train as train_cli
+from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
+from texture_nets.evaluation.plots import image_grid
 from texture_nets.image import list_images, load_image, tensor_to_pil
-from texture_nets.metrics import ContentDistance, StyleDistance
-from texture_nets.networks import Network
-from texture_nets.objective import (
+from texture_nets.inference.stylize import stylize_tensor
+from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
+from texture_nets.nets.networks import Network
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     LossSettings,
@@ -42,9 +44,7 @@ from texture_nets.objective import (
     load_descriptor,
     loss_settings,
 )
-from texture_nets.plots import image_grid
 from texture_nets.precision import bf16_fast
-from texture_nets.stylize import stylize_tensor
 
 STYLES = ("hokusai_great_wave.jpg", "vangogh_starry_night.jpg")
 ARCHITECTURES = ("ulyanov", "johnson")

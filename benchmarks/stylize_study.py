@@ -34,14 +34,16 @@ import torch
 from PIL import Image
 
 from benchmarks.common import REPO, RESULTS, data_root, machine_info
-from texture_nets import train_cli
-from texture_nets.checkpoint import read_checkpoint
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.gatys import optimize_image
+from texture_nets.baselines.gatys import optimize_image
+from texture_nets.cli import train as train_cli
+from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
+from texture_nets.evaluation.plots import image_grid
 from texture_nets.image import list_images, load_image, open_image, pil_to_tensor, tensor_to_pil
-from texture_nets.metrics import ContentDistance, StyleDistance
-from texture_nets.networks import Network
-from texture_nets.objective import (
+from texture_nets.inference.stylize import stylize_tensor
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.nets.networks import Network
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     LossSettings,
@@ -49,9 +51,7 @@ from texture_nets.objective import (
     load_descriptor,
     loss_settings,
 )
-from texture_nets.plots import image_grid
 from texture_nets.precision import bf16_fast
-from texture_nets.stylize import stylize_tensor
 
 SIDE = 512  # the size of use: held-out photos' longer side (the demo's default)
 PHOTOS = 2  # held-out photos scored per style (the first of content/val, sorted): Gatys at

@@ -23,12 +23,12 @@ import torch
 from torchvision.utils import make_grid
 
 from benchmarks.common import RESULTS, data_root, machine_info, median_time
-from texture_nets import train_cli
-from texture_nets.checkpoint import read_checkpoint
-from texture_nets.gatys import make_init, optimize_image
+from texture_nets.baselines.gatys import make_init, optimize_image
+from texture_nets.cli import train as train_cli
 from texture_nets.image import load_image, save_image
-from texture_nets.networks import sample_textures
-from texture_nets.objective import build_objective_descriptor, loss_settings
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.nets.networks import sample_textures
+from texture_nets.objective.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_fast
 
 DEFAULT_TEXTURES = (

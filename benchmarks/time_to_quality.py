@@ -22,9 +22,9 @@ import lightning.pytorch as pl
 import torch
 
 from benchmarks.common import TextureObjective, data_root, table, write_results
-from texture_nets import train_cli
-from texture_nets.generator import Generator
-from texture_nets.networks import sample_textures
+from texture_nets.cli import train as train_cli
+from texture_nets.nets.networks import sample_textures
+from texture_nets.nets.ulyanov import Generator
 
 TEXTURES = ("tn_red_peppers.jpg", "tn_pebbles.jpg", "dcor_flagstones.jpg")
 SEEDS = [100, 101, 102, 103]

@@ -25,12 +25,12 @@ import torch
 from torch import nn
 
 from benchmarks.common import StepTimer, data_root, median_time, table, write_results
-from texture_nets import train_cli
-from texture_nets.config import TrainConfig
-from texture_nets.data import PhotoDataModule, photo_split
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.objective import build_objective_descriptor, loss_settings
+from texture_nets.cli import train as train_cli
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_autocast, bf16_fast
+from texture_nets.training.config import TrainConfig
+from texture_nets.training.data import PhotoDataModule, photo_split
 
 STEPS = 25  # timed steps after WARMUP
 WARMUP = 5

@@ -31,10 +31,18 @@ from PIL import Image
 
 from benchmarks.common import REPO, TextureObjective, data_root, median_time, table, write_results
 from benchmarks.run import update_readme
-from texture_nets import api, train_cli
-from texture_nets.checkpoint import CheckpointError, read_checkpoint
+from texture_nets import api
+from texture_nets.cli import train as train_cli
 from texture_nets.image import list_images, open_image, pil_to_tensor
-from texture_nets.pretrained import CARD, MODELS_DIR, WEIGHTS, ModelInfo, model_card, save_model
+from texture_nets.inference.pretrained import (
+    CARD,
+    MODELS_DIR,
+    WEIGHTS,
+    ModelInfo,
+    model_card,
+    save_model,
+)
+from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
 
 STEPS = 400
 # The last four were trained for 300 steps to fit one session's CPU budget (2 cores).
@@ -130,8 +138,8 @@ def measure_stylizer(model: api.Stylizer, name: str, args: argparse.Namespace) -
         return figures
     from benchmarks.stylize_quality import Gatys, scores, square_photo
     from texture_nets.image import load_image
-    from texture_nets.objective import load_descriptor, loss_settings
-    from texture_nets.stylize import stylize_tensor
+    from texture_nets.inference.stylize import stylize_tensor
+    from texture_nets.objective.objective import load_descriptor, loss_settings
 
     settings = loss_settings(model.info.training, stylize=True)
     descriptor, _ = load_descriptor(args.descriptor, settings)

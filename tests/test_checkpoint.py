@@ -1,4 +1,4 @@
-"""Tests for texture_nets.checkpoint: reading generators back without Lightning."""
+"""Tests for texture_nets.nets.checkpoint: reading generators back without Lightning."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 import torch
 
-from texture_nets.checkpoint import (
+from texture_nets.errors import UserError
+from texture_nets.nets.checkpoint import (
     CHECKPOINT_FORMAT,
     CheckpointError,
     find_checkpoint,
     read_checkpoint,
 )
-from texture_nets.errors import UserError
-from texture_nets.generator import Generator, GeneratorConfig, make_noise, seeded_rng
+from texture_nets.nets.ulyanov import Generator, GeneratorConfig, make_noise, seeded_rng
 
 CONFIG = GeneratorConfig(num_scales=3, channels=4, noise_depth=2)
 

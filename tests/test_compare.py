@@ -1,4 +1,4 @@
-"""``python -m texture_nets.compare``: a trained network against the Gatys baseline.
+"""``python -m texture_nets compare``: a trained network against the Gatys baseline.
 
 Tiny runs: random VGG16 descriptor, 32 px, 2-3 training steps, 3 Gatys iterations. The
 texture test goes through the command line (each method in a spawned process, as on a real
@@ -19,11 +19,13 @@ import pytest
 import torch
 from PIL import Image
 
-from texture_nets import compare, compare_cli, measure, plots, train_cli
-from texture_nets.generator import Generator, GeneratorConfig
+from texture_nets.cli import compare as compare_cli
+from texture_nets.cli import train as train_cli
+from texture_nets.evaluation import compare, measure, plots
+from texture_nets.evaluation.report import metric_label
 from texture_nets.image import image_sha256
-from texture_nets.report import metric_label
-from texture_nets.stylize import stylize_tensor
+from texture_nets.inference.stylize import stylize_tensor
+from texture_nets.nets.ulyanov import Generator, GeneratorConfig
 
 TRAIN_TINY = [
     "--descriptor",

@@ -1,4 +1,4 @@
-"""Tests for texture_nets.config: YAML files, validation, command-line flags."""
+"""Tests for texture_nets.training.config: YAML files, validation, command-line flags."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 import yaml
 
-from texture_nets.config import (
+from texture_nets.errors import UserError
+from texture_nets.nets.johnson import JohnsonConfig
+from texture_nets.nets.ulyanov import GeneratorConfig
+from texture_nets.objective.objective import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    loss_settings,
+)
+from texture_nets.training.config import (
     CONFIG_DIR,
     FIELD_NAMES,
     ConfigError,
@@ -22,10 +30,6 @@ from texture_nets.config import (
     make_config,
     mode_config,
 )
-from texture_nets.errors import UserError
-from texture_nets.generator import GeneratorConfig
-from texture_nets.johnson import JohnsonConfig
-from texture_nets.objective import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, loss_settings
 
 CONFIG_FILES = sorted(CONFIG_DIR.glob("*.yaml"))
 
@@ -70,7 +74,7 @@ def test_mode_config_reads_the_mode_yaml() -> None:
 
 @pytest.mark.parametrize("choose_mode", ["--style", "the file"])
 def test_a_config_file_layers_on_its_modes_file(tmp_path: Path, choose_mode: str) -> None:
-    from texture_nets.train_cli import resolve_config
+    from texture_nets.cli.train import resolve_config
 
     partial = {"lr": 0.005}
     if choose_mode == "the file":

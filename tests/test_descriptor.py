@@ -1,4 +1,4 @@
-"""Tests for texture_nets.descriptor (random VGG weights, tiny images)."""
+"""Tests for texture_nets.objective.descriptor (random VGG weights, tiny images)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
-from texture_nets.descriptor import (
+from texture_nets.objective.descriptor import (
     CAFFE_NORMALIZATION,
     TORCHVISION_NORMALIZATION,
     VGGDescriptor,

@@ -24,13 +24,13 @@ import torch
 import yaml
 from PIL import Image
 
-from texture_nets import train_cli
-from texture_nets.checkpoint import read_checkpoint
-from texture_nets.config import ConfigError, TrainConfig, load_yaml, make_config
-from texture_nets.data import MIN_EPOCH_BATCHES, ShardedEpochSampler, training_epoch
-from texture_nets.module import TextureNetsModule, rank_seed
-from texture_nets.networks import sample_textures
+from texture_nets.cli import train as train_cli
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.nets.networks import sample_textures
 from texture_nets.precision import trainer_precision
+from texture_nets.training.config import ConfigError, TrainConfig, load_yaml, make_config
+from texture_nets.training.data import MIN_EPOCH_BATCHES, ShardedEpochSampler, training_epoch
+from texture_nets.training.module import TextureNetsModule, rank_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "tests" / "ddp_train.py"
@@ -397,8 +397,9 @@ def test_module_tensors_follow_to_float64_after_setup(stylize_module: TextureNet
 
 
 def test_device_convention_is_shared_by_generate_and_gatys() -> None:
-    from texture_nets import gatys_cli, generate_cli
-    from texture_nets.cli_args import default_device, parse_device
+    from texture_nets.cli import gatys as gatys_cli
+    from texture_nets.cli import generate as generate_cli
+    from texture_nets.cli.args import default_device, parse_device
     from texture_nets.errors import UserError
 
     assert parse_device("auto") == parse_device(" AUTO ") == torch.device(default_device())
@@ -441,7 +442,7 @@ def test_gpu_check_script_parses_and_handles_its_arguments() -> None:
 
 def test_gpu_check_commands_are_valid_for_the_clis(tmp_path: Path) -> None:
     """The dry run's train.py / generate.py command lines parse (configs resolve)."""
-    from texture_nets import generate_cli
+    from texture_nets.cli import generate as generate_cli
 
     dry = gpu_check("--dry-run", "--steps", "12", "--out", str(tmp_path / "gc"))
     assert dry.returncode == 0, dry.stderr

@@ -9,11 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-from texture_nets import export_cli, generate_cli
-from texture_nets.checkpoint import read_checkpoint
-from texture_nets.export import OnnxNetwork, export_onnx
-from texture_nets.generator import Generator, make_inputs
-from texture_nets.networks import seeded_noise
+from texture_nets.cli import export as export_cli
+from texture_nets.cli import generate as generate_cli
+from texture_nets.inference.export import OnnxNetwork, export_onnx
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.nets.networks import seeded_noise
+from texture_nets.nets.ulyanov import Generator, make_inputs
 
 pytest.importorskip("onnxruntime", reason="the [export] extra (CI installs it)")
 

@@ -16,11 +16,13 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from texture_nets import gatys, gatys_cli, plots
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.gatys import GatysResult, make_init, optimize_image
-from texture_nets.losses import LossTerms, TextureLoss
-from texture_nets.weights import build_descriptor
+from texture_nets.baselines import gatys
+from texture_nets.baselines.gatys import GatysResult, make_init, optimize_image
+from texture_nets.cli import gatys as gatys_cli
+from texture_nets.evaluation import plots
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.losses import LossTerms, TextureLoss
+from texture_nets.objective.weights import build_descriptor
 
 SIZE = 32
 LAYERS = {"relu1_1": 1.0, "relu2_1": 1.0}
@@ -159,7 +161,7 @@ def test_nan_loss_keeps_best_finite_image(
         return result
 
     monkeypatch.setattr(TextureLoss, "forward", nan_after_four)
-    with caplog.at_level(logging.WARNING, logger="texture_nets.gatys"):
+    with caplog.at_level(logging.WARNING, logger="texture_nets.baselines.gatys"):
         result = run(descriptor, 10, loss=loss)
     monkeypatch.undo()
     assert len(result.losses) == 4

@@ -1,4 +1,4 @@
-"""Tests for texture_nets.generator (tiny generators, tiny images)."""
+"""Tests for texture_nets.nets.ulyanov (tiny generators, tiny images)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from texture_nets.generator import (
+from texture_nets.nets.networks import sample_textures
+from texture_nets.nets.ulyanov import (
     Generator,
     GeneratorConfig,
     make_inputs,
@@ -17,8 +18,7 @@ from texture_nets.generator import (
     pyramid_sizes,
     seeded_rng,
 )
-from texture_nets.losses import tv_loss
-from texture_nets.networks import sample_textures
+from texture_nets.objective.losses import tv_loss
 
 
 def small(**kwargs: Any) -> GeneratorConfig:

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from texture_nets import generate_cli, train_cli
-from texture_nets.checkpoint import read_checkpoint
-from texture_nets.gatys import make_init, optimize_image
+from texture_nets.baselines.gatys import make_init, optimize_image
+from texture_nets.cli import generate as generate_cli
+from texture_nets.cli import train as train_cli
 from texture_nets.image import load_image
-from texture_nets.losses import TextureLoss
-from texture_nets.networks import sample_textures
-from texture_nets.weights import build_descriptor
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.nets.networks import sample_textures
+from texture_nets.objective.losses import TextureLoss
+from texture_nets.objective.weights import build_descriptor
 
 pytestmark = pytest.mark.slow
 LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]

@@ -1,4 +1,4 @@
-"""Tests for texture_nets.losses against explicit reference computations."""
+"""Tests for texture_nets.objective.losses against explicit reference computations."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import Tensor
 
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.losses import (
+from texture_nets.evaluation.metrics import sliced_wasserstein
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.losses import (
     TextureLoss,
     content_loss,
     gram_matrix,
@@ -19,7 +20,6 @@ from texture_nets.losses import (
     tv_loss,
     unit_gradient,
 )
-from texture_nets.metrics import sliced_wasserstein
 
 # --- independent references (float64, loops / einsum) ----------------------------------------
 

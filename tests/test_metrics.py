@@ -1,4 +1,4 @@
-"""Tests for texture_nets.metrics against independent numpy / loop reference computations."""
+"""Tests for texture_nets.evaluation.metrics against independent numpy / loop references."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import Metric
 
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.losses import TextureLoss
-from texture_nets.metrics import (
+from texture_nets.evaluation.metrics import (
     ContentDistance,
     ContentSSIM,
     Diversity,
@@ -28,6 +26,8 @@ from texture_nets.metrics import (
     sliced_wasserstein,
     texture_report,
 )
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.losses import TextureLoss
 
 LAYERS = ["relu1_1", "relu2_1", "relu3_1"]
 

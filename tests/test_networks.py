@@ -1,13 +1,12 @@
-"""The facts each network class states about itself (texture_nets.networks and the classes)."""
+"""The facts each network class states about itself (texture_nets.nets.networks and the classes)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from texture_nets.generator import Generator, GeneratorConfig
-from texture_nets.johnson import JohnsonConfig, JohnsonNet
-from texture_nets.networks import (
+from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
+from texture_nets.nets.networks import (
     ARCHITECTURES,
     NetworkConfig,
     build_network,
@@ -17,6 +16,7 @@ from texture_nets.networks import (
     seeded_noise,
     texture_generator,
 )
+from texture_nets.nets.ulyanov import Generator, GeneratorConfig
 
 CONFIGS: list[NetworkConfig] = [
     GeneratorConfig(num_scales=3, channels=2),

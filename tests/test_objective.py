@@ -1,4 +1,4 @@
-"""Tests for texture_nets.objective: the one place the shared objective is built."""
+"""Tests for texture_nets.objective.objective: the one place the shared objective is built."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from typing import Any
 import pytest
 from conftest import patched_vgg, quiet_random_warning
 
-from texture_nets.config import TrainConfig, make_config
+from texture_nets.cli.gatys import _loss_settings, build_parser
 from texture_nets.errors import UserError
-from texture_nets.gatys_cli import _loss_settings, build_parser
-from texture_nets.losses import TextureLoss
-from texture_nets.module import TextureNetsModule
-from texture_nets.objective import (
+from texture_nets.objective.losses import TextureLoss
+from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     FALLBACK_DESCRIPTOR_ARCH,
@@ -20,6 +18,8 @@ from texture_nets.objective import (
     load_descriptor,
     loss_settings,
 )
+from texture_nets.training.config import TrainConfig, make_config
+from texture_nets.training.module import TextureNetsModule
 
 
 def loss_fields(loss: TextureLoss) -> dict[str, Any]:

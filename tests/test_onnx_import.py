@@ -9,7 +9,7 @@ import pytest
 import torch
 import torchvision
 
-from texture_nets.onnx_import import (
+from texture_nets.objective.onnx_import import (
     CAFFE_BGR_MEAN,
     VGG16_FEATURE_INDICES,
     VGG16_KERAS_LAYERS,

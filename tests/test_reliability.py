@@ -28,10 +28,13 @@ import pytest
 import torch
 from PIL import Image
 
-from texture_nets import compare_cli, gatys_cli, generate_cli, train_cli
-from texture_nets.callbacks import AtomicCheckpointIO
-from texture_nets.checkpoint import read_checkpoint
+from texture_nets.cli import compare as compare_cli
+from texture_nets.cli import gatys as gatys_cli
+from texture_nets.cli import generate as generate_cli
+from texture_nets.cli import train as train_cli
 from texture_nets.image import save_image
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.training.callbacks import AtomicCheckpointIO
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [

@@ -19,16 +19,17 @@ import torch
 from PIL import Image
 from torch import nn
 
-from texture_nets import generate_cli, train_cli
-from texture_nets.checkpoint import CheckpointError, read_checkpoint
-from texture_nets.color import preserve_colors, rgb_to_ycbcr, ycbcr_to_rgb
-from texture_nets.config import ConfigError, make_config
-from texture_nets.data import PhotoDataset, photo_split, val_transform
+from texture_nets.cli import generate as generate_cli
+from texture_nets.cli import train as train_cli
 from texture_nets.errors import UserError
-from texture_nets.generator import Generator
 from texture_nets.image import BUILTIN_PHOTOS, oriented_size
-from texture_nets.johnson import JohnsonConfig, JohnsonNet
-from texture_nets.stylize import StylizeOptions, batches, plan
+from texture_nets.inference.color import preserve_colors, rgb_to_ycbcr, ycbcr_to_rgb
+from texture_nets.inference.stylize import StylizeOptions, batches, plan
+from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
+from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
+from texture_nets.nets.ulyanov import Generator
+from texture_nets.training.config import ConfigError, make_config
+from texture_nets.training.data import PhotoDataset, photo_split, val_transform
 
 TINY = [
     "--descriptor",

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from texture_nets.bands import band_options
-from texture_nets.generator import Generator, GeneratorConfig, make_inputs
-from texture_nets.johnson import JohnsonConfig
-from texture_nets.networks import (
+from texture_nets.inference.bands import band_options
+from texture_nets.inference.stylize import stylize_tensor
+from texture_nets.nets.johnson import JohnsonConfig
+from texture_nets.nets.networks import (
     Network,
     NetworkConfig,
     build_network,
@@ -19,7 +19,7 @@ from texture_nets.networks import (
     sample_textures,
     seeded_noise,
 )
-from texture_nets.stylize import stylize_tensor
+from texture_nets.nets.ulyanov import Generator, GeneratorConfig, make_inputs
 
 CASES = [
     (GeneratorConfig(num_scales=4, channels=4, padding="circular"), (96, 128), False),

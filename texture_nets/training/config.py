@@ -18,15 +18,20 @@ from typing import Any, cast
 
 import yaml
 
-from texture_nets.cli_args import list_of, parse_bool
-from texture_nets.descriptor import POOLING_MODES, check_layers, deepest_layer, min_input_side
+from texture_nets.cli.args import list_of, parse_bool
 from texture_nets.errors import UserError
-from texture_nets.generator import NORMS, PADDINGS, GeneratorConfig, min_image_size
-from texture_nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
-from texture_nets.johnson import JohnsonConfig
-from texture_nets.losses import TEXTURE_LOSSES
-from texture_nets.networks import ARCHITECTURES, NetworkConfig
-from texture_nets.objective import (
+from texture_nets.nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
+from texture_nets.nets.johnson import JohnsonConfig
+from texture_nets.nets.networks import ARCHITECTURES, NetworkConfig
+from texture_nets.nets.ulyanov import NORMS, PADDINGS, GeneratorConfig, min_image_size
+from texture_nets.objective.descriptor import (
+    POOLING_MODES,
+    check_layers,
+    deepest_layer,
+    min_input_side,
+)
+from texture_nets.objective.losses import TEXTURE_LOSSES
+from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     loss_settings,
@@ -37,7 +42,7 @@ MODES = ("texture", "stylize")
 LR_SCHEDULES = ("step", "cosine")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
 RANDOM_SIZE_STEP = 32  # random training sides are image_size minus multiples of this
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data: wheels ship it
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"  # package data: wheels ship it
 
 
 class ConfigError(UserError, ValueError):
@@ -304,7 +309,7 @@ class TrainConfig:
                     f"--{name.replace('_', '-')} {min_side} or more, or shallower layers"
                 )
         self.validate_scaling()
-        from texture_nets.weights import check_source  # lazy: keeps config import light
+        from texture_nets.objective.weights import check_source  # lazy: keeps config import light
 
         try:
             check_source(self.descriptor)

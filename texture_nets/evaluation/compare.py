@@ -2,8 +2,8 @@
 
 ::
 
-    python -m texture_nets.compare --checkpoint runs/peppers --texture peppers.jpg --out cmp/
-    python -m texture_nets.compare --checkpoint runs/wave --style wave.jpg --content a.jpg b.jpg
+    python -m texture_nets compare --checkpoint runs/peppers --texture peppers.jpg --out cmp/
+    python -m texture_nets compare --checkpoint runs/wave --style wave.jpg --content a.jpg b.jpg
 
 The loss settings come from the checkpoint's config (style layers and their weights, pooling,
 ``style_size``, style/content/TV weights, content layers): the Gatys baseline optimises exactly
@@ -12,15 +12,16 @@ the objective the network was trained on, under the descriptor given by ``--desc
 ``--samples`` network samples (noise seeds ``SEED``, ``SEED+1``, ...) and one Gatys image of
 ``--size`` px from seeded noise. Stylization checkpoints: every ``--content`` photo (longer side
 ``--size``) through the network (``--samples`` seeds per photo if the network takes noise) and
-through Gatys (initialised with the photo, as ``python -m texture_nets.gatys`` does).
+through Gatys (initialised with the photo, as ``python -m texture_nets gatys`` does).
 
-The output folder (written by ``texture_nets.report``) holds ``comparison.png`` (textures:
-example | Gatys | network samples; stylization, one row per photo: content | style | Gatys |
-network), ``report.json``, ``report.md`` (every metric of ``texture_nets.metrics``, per layer
-too, the objective, wall time and peak memory per method, and the speed ratio), the single
-images under ``images/`` and Gatys' loss curve(s). How time, memory and metrics are measured
-is written into both reports (``report.TIME_NOTE``, ``MEMORY_NOTE_*``, ``METRICS_NOTE``; see
-``texture_nets.measure``). The command line is ``texture_nets.compare_cli``.
+The output folder (written by ``texture_nets.evaluation.report``) holds ``comparison.png``
+(textures: example | Gatys | network samples; stylization, one row per photo: content | style |
+Gatys | network), ``report.json``, ``report.md`` (every metric of
+``texture_nets.evaluation.metrics``, per layer too, the objective, wall time and peak memory
+per method, and the speed ratio), the single images under ``images/`` and Gatys' loss
+curve(s). How time, memory and metrics are measured is written into both reports
+(``report.TIME_NOTE``, ``MEMORY_NOTE_*``, ``METRICS_NOTE``; see
+``texture_nets.evaluation.measure``). The command line is ``texture_nets.cli.compare``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import statistics
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -40,11 +40,18 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from texture_nets.checkpoint import CheckpointInfo, read_checkpoint
-from texture_nets.cli_args import parse_device
-from texture_nets.descriptor import VGGDescriptor, min_input_side
+from texture_nets.baselines.gatys import OPTIMIZERS, GatysResult, make_init, optimize_image
+from texture_nets.cli.args import parse_device
 from texture_nets.errors import UserError
-from texture_nets.gatys import OPTIMIZERS, GatysResult, make_init, optimize_image
+from texture_nets.evaluation.measure import MemoryProbe, run_in_fresh_process, timed
+from texture_nets.evaluation.metrics import (
+    ContentDistance,
+    ContentSSIM,
+    Diversity,
+    SlicedWassersteinDistance,
+    StyleDistance,
+)
+from texture_nets.evaluation.report import build_report, to_markdown, write_images
 from texture_nets.image import (
     atomic_write,
     check_output_dir,
@@ -53,19 +60,12 @@ from texture_nets.image import (
     open_image,
     pil_to_tensor,
 )
-from texture_nets.measure import MemoryProbe, run_in_fresh_process, timed
-from texture_nets.metrics import (
-    ContentDistance,
-    ContentSSIM,
-    Diversity,
-    SlicedWassersteinDistance,
-    StyleDistance,
-)
-from texture_nets.networks import min_side, sample_textures
-from texture_nets.objective import LossSettings, describe, load_descriptor, loss_settings
+from texture_nets.inference.stylize import output_size, stylize_tensor
+from texture_nets.nets.checkpoint import CheckpointInfo, read_checkpoint
+from texture_nets.nets.networks import min_side, sample_textures
+from texture_nets.objective.descriptor import VGGDescriptor, min_input_side
+from texture_nets.objective.objective import LossSettings, describe, load_descriptor, loss_settings
 from texture_nets.precision import PRECISIONS, resolve_bf16
-from texture_nets.report import build_report, to_markdown, write_images
-from texture_nets.stylize import output_size, stylize_tensor
 
 __all__ = ["CompareOptions", "MethodRun", "compare", "loss_settings", "run_method", "score"]
 
@@ -226,7 +226,7 @@ def score(
     seed: int,
     contents: Sequence[Tensor] | None = None,
 ) -> dict[str, float]:
-    """Every metric of one method's outputs (fp32, ``texture_nets.metrics``).
+    """Every metric of one method's outputs (fp32, ``texture_nets.evaluation.metrics``).
 
     ``outputs[i]`` (S, 3, H, W) are the outputs for input i: the texture example (one input),
     or ``contents[i]`` (1, 3, H, W) when stylizing, which adds the content distance (per layer
@@ -438,9 +438,3 @@ def compare(options: CompareOptions, isolate: bool | None = None) -> dict[str, A
     atomic_write(options.out / "report.json", lambda tmp: tmp.write_text(text))
     atomic_write(options.out / "report.md", lambda tmp: tmp.write_text(markdown))
     return report
-
-
-if __name__ == "__main__":  # ``python -m texture_nets.compare``: the command line
-    from texture_nets.compare_cli import main
-
-    sys.exit(main())

@@ -2,6 +2,10 @@
 
 Each command lives in its own module and is imported only when run, so ``texture-nets demo``
 does not load Lightning and ``texture-nets train`` does not load Gradio.
+
+The ``cli`` package holds one module per command plus ``args`` (the shared argument
+helpers). Commands turn flags into calls of the library and its exceptions into exit codes;
+they may import any subpackage, and nothing in the library imports them.
 """
 
 from __future__ import annotations
@@ -10,19 +14,17 @@ import difflib
 import importlib
 import sys
 
-from texture_nets import __version__
-
 # command -> (module with main(argv), one-line summary)
 COMMANDS = {
     "train": (
-        "texture_nets.train_cli",
+        "texture_nets.cli.train",
         "train a texture network (--texture) or a stylizer (--style)",
     ),
-    "generate": ("texture_nets.generate_cli", "sample textures or stylize photos with a model"),
-    "gatys": ("texture_nets.gatys_cli", "Gatys et al.'s optimisation baseline on the same loss"),
-    "compare": ("texture_nets.compare_cli", "a trained network vs Gatys side by side (report)"),
-    "export": ("texture_nets.export_cli", "export a model to ONNX"),
-    "demo": ("texture_nets.demo_cli", "the web demo: stylize photos, generate textures"),
+    "generate": ("texture_nets.cli.generate", "sample textures or stylize photos with a model"),
+    "gatys": ("texture_nets.cli.gatys", "Gatys et al.'s optimisation baseline on the same loss"),
+    "compare": ("texture_nets.cli.compare", "a trained network vs Gatys side by side (report)"),
+    "export": ("texture_nets.cli.export", "export a model to ONNX"),
+    "demo": ("texture_nets.cli.demo", "the web demo: stylize photos, generate textures"),
 }
 
 USAGE = """\
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         print(usage(), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     if argv[0] == "--version":
+        from texture_nets import __version__  # late: cli.args is imported by the library
+
         print(f"texture-nets {__version__}")
         return 0
     name, rest = argv[0], argv[1:]

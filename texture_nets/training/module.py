@@ -31,22 +31,22 @@ from lightning.pytorch.callbacks import Timer
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
-from texture_nets.checkpoint import CHECKPOINT_FORMAT
-from texture_nets.config import TrainConfig
-from texture_nets.descriptor import VGGDescriptor, min_input_side
-from texture_nets.generator import seeded_rng
+from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
 from texture_nets.image import image_sha256, load_image
-from texture_nets.losses import LossTerms, nearest_neighbour_entropy, unit_gradient
-from texture_nets.metrics import ContentDistance, StyleDistance
-from texture_nets.networks import (
+from texture_nets.nets.checkpoint import CHECKPOINT_FORMAT
+from texture_nets.nets.networks import (
     Network,
     build_network,
     run_network,
     seeded_noise,
     texture_generator,
 )
-from texture_nets.objective import build_objective_descriptor, loss_settings
+from texture_nets.nets.ulyanov import seeded_rng
+from texture_nets.objective.descriptor import VGGDescriptor, min_input_side
+from texture_nets.objective.losses import LossTerms, nearest_neighbour_entropy, unit_gradient
+from texture_nets.objective.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_autocast, generator_bf16, resolve_bf16
+from texture_nets.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class TextureNetsModule(pl.LightningModule):
         self.generator_average = (
             average_of(self.generator, self.config.ema_decay) if self.config.ema_decay else None
         )
-        # the objective every method shares (texture_nets.objective)
+        # the objective every method shares (texture_nets.objective.objective)
         settings = loss_settings(self.config.to_dict(), stylize=self.config.mode == "stylize")
         if descriptor is None:
             descriptor, descriptor_source = build_objective_descriptor(
@@ -167,7 +167,7 @@ class TextureNetsModule(pl.LightningModule):
         with torch.no_grad():
             features = self.features(style, self.loss.style_layers)
         self.loss.set_style([features])
-        if self.config.mode == "stylize":  # validation scores, fp32 (texture_nets.metrics)
+        if self.config.mode == "stylize":  # validation scores, fp32 (evaluation.metrics)
             self.val_style_distance = StyleDistance(self.descriptor, style, self.loss.style_layers)
             self.val_content_distance = ContentDistance(
                 self.descriptor, self.config.content_layers[0]

@@ -37,8 +37,8 @@ from torch import Tensor, nn
 from torchmetrics import Metric
 from torchmetrics.image import StructuralSimilarityIndexMeasure
 
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.losses import (
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.losses import (
     content_loss,
     gram_matrix,
     random_projections,
@@ -47,7 +47,7 @@ from texture_nets.losses import (
     sorted_projections,
     style_layer_loss,
 )
-from texture_nets.objective import DEFAULT_CONTENT_LAYERS
+from texture_nets.objective.objective import DEFAULT_CONTENT_LAYERS
 
 __all__ = [
     "ContentDistance",

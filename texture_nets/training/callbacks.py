@@ -16,9 +16,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid
 
-from texture_nets.data import PhotoDataModule
 from texture_nets.errors import raise_keyboard_interrupt
 from texture_nets.image import atomic_path, save_image
+from texture_nets.training.data import PhotoDataModule
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The comparison's outputs: image grid and loss curves, ``report.json`` and ``report.md``.
 
-``texture_nets.compare`` runs and scores both methods; this module only renders what they
+``texture_nets.evaluation.compare`` runs and scores both methods; this module only renders what they
 produced (no measurement, no model).
 """
 
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from texture_nets.gatys import DEFAULT_LR
+from texture_nets.baselines.gatys import DEFAULT_LR
+from texture_nets.evaluation.measure import machine_summary
+from texture_nets.evaluation.plots import image_grid, plot_losses
 from texture_nets.image import atomic_write, open_image, save_image, tensor_to_pil
-from texture_nets.measure import machine_summary
-from texture_nets.plots import image_grid, plot_losses
 
 if TYPE_CHECKING:
-    from texture_nets.compare import CompareOptions, MethodRun, Setup
+    from texture_nets.evaluation.compare import CompareOptions, MethodRun, Setup
 
 MEMORY_NOTE_CPU = (
     "CPU: each method ran in a fresh process (multiprocessing 'spawn'). After imports, model "
@@ -46,8 +46,8 @@ TIME_NOTE = (
 )
 METRICS_NOTE = (
     "computed afterwards in fp32 with the descriptor above, on the saved outputs of both "
-    "methods (texture_nets.metrics); 'loss' is the training objective (TextureLoss) with the "
-    "checkpoint's weights."
+    "methods (texture_nets.evaluation.metrics); 'loss' is the training objective (TextureLoss) "
+    "with the checkpoint's weights."
 )
 
 

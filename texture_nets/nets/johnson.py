@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
-from texture_nets.generator import norm_layer
+from texture_nets.nets.ulyanov import norm_layer
 
 JOHNSON_NORMS = ("instance", "batch")
 STRIDE = 4  # two stride-2 convolutions

@@ -1,11 +1,11 @@
-"""``python -m texture_nets.gatys``: Gatys et al.'s optimisation from the command line.
+"""``python -m texture_nets gatys``: Gatys et al.'s optimisation from the command line.
 
 ::
 
-    python -m texture_nets.gatys --texture IMG --size 256 --out result.png
-    python -m texture_nets.gatys --style A.jpg B.jpg --style-blend 0.7 0.3 --content photo.jpg
+    python -m texture_nets gatys --texture IMG --size 256 --out result.png
+    python -m texture_nets gatys --style A.jpg B.jpg --style-blend 0.7 0.3 --content photo.jpg
 
-Writes the image, its loss curve (``texture_nets.plots``) and a JSON record beside it.
+Writes the image, its loss curve (``texture_nets.evaluation.plots``) and a JSON record beside it.
 """
 
 from __future__ import annotations
@@ -21,8 +21,14 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from texture_nets.cli_args import default_device, list_of, parse_device, parse_size, positive_int
-from texture_nets.descriptor import ARCHITECTURES, POOLING_MODES, min_input_side
+from texture_nets.baselines.gatys import (
+    DEFAULT_LR,
+    INIT_KINDS,
+    OPTIMIZERS,
+    make_init,
+    optimize_image,
+)
+from texture_nets.cli.args import default_device, list_of, parse_device, parse_size, positive_int
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -30,7 +36,7 @@ from texture_nets.errors import (
     exit_on_user_error,
     sigterm_as_interrupt,
 )
-from texture_nets.gatys import DEFAULT_LR, INIT_KINDS, OPTIMIZERS, make_init, optimize_image
+from texture_nets.evaluation.plots import plot_losses
 from texture_nets.image import (
     atomic_write,
     check_output_dir,
@@ -39,8 +45,10 @@ from texture_nets.image import (
     pil_to_tensor,
     save_image,
 )
-from texture_nets.losses import TEXTURE_LOSSES
-from texture_nets.objective import (
+from texture_nets.inference.stylize import Size, output_size
+from texture_nets.objective.descriptor import ARCHITECTURES, POOLING_MODES, min_input_side
+from texture_nets.objective.losses import TEXTURE_LOSSES
+from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     LossSettings,
@@ -48,19 +56,17 @@ from texture_nets.objective import (
     load_descriptor,
     loss_settings,
 )
-from texture_nets.plots import plot_losses
 from texture_nets.precision import PRECISIONS, resolve_bf16
-from texture_nets.stylize import Size, output_size
 from texture_nets.threads import use_physical_cores
 
-log = logging.getLogger("texture_nets.gatys")
+log = logging.getLogger("texture_nets.baselines.gatys")
 
 
 EXAMPLES = """\
 examples:
   texture-nets gatys --texture peppers.jpg --size 256 --steps 300 --out gatys.png
   texture-nets gatys --style wave.jpg --content photo.jpg --init content --out wave_photo.png
-  python -m texture_nets.gatys --texture builtin:brick --optimizer adam --steps 200
+  python -m texture_nets gatys --texture builtin:brick --optimizer adam --steps 200
 """
 
 

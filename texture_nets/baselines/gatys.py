@@ -2,9 +2,9 @@
 
 Texture synthesis (Gatys, Ecker & Bethge 2015) and style transfer (Gatys et al. 2016) by
 gradient descent on the image itself, with the same frozen descriptor and the same objective
-the texture networks are trained with (``texture_nets.objective``): the baseline and the
+the texture networks are trained with (``texture_nets.objective.objective``): the baseline and the
 networks are therefore compared on one loss. Library only: ``optimize_image`` (pure torch) and
-``make_init``; the command line is ``texture_nets.gatys_cli`` (``python -m texture_nets.gatys``).
+``make_init``; the command line is ``texture_nets.cli.gatys`` (``python -m texture_nets gatys``).
 
 Design choices (measured in ``docs/gatys-optimizer.md``):
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,9 +33,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
-from texture_nets.descriptor import VGGDescriptor
-from texture_nets.losses import TextureLoss
-from texture_nets.objective import LossSettings, describe, load_descriptor
+from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.objective.losses import TextureLoss
+from texture_nets.objective.objective import LossSettings, describe, load_descriptor
 from texture_nets.precision import bf16_autocast
 
 __all__ = [
@@ -313,9 +312,3 @@ def _progress_bar(enabled: bool, total: int, name: str) -> Iterator[Callable[[fl
     task = bar.add_task(f"gatys {name}", total=total, loss="-")
     with bar:
         yield lambda value: bar.update(task, advance=1, loss=f"{value:.4g}")
-
-
-if __name__ == "__main__":  # ``python -m texture_nets.gatys``: the command line
-    from texture_nets.gatys_cli import main
-
-    sys.exit(main())

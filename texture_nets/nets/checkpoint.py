@@ -10,8 +10,7 @@ import torch
 from torch import Tensor
 
 from texture_nets.errors import UserError
-from texture_nets.generator import Generator
-from texture_nets.networks import (
+from texture_nets.nets.networks import (
     DEFAULT_ARCHITECTURE,
     Network,
     NetworkConfig,
@@ -19,6 +18,7 @@ from texture_nets.networks import (
     config_from_dict,
     texture_generator,
 )
+from texture_nets.nets.ulyanov import Generator
 
 GENERATOR_PREFIX = "generator."  # state_dict keys of the network (TextureNetsModule.generator)
 # ... and of its moving average, when training kept one (``ema_decay``): preferred for images

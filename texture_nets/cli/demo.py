@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     use_physical_cores()
     try:
-        from texture_nets import demo
+        from texture_nets.app import demo
     except ImportError as error:
         raise UserError(
             f"the demo needs gradio ({error.name} is missing): pip install 'texture-nets[demo]'"

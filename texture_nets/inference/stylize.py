@@ -19,11 +19,11 @@ import torch.nn.functional as F  # noqa: N812
 from PIL import Image
 from torch import Tensor
 
-from texture_nets.bands import DEFAULT_MAX_MEMORY, band_options
-from texture_nets.color import preserve_colors
 from texture_nets.errors import UserError
 from texture_nets.image import ImageError, open_image, oriented_size, pil_to_tensor, save_image
-from texture_nets.networks import (
+from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options
+from texture_nets.inference.color import preserve_colors
+from texture_nets.nets.networks import (
     Network,
     min_side,
     render,

@@ -19,14 +19,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from texture_nets.bands import Storage, band_count, generate_in_bands, transform_in_bands
-from texture_nets.generator import (
+from texture_nets.inference.bands import Storage, band_count, generate_in_bands, transform_in_bands
+from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
+from texture_nets.nets.ulyanov import (
     Generator,
     GeneratorConfig,
     make_noise,
     seeded_rng,
 )
-from texture_nets.johnson import JohnsonConfig, JohnsonNet
 
 NetworkConfig = GeneratorConfig | JohnsonConfig
 Network = Generator | JohnsonNet

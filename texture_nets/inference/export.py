@@ -16,9 +16,9 @@ import torch
 from torch import Tensor, nn
 
 from texture_nets.errors import UserError
-from texture_nets.generator import Generator, make_inputs, pyramid_sizes
-from texture_nets.johnson import STRIDE, JohnsonNet, pad_to_multiple
-from texture_nets.networks import Network, as_multiscale
+from texture_nets.nets.johnson import STRIDE, JohnsonNet, pad_to_multiple
+from texture_nets.nets.networks import Network, as_multiscale
+from texture_nets.nets.ulyanov import Generator, make_inputs, pyramid_sizes
 
 OPSET = 17  # InstanceNormalization, reflect Pad and Resize are all stable by 17
 

@@ -23,10 +23,10 @@ import gradio as gr
 from PIL import Image
 
 from texture_nets.api import PretrainedModel, Stylizer, TextureModel, load
-from texture_nets.checkpoint import CheckpointError, read_checkpoint
 from texture_nets.errors import UserError
 from texture_nets.image import open_image
-from texture_nets.pretrained import MODELS_DIR, shipped_models
+from texture_nets.inference.pretrained import MODELS_DIR, shipped_models
+from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
 
 DEFAULT_STYLE = "vangogh_starry_night"
 MAX_STYLIZE_SIDE = 1536  # the slider's top: about 5 s on a 2-core CPU for a shipped stylizer

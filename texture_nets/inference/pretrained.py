@@ -20,13 +20,13 @@ from safetensors.torch import load_file, save_file
 
 from texture_nets.errors import UserError
 from texture_nets.image import atomic_write
-from texture_nets.networks import Network, build_network, config_from_dict
+from texture_nets.nets.networks import Network, build_network, config_from_dict
 
 FORMAT = "texture-nets-model/1"
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 CARD = "README.md"
-MODELS_DIR = Path(__file__).resolve().parent / "models"  # the shipped zoo (package data)
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"  # the shipped zoo (package data)
 
 
 class ModelFolderError(UserError):
@@ -120,7 +120,7 @@ def shipped_models() -> dict[str, str]:
 def training_command(training: Mapping[str, Any]) -> str:
     """The ``texture-nets train`` command that reproduces a run: the flags whose values differ
     from the defaults of its mode (paths as they were given)."""
-    from texture_nets.config import code_defaults, mode_file
+    from texture_nets.training.config import code_defaults, mode_file
 
     mode = str(training.get("mode", "texture"))
     defaults = {**code_defaults(), **mode_file(mode)}

@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from texture_nets.descriptor import VGGDescriptor, check_layers, deepest_layer
 from texture_nets.errors import UserError
-from texture_nets.losses import TextureLoss
+from texture_nets.objective.descriptor import VGGDescriptor, check_layers, deepest_layer
+from texture_nets.objective.losses import TextureLoss
 from texture_nets.precision import bf16_autocast
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def build_objective_descriptor(
 ) -> tuple[VGGDescriptor, str]:
     """The frozen descriptor for ``settings``, cut after their deepest layer, and its source
     record (``weights.build_descriptor``)."""
-    from texture_nets.weights import build_descriptor  # lazy: keeps config's import light
+    from texture_nets.objective.weights import build_descriptor  # lazy: keeps config's import light
 
     return build_descriptor(
         source,

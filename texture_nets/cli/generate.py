@@ -1,7 +1,7 @@
 """``python generate.py``: texture samples or stylized photos from a checkpoint (no VGG needed).
 
 ``--texture RUN``: draw texture samples of any size. ``--checkpoint RUN --content FILE_OR_DIR``:
-stylize one photo or a folder of photos (see ``texture_nets.stylize``).
+stylize one photo or a folder of photos (see ``texture_nets.inference.stylize``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from texture_nets.api import PretrainedModel, TextureModel, load
-from texture_nets.bands import DEFAULT_MAX_MEMORY, band_options, is_large
-from texture_nets.cli_args import (
+from texture_nets.cli.args import (
     default_device,
     parse_device,
     parse_size,
@@ -37,10 +36,11 @@ from texture_nets.errors import (
     UserErrorParser,
     exit_on_user_error,
 )
-from texture_nets.generator import Generator
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
-from texture_nets.networks import Network, render_steps, sample_textures
-from texture_nets.stylize import StylizeOptions, is_out_of_memory, stylize_files
+from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_large
+from texture_nets.inference.stylize import StylizeOptions, is_out_of_memory, stylize_files
+from texture_nets.nets.networks import Network, render_steps, sample_textures
+from texture_nets.nets.ulyanov import Generator
 from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets")
@@ -148,7 +148,7 @@ def read_for_mode(checkpoint: str, mode: str) -> PretrainedModel:
 
 def onnx_network(network: Network, args: argparse.Namespace, folder: Path) -> torch.nn.Module:
     """``--backend onnxruntime``: the network exported to ``folder`` and run by onnxruntime."""
-    from texture_nets.export import OnnxNetwork
+    from texture_nets.inference.export import OnnxNetwork
 
     if args.tile not in ("auto", "off"):
         raise UserError("--backend onnxruntime runs in one pass: drop --tile (or use --tile off)")

@@ -1,0 +1,5 @@
+"""The Gradio web demo: stylize a photo or generate a texture with the shipped models.
+
+May import: the public API (``texture_nets.api``) and the top-level helpers, plus Gradio (loaded
+only when the demo runs). Never training or the command lines.
+"""
