@@ -7,7 +7,6 @@ import gc
 import pytest
 import torch
 
-from texture_nets.inference import bands
 from texture_nets.inference.bands import (
     BAND_BYTES,
     InMemory,
@@ -18,6 +17,7 @@ from texture_nets.inference.bands import (
     generate_in_bands,
     read,
     resident_bytes,
+    storage,
 )
 from texture_nets.nets.ulyanov import GeneratorConfig, make_inputs, make_noise, seeded_rng
 
@@ -67,7 +67,7 @@ def test_the_budget_for_a_peak_counts_what_the_process_holds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert resident_bytes() > 10_000_000  # a real reading: torch alone is more
-    monkeypatch.setattr(bands, "resident_bytes", lambda: 500_000_000)
+    monkeypatch.setattr(storage, "resident_bytes", lambda: 500_000_000)
     peak = 500_000_000 + 16 * BAND_BYTES + 3_000_000
     assert Storage.for_peak(peak, reserve=1_000_000).budget == 2_000_000
     assert Storage.for_peak(1, reserve=0).budget == 0
