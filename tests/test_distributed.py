@@ -28,6 +28,7 @@ from texture_nets.cli import train as train_cli
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.networks import sample_textures
 from texture_nets.precision import trainer_precision
+from texture_nets.training import fit
 from texture_nets.training.config import ConfigError, TrainConfig, load_yaml, make_config
 from texture_nets.training.data import MIN_EPOCH_BATCHES, ShardedEpochSampler, training_epoch
 from texture_nets.training.module import TextureNetsModule, rank_seed
@@ -156,7 +157,7 @@ def test_two_processes_equal_one_process_with_twice_the_batch(
 
     reference = ddp_run["root"] / "doubled"
     recorder = RankRecord(ddp_run["root"] / "doubled_record")
-    monkeypatch.setattr(train_cli, "TextureNetsModule", DoubledBatch)
+    monkeypatch.setattr(fit, "TextureNetsModule", DoubledBatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = train_cli.main(
@@ -302,7 +303,7 @@ def test_sharded_validation_sampler_covers_every_photo_once_per_round() -> None:
 
 def test_scaling_keys_defaults_and_parsing(tmp_path: Path) -> None:
     config = make_config({"style_image": "x"})
-    options = train_cli.scaling_options(config)
+    options = fit.scaling_options(config)
     assert options["accelerator"] == "auto" and options["devices"] == 1
     assert options["strategy"] == "auto" and options["num_nodes"] == 1
     assert options["precision"] == "32-true" and options["use_distributed_sampler"] is False
@@ -329,9 +330,9 @@ def test_trainer_refusals_are_one_line_config_errors() -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(ConfigError, match=r"accelerator gpu.*sees no CUDA GPU"):
-        train_cli.make_trainer(make_config({"accelerator": "gpu"}), logger=False)
+        fit.make_trainer(make_config({"accelerator": "gpu"}), logger=False)
     with pytest.raises(ConfigError, match="no-such-strategy"):
-        train_cli.make_trainer(make_config({"strategy": "no-such-strategy"}), logger=False)
+        fit.make_trainer(make_config({"strategy": "no-such-strategy"}), logger=False)
 
 
 # -- device and dtype safety -----------------------------------------------------------------
@@ -455,7 +456,7 @@ def test_gpu_check_commands_are_valid_for_the_clis(tmp_path: Path) -> None:
         if scripts[commands.index(command)] == "timed_train.py":
             config, _ = train_cli.resolve_config(args)
             assert config.precision == "bf16-mixed" and config.accelerator == "gpu"
-            assert train_cli.scaling_options(config)["precision"] == "bf16-mixed"
+            assert fit.scaling_options(config)["precision"] == "bf16-mixed"
         elif scripts[commands.index(command)] == "generate.py":
             generate_cli.build_parser().parse_args(args)
 

@@ -23,6 +23,7 @@ from torch import nn
 from texture_nets.cli import generate as generate_cli
 from texture_nets.cli import train as train_cli
 from texture_nets.nets.checkpoint import read_checkpoint
+from texture_nets.training import fit
 from texture_nets.training import module as module_lib
 from texture_nets.training.config import make_config
 from texture_nets.training.module import TextureNetsModule, average_of
@@ -128,12 +129,12 @@ class _InterruptAt(pl.Callback):
 def _interrupt_at(monkeypatch: pytest.MonkeyPatch, step: int | None) -> None:
     """Training runs (this test's) stop as Ctrl-C would after ``step``; None: they do not."""
     monkeypatch.setattr(
-        train_cli, "make_callbacks",
+        fit, "make_callbacks",
         lambda c, o: [*MAKE_CALLBACKS(c, o), *([_InterruptAt(step)] if step else [])],
     )  # fmt: skip
 
 
-MAKE_CALLBACKS = train_cli.make_callbacks
+MAKE_CALLBACKS = fit.make_callbacks
 
 
 @pytest.mark.parametrize(
@@ -198,11 +199,11 @@ def test_ctrl_c_inside_an_accumulated_step_finishes_it_and_resumes_exactly(
     assert train(texture, straight, 5, *accumulate) == 0
     resumed = tmp_path / "resumed"
     monkeypatch.setattr(
-        train_cli, "make_callbacks", lambda c, o: [*MAKE_CALLBACKS(c, o), _SignalAtBatch(4)]
+        fit, "make_callbacks", lambda c, o: [*MAKE_CALLBACKS(c, o), _SignalAtBatch(4)]
     )
     assert train(texture, resumed, 5, *accumulate, "--checkpoint-every", "100") == 130
     assert read_checkpoint(resumed).global_step == 3
-    monkeypatch.setattr(train_cli, "make_callbacks", MAKE_CALLBACKS)
+    monkeypatch.setattr(fit, "make_callbacks", MAKE_CALLBACKS)
     assert train(texture, resumed, 5, *accumulate, "--resume", "auto") == 0
     a, b = _weights(straight)["state_dict"], _weights(resumed)["state_dict"]
     assert a.keys() == b.keys()

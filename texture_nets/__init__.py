@@ -1,5 +1,7 @@
 """Texture Networks (Ulyanov et al. 2016) with Gatys et al.'s optimisation as the baseline."""
 
+from typing import Any
+
 from texture_nets.api import ModelNotFoundError, Stylizer, TextureModel, list_models, load
 from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
 from texture_nets.nets.ulyanov import Generator, GeneratorConfig, make_inputs, make_noise
@@ -26,6 +28,17 @@ __all__ = [
     "make_inputs",
     "make_noise",
     "resolve_weights",
+    "train",
     "tv_loss",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``texture_nets.train`` (``training.fit.train``) is imported on first use: Lightning
+    loads only for training, not for ``import texture_nets`` or the demo."""
+    if name == "train":
+        from texture_nets.training.fit import train
+
+        return train
+    raise AttributeError(f"module 'texture_nets' has no attribute {name!r}")

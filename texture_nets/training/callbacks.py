@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from pathlib import Path
@@ -16,7 +15,6 @@ from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid
 
-from texture_nets.errors import raise_keyboard_interrupt
 from texture_nets.image import atomic_path, save_image
 from texture_nets.training.data import PhotoDataModule
 
@@ -199,13 +197,6 @@ class FinalCheckpoint(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         trainer.save_checkpoint(self.path, weights_only=False)
-
-
-def install_sigterm_as_interrupt() -> None:
-    """Turn SIGTERM into KeyboardInterrupt so both take the same clean path (for the whole
-    training run; ``errors.sigterm_as_interrupt`` is the scoped form)."""
-    if os.name == "posix":
-        signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
 
 
 class SampleGrid(pl.Callback):
