@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import statistics
 import time
@@ -22,7 +23,9 @@ from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.losses import TextureLoss
 from texture_nets.objective.objective import describe, load_descriptor, loss_settings
 from texture_nets.precision import bf16_fast
+from texture_nets.threads import use_physical_cores
 from texture_nets.training.config import mode_config
+from texture_nets.training.fit import train
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -112,6 +115,14 @@ class GatysRun:
     def seconds_to(self, loss: float) -> float | None:
         """Wall time until an iteration's loss was ``<= loss`` (None: never)."""
         return next((t for t, v in zip(self.times, self.losses, strict=True) if v <= loss), None)
+
+
+def train_run(overrides: dict[str, Any], callbacks: Sequence[pl.Callback] = ()) -> Path:
+    """``texture_nets.train(overrides)`` set up as the train command runs it (one thread per
+    physical core, INFO logging), so the benchmarks measure what the command does."""
+    use_physical_cores()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return train(overrides, callbacks)
 
 
 def train_config(mode: str) -> dict[str, Any]:

@@ -22,8 +22,14 @@ from typing import Any
 
 import torch
 
-from benchmarks.common import StepTimer, TextureObjective, data_root, table, write_results
-from texture_nets.cli import train as train_cli
+from benchmarks.common import (
+    StepTimer,
+    TextureObjective,
+    data_root,
+    table,
+    train_run,
+    write_results,
+)
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.networks import sample_textures
 from texture_nets.precision import bf16_supported
@@ -39,14 +45,12 @@ def train_and_score(
     run = work / f"{texture.stem}-{seed}-{precision}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = train_cli.main(
-            ["--texture", str(texture), "--out", str(run), "--precision", precision,
-             "--seed", str(seed), "--descriptor", args.descriptor,
-             "--max-steps", str(args.steps), "--sample-every", "0", "--logger", "none"],
+        train_run(
+            {"mode": "texture", "style_image": str(texture), "out": str(run),
+             "precision": precision, "seed": seed, "descriptor": args.descriptor,
+             "max_steps": args.steps, "sample_every": 0, "logger": "none"},
             callbacks=[timer],
         )  # fmt: skip
-    if code != 0:
-        raise RuntimeError(f"{precision} training failed with exit code {code}")
     objective = TextureObjective.load(texture, args.descriptor)
     generator = read_checkpoint(run).build_generator().eval()
     loss = objective.score(sample_textures(generator, 256, 256, SEEDS))

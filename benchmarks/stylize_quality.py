@@ -26,9 +26,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from benchmarks.common import RESULTS, data_root, machine_info, median_time
+from benchmarks.common import RESULTS, data_root, machine_info, median_time, train_run
 from texture_nets.baselines.gatys import optimize_image
-from texture_nets.cli import train as train_cli
 from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
 from texture_nets.evaluation.plots import image_grid
 from texture_nets.image import list_images, load_image, tensor_to_pil
@@ -54,7 +53,7 @@ CONTENT_LAYER = DEFAULT_CONTENT_LAYERS[0]
 SIDE = 256
 # CPU-sized training (~1.3 s/step here): 128 px crops, batch 4; the rest is the stylize
 # defaults (texture_nets/configs/stylize.yaml)
-TRAIN_FLAGS = ["--image-size", "128", "--batch-size", "4", "--val-batches", "1"]
+TRAIN_SETTINGS = {"image_size": 128, "batch_size": 4, "val_batches": 1}
 OUT = RESULTS / "stylize_quality"
 
 
@@ -85,21 +84,20 @@ def trained_run(style: str, arch: str, args: argparse.Namespace) -> Path:
     data = data_root()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = train_cli.main(
-            [
-                "--style", str(data / "styles" / style),
-                "--content-dir", str(data / "content" / "train"),
-                "--val-dir", str(data / "content" / "val"),
-                "--generator", arch,
-                "--out", str(run),
-                "--max-steps", str(args.train_steps),
-                "--descriptor", args.descriptor,
-                "--resume", "auto",
-                *TRAIN_FLAGS,
-            ]
-        )  # fmt: skip
-    if code != 0:
-        raise RuntimeError(f"training {arch} on {style} failed with exit code {code}")
+        train_run(
+            {
+                "mode": "stylize",
+                "style_image": str(data / "styles" / style),
+                "content_dir": str(data / "content" / "train"),
+                "val_dir": str(data / "content" / "val"),
+                "generator": arch,
+                "out": str(run),
+                "max_steps": args.train_steps,
+                "descriptor": args.descriptor,
+                "resume": "auto",
+                **TRAIN_SETTINGS,
+            }
+        )
     return run
 
 

@@ -22,9 +22,8 @@ from typing import Any
 import torch
 from torchvision.utils import make_grid
 
-from benchmarks.common import RESULTS, data_root, machine_info, median_time
+from benchmarks.common import RESULTS, data_root, machine_info, median_time, train_run
 from texture_nets.baselines.gatys import make_init, optimize_image
-from texture_nets.cli import train as train_cli
 from texture_nets.image import load_image, save_image
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.networks import sample_textures
@@ -47,25 +46,12 @@ def evaluate(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = train_cli.main(
-            [
-                "--texture",
-                str(texture),
-                "--out",
-                str(run),
-                "--max-steps",
-                str(args.max_steps),
-                "--descriptor",
-                args.descriptor,
-                "--sample-every",
-                "0",
-                "--logger",
-                "csv",
-            ]
-        )
+        train_run(
+            {"mode": "texture", "style_image": str(texture), "out": str(run),
+             "max_steps": args.max_steps, "descriptor": args.descriptor, "sample_every": 0,
+             "logger": "csv"}
+        )  # fmt: skip
     train_seconds = time.perf_counter() - start
-    if code != 0:
-        raise RuntimeError(f"training on {name} failed with exit code {code}")
     info = read_checkpoint(run)
     config = info.config
     generator = info.build_generator()

@@ -21,8 +21,7 @@ from typing import Any, cast
 import lightning.pytorch as pl
 import torch
 
-from benchmarks.common import TextureObjective, data_root, table, write_results
-from texture_nets.cli import train as train_cli
+from benchmarks.common import TextureObjective, data_root, table, train_run, write_results
 from texture_nets.nets.networks import sample_textures
 from texture_nets.nets.ulyanov import Generator
 
@@ -79,19 +78,12 @@ def evaluate(name: str, args: argparse.Namespace) -> dict[str, Any]:
     run = args.work / Path(name).stem
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = train_cli.main(
-            [
-                "--texture", str(texture),
-                "--out", str(run),
-                "--descriptor", args.descriptor,
-                "--max-steps", str(args.max_steps),
-                "--sample-every", "0",
-                "--logger", "csv",
-            ],
+        train_run(
+            {"mode": "texture", "style_image": str(texture), "out": str(run),
+             "descriptor": args.descriptor, "max_steps": args.max_steps, "sample_every": 0,
+             "logger": "csv"},
             callbacks=[tracker],
         )  # fmt: skip
-    if code != 0:
-        raise RuntimeError(f"training on {name} failed with exit code {code}")
     result: dict[str, Any] = {
         "texture": name,
         "gatys_loss": gatys.loss,

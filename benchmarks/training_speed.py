@@ -24,13 +24,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchmarks.common import StepTimer, data_root, median_time, table, write_results
-from texture_nets.cli import train as train_cli
+from benchmarks.common import StepTimer, data_root, median_time, table, train_run, write_results
 from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_autocast, bf16_fast
 from texture_nets.training.config import TrainConfig
 from texture_nets.training.data import PhotoDataModule, photo_split
+from texture_nets.training.fit import resolve
 
 STEPS = 25  # timed steps after WARMUP
 WARMUP = 5
@@ -57,18 +57,16 @@ def matmul_peak(dtype: torch.dtype, repeats: int = 5) -> float:
     return 2 * 2048**3 / median_time(lambda: a @ b, repeats) / 1e9
 
 
-def training_steps(mode: str, flags: list[str], work: Path) -> dict[str, Any]:
+def training_steps(mode: str, settings: dict[str, Any], work: Path) -> dict[str, Any]:
     timer = StepTimer()
-    config, _ = train_cli.resolve_config([*flags, "--out", str(work / mode)])
+    config = resolve({**settings, "out": str(work / mode)})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = train_cli.main(
-            [*flags, "--out", str(work / mode), "--max-steps", str(WARMUP + STEPS),
-             "--sample-every", "0", "--checkpoint-every", "1000", "--logger", "none"],
+        train_run(
+            {**settings, "out": str(work / mode), "max_steps": WARMUP + STEPS,
+             "sample_every": 0, "checkpoint_every": 1000, "logger": "none"},
             callbacks=[timer],
         )  # fmt: skip
-    if code != 0:
-        raise RuntimeError(f"{mode} training failed with exit code {code}")
     step = statistics.median(timer.times[WARMUP:])
     return {
         "mode": mode,
@@ -142,19 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         "matmul_fp32": matmul_peak(torch.float32),
         "matmul_bf16": matmul_peak(torch.bfloat16),
     }
-    setups = {
-        "texture": ["--texture", str(data / "textures" / "tn_red_peppers.jpg")],
-        "stylize": [
-            "--style", str(data / "styles" / "hokusai_great_wave.jpg"),
-            "--content-dir", str(data / "content" / "train"),
-            "--image-size", "128", "--batch-size", "4",
-        ],
+    setups: dict[str, dict[str, Any]] = {
+        "texture": {
+            "mode": "texture", "style_image": str(data / "textures" / "tn_red_peppers.jpg"),
+        },
+        "stylize": {
+            "mode": "stylize", "style_image": str(data / "styles" / "hokusai_great_wave.jpg"),
+            "content_dir": str(data / "content" / "train"), "image_size": 128, "batch_size": 4,
+        },
     }  # fmt: skip
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for mode, flags in setups.items():
-            flags = [*flags, "--descriptor", args.descriptor]
-            result = training_steps(mode, flags, Path(tmp))
+        for mode, settings in setups.items():
+            result = training_steps(mode, {**settings, "descriptor": args.descriptor}, Path(tmp))
             config = result.pop("config")
             result["descriptor"] = descriptor_speed(config, args.repeats)
             peak = peaks["conv3x3_bf16" if result["descriptor"]["bf16"] else "conv3x3_fp32"]

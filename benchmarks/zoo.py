@@ -29,10 +29,17 @@ from typing import Any
 import torch
 from PIL import Image
 
-from benchmarks.common import REPO, TextureObjective, data_root, median_time, table, write_results
+from benchmarks.common import (
+    REPO,
+    TextureObjective,
+    data_root,
+    median_time,
+    table,
+    train_run,
+    write_results,
+)
 from benchmarks.run import update_readme
 from texture_nets import api
-from texture_nets.cli import train as train_cli
 from texture_nets.image import list_images, open_image, pil_to_tensor
 from texture_nets.inference.pretrained import (
     CARD,
@@ -64,7 +71,7 @@ TEXTURES = {
     "dcor_flagstones": "flagstones (Sendik & Cohen-Or 2017)",
     "dcor_foliage": "foliage (Sendik & Cohen-Or 2017)",
 }
-STYLIZE_FLAGS = ["--image-size", "128", "--batch-size", "4", "--val-batches", "1"]
+STYLIZE_SETTINGS = {"image_size": 128, "batch_size": 4, "val_batches": 1}
 TERMS = {
     "stylize": "The style image is a public-domain painting. The network was trained on the "
     "300 training photos of the Berkeley Segmentation Dataset (BSDS500), whose terms allow "
@@ -90,19 +97,18 @@ def train(name: str, mode: str, work: Path, descriptor: str) -> tuple[Path, floa
         if not run.exists() and (MODELS_DIR / name / WEIGHTS).is_file():
             return MODELS_DIR / name, None
     data = data_root()
+    settings: dict[str, Any] = {"mode": mode, "max_steps": steps, "descriptor": descriptor}
     if mode == "stylize":
-        argv = ["--style", str(data / "styles" / f"{name}.jpg")]
-        argv += ["--content-dir", str(data / "content" / "train")]
-        argv += ["--val-dir", str(data / "content" / "val"), *STYLIZE_FLAGS]
+        settings["style_image"] = str(data / "styles" / f"{name}.jpg")
+        settings["content_dir"] = str(data / "content" / "train")
+        settings |= {"val_dir": str(data / "content" / "val"), **STYLIZE_SETTINGS}
     else:
-        argv = ["--texture", str(data / "textures" / f"{name}.jpg")]
-    argv += ["--max-steps", str(steps), "--descriptor", descriptor, "--resume", "auto"]
+        settings["style_image"] = str(data / "textures" / f"{name}.jpg")
+    settings |= {"resume": "auto", "out": str(run)}
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = train_cli.main([*argv, "--out", str(run)])
-    if code != 0:
-        raise RuntimeError(f"training {name} failed with exit code {code}")
+        train_run(settings)
     return run, (time.perf_counter() - start) / 60
 
 
