@@ -30,6 +30,7 @@ from texture_nets.inference.stylize import StylizeOptions, output_size, scaled, 
 from texture_nets.nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
 from texture_nets.nets.networks import Network, min_side, sample_textures
 from texture_nets.nets.ulyanov import Generator
+from texture_nets.precision import default_device
 
 ImageInput = Image.Image | str | Path
 Size = int | tuple[int, int]  # a square side, or (height, width)
@@ -37,10 +38,6 @@ Size = int | tuple[int, int]  # a square side, or (height, width)
 
 class ModelNotFoundError(UserError, LookupError):
     """Neither a shipped model's name nor a run, checkpoint or model folder."""
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class PretrainedModel:
@@ -167,7 +164,7 @@ def list_models() -> dict[str, str]:
 def load(name_or_path: str | Path, device: str | torch.device | None = None) -> PretrainedModel:
     """A shipped model's name, a saved model folder, a training run directory or a ``.ckpt``
     -> a ``TextureModel`` (texture mode) or a ``Stylizer`` (stylize mode)."""
-    device = default_device() if device is None else torch.device(device)
+    device = torch.device(default_device() if device is None else device)
     path = Path(name_or_path).expanduser()
     if not path.exists() and (MODELS_DIR / str(name_or_path)).is_dir():
         path = MODELS_DIR / str(name_or_path)

@@ -20,6 +20,12 @@ LIGHTNING_PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 TRAIN_PRECISIONS = (*PRECISIONS, DESCRIPTOR_ONLY, *LIGHTNING_PRECISIONS)
 
 
+def default_device() -> str:
+    """The device when none is given (``--device``'s default, ``texture_nets.load``): the GPU
+    when there is one."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def bf16_supported(device: torch.device) -> bool:
     """Whether bf16 autocast is fast here (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."""
     if device.type == "cuda":

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from texture_nets.errors import UserError
+from texture_nets.precision import default_device
 
 
 def positive_int(text: str) -> int:
@@ -101,8 +102,3 @@ def parse_device(text: str) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise UserError(f"--device {text}: MPS is not available here; use --device cpu")
     return device
-
-
-def default_device() -> str:
-    """``--device``'s default: the GPU when there is one."""
-    return "cuda" if torch.cuda.is_available() else "cpu"

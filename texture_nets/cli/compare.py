@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 from texture_nets.baselines.gatys import OPTIMIZERS
-from texture_nets.cli.args import default_device, positive_int
+from texture_nets.cli.args import positive_int
 from texture_nets.errors import DefaultsHelpFormatter, UserErrorParser, exit_on_user_error
 from texture_nets.evaluation.compare import CompareOptions, compare
 from texture_nets.evaluation.report import format_seconds
 from texture_nets.nets.checkpoint import find_checkpoint
-from texture_nets.precision import PRECISIONS
+from texture_nets.precision import PRECISIONS, default_device
 
 log = logging.getLogger("texture_nets.evaluation.compare")
 

@@ -28,7 +28,7 @@ from texture_nets.baselines.gatys import (
     make_init,
     optimize_image,
 )
-from texture_nets.cli.args import default_device, list_of, parse_device, parse_size, positive_int
+from texture_nets.cli.args import list_of, parse_device, parse_size, positive_int
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -56,7 +56,7 @@ from texture_nets.objective.objective import (
     load_descriptor,
     loss_settings,
 )
-from texture_nets.precision import PRECISIONS, resolve_bf16
+from texture_nets.precision import PRECISIONS, default_device, resolve_bf16
 from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets.baselines.gatys")

@@ -23,7 +23,6 @@ from rich.progress import Progress
 
 from texture_nets.api import PretrainedModel, TextureModel, load
 from texture_nets.cli.args import (
-    default_device,
     parse_device,
     parse_size,
     parse_tile,
@@ -41,6 +40,7 @@ from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_la
 from texture_nets.inference.stylize import StylizeOptions, is_out_of_memory, stylize_files
 from texture_nets.nets.networks import Network, render_steps, sample_textures
 from texture_nets.nets.ulyanov import Generator
+from texture_nets.precision import default_device
 from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets")
