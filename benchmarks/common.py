@@ -24,7 +24,7 @@ from texture_nets.objective.losses import TextureLoss
 from texture_nets.objective.objective import describe, load_descriptor, loss_settings
 from texture_nets.precision import bf16_fast
 from texture_nets.threads import use_physical_cores
-from texture_nets.training.config import mode_config
+from texture_nets.training.config import TrainConfig, mode_config
 from texture_nets.training.fit import train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,7 +117,9 @@ class GatysRun:
         return next((t for t, v in zip(self.times, self.losses, strict=True) if v <= loss), None)
 
 
-def train_run(overrides: dict[str, Any], callbacks: Sequence[pl.Callback] = ()) -> Path:
+def train_run(
+    overrides: TrainConfig | dict[str, Any], callbacks: Sequence[pl.Callback] = ()
+) -> Path:
     """``texture_nets.train(overrides)`` set up as the train command runs it (one thread per
     physical core, INFO logging), so the benchmarks measure what the command does."""
     use_physical_cores()

@@ -54,7 +54,7 @@ from lightning.pytorch.callbacks import Timer
 from PIL import Image
 from torch import Tensor
 
-from benchmarks.common import REPO, RESULTS, data_root, machine_info, table
+from benchmarks.common import REPO, RESULTS, data_root, machine_info, table, train_run
 from benchmarks.stylize_quality import Gatys, square_photo
 from benchmarks.stylize_quality import scores as stylize_scores
 from texture_nets.baselines.gatys import make_init, optimize_image
@@ -387,9 +387,8 @@ def train(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         snapshots = Snapshots(run / "snapshots", part.minutes, part.steps)
-        code = train_cli.main(argv, callbacks=[snapshots])
-    if code != 0:
-        raise RuntimeError(f"{' '.join(what + flags)} (seed {seed}) failed: exit code {code}")
+        # a recipe is written as the train command's flags: read them as the command does
+        train_run(train_cli.resolve_config(argv)[0], callbacks=[snapshots])
 
 
 def score_run(run: Path, scorer: Scorer | StylizeScorer, picture: Path) -> list[dict[str, Any]]:

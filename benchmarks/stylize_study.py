@@ -33,7 +33,7 @@ import lightning.pytorch as pl
 import torch
 from PIL import Image
 
-from benchmarks.common import REPO, RESULTS, data_root, machine_info
+from benchmarks.common import REPO, RESULTS, data_root, machine_info, train_run
 from texture_nets.baselines.gatys import optimize_image
 from texture_nets.cli import train as train_cli
 from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
@@ -219,11 +219,9 @@ def train(
     ]  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = train_cli.main(
-            argv, callbacks=[Snapshots(run / "snapshots", marks), StopAfter(minutes)]
-        )
-    if code != 0:
-        raise RuntimeError(f"training {style.stem} with {flags} failed: exit code {code}")
+        # a recipe is written as the train command's flags: read them as the command does
+        config = train_cli.resolve_config(argv)[0]
+        train_run(config, callbacks=[Snapshots(run / "snapshots", marks), StopAfter(minutes)])
 
 
 def train_seconds(run: Path) -> float:
