@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from texture_nets.cli.config_flags import add_config_flags, flag_type
 from texture_nets.errors import UserError
 from texture_nets.nets.johnson import JohnsonConfig
 from texture_nets.nets.ulyanov import GeneratorConfig
@@ -22,10 +23,8 @@ from texture_nets.training.config import (
     FIELD_NAMES,
     ConfigError,
     TrainConfig,
-    add_config_flags,
     code_defaults,
     default_config_file,
-    flag_type,
     load_yaml,
     make_config,
     mode_config,

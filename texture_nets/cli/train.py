@@ -16,12 +16,12 @@ import yaml
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_only
 
+from texture_nets.cli.config_flags import add_config_flags
 from texture_nets.errors import DefaultsHelpFormatter, UserErrorParser, exit_on_user_error
 from texture_nets.threads import use_physical_cores
 from texture_nets.training.config import (
     ConfigError,
     TrainConfig,
-    add_config_flags,
     code_defaults,
     mode_files,
 )

@@ -2,6 +2,6 @@
 the data (noise pyramids, example images, photo crops), the Lightning module, its callbacks.
 
 May import: everything in ``nets`` and ``objective``, ``evaluation.metrics`` (validation),
-Lightning and the top-level helpers; of ``cli`` only ``cli.args`` (argparse types for the flags
-generated from the config). Never the commands or ``app``: the command lines call into here.
+Lightning and the top-level helpers. Never ``cli`` or ``app``: the command lines call into here
+(the train flags are generated from the config in ``cli.config_flags``).
 """

@@ -7,18 +7,15 @@ Precedence: code defaults < ``texture_nets/configs/<mode>.yaml`` < ``--config FI
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import re
-import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
 
-from texture_nets.cli.args import list_of, parse_bool
 from texture_nets.errors import UserError
 from texture_nets.nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
 from texture_nets.nets.johnson import JohnsonConfig
@@ -401,62 +398,6 @@ def make_config(*layers: Mapping[str, Any]) -> TrainConfig:
         return TrainConfig(**merged)
     except TypeError as error:
         raise ConfigError(str(error)) from error
-
-
-def _optional(parse_value: Callable[[str], Any]) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        return None if text.lower() in ("none", "null", "") else parse_value(text)
-
-    return parse
-
-
-def flag_type(hint: Any) -> Callable[[str], Any]:
-    """The argparse ``type`` of a config key, from its type hint (``int``, ``float``, ``str``,
-    ``bool``, ``list[X]``, and any of them ``| None``; a list flag takes ``a,b,c``)."""
-    if type(None) in typing.get_args(hint):  # X | None
-        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        parse = flag_type(inner)
-        return parse if typing.get_origin(inner) is list else _optional(parse)
-    if typing.get_origin(hint) is list:
-        (item,) = typing.get_args(hint)
-        return list_of(item)
-    if hint is bool:
-        return parse_bool
-    if hint in (int, float, str):
-        return cast(Callable[[str], Any], hint)
-    raise TypeError(f"config keys of type {hint!r} have no flag parser")
-
-
-def add_config_flags(
-    parser: argparse.ArgumentParser,
-    defaults: Mapping[str, Any],
-    by_mode: Mapping[str, Mapping[str, Any]] | None = None,
-) -> None:
-    """Add one ``--key-name`` flag per config key; help shows the effective default, and the
-    modes whose file changes it (``by_mode``: ``mode_files()``)."""
-    group = parser.add_argument_group("config keys (also settable in the YAML file)")
-    hints = typing.get_type_hints(TrainConfig)
-
-    def shown(value: Any) -> str:
-        return ",".join(map(str, value)) if isinstance(value, list) else str(value)
-
-    for f in fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        default = defaults.get(f.name)
-        modes = "".join(
-            f"; {mode}: {shown(keys[f.name])}"
-            for mode, keys in (by_mode or {}).items()
-            if f.name != "mode" and f.name in keys and keys[f.name] != default
-        )
-        group.add_argument(
-            flag,
-            dest=f.name,
-            type=flag_type(hints[f.name]),
-            choices=f.metadata.get("choices"),
-            default=argparse.SUPPRESS,
-            help=f"{f.metadata['help']} (default: {shown(default)}{modes})",
-            metavar=f.name.upper() if not f.metadata.get("choices") else None,
-        )
 
 
 def code_defaults() -> dict[str, Any]:
