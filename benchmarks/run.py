@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[list[str], str]] = {
     "inference_speed": ([], "Inference speed: the banded executor, bf16, large textures"),
     "training_speed": ([], "Training throughput"),
     "precision": ([], "Training precisions: loss and step time"),
+    "order_score": ([], "Which score sees a texture's order: real crops vs shuffled tiles"),
     "texture_quality": (
         ["--max-steps", "400", "--gatys-steps", "150"],
         "Texture quality at 400 steps (5 textures)",

@@ -1,5 +1,6 @@
-"""Measuring results: the metrics (Gram distances, sliced Wasserstein, SSIM, diversity), time and
-memory measurement in fresh processes, the network-vs-Gatys comparison, plots and the report.
+"""Measuring results: the metrics (Gram distances, sliced Wasserstein, SSIM, diversity, the
+structure distance of feature autocorrelations), time and memory measurement in fresh
+processes, the network-vs-Gatys comparison, plots and the report.
 
 May import: ``objective``, ``nets``, ``inference``, ``baselines`` and the top-level helpers;
 of ``cli`` only ``cli.args`` (``parse_device``). Never the commands or ``app``.
