@@ -86,6 +86,16 @@ def test_stylize_sizes_options_and_inputs(tiny_stylize_run: Path, tmp_path: Path
     assert model.stylize(grey).mode == "RGB"
 
 
+def test_stylize_paints_at_the_models_training_scale(tiny_stylize_run: Path) -> None:
+    model = tn.load(tiny_stylize_run, device="cpu")
+    assert isinstance(model, tn.Stylizer)
+    image = photo(120, 88)
+    by_hand = model.stylize(image, content_scale=64 / 120)
+    model.info.training["photo_size"] = 64  # painted at 64x47, whatever the output size
+    assert np.array_equal(np.asarray(model.stylize(image)), np.asarray(by_hand))
+    assert model.stylize(image, size=60).size == (60, 44)
+
+
 def test_stylize_johnson(tiny_johnson_run: Path) -> None:
     model = tn.load(tiny_johnson_run, device="cpu")
     assert model.info.architecture == "johnson"

@@ -19,12 +19,13 @@ import torch
 from PIL import Image
 from torch import nn
 
+import texture_nets as tn
 from texture_nets.cli import generate as generate_cli
 from texture_nets.cli import train as train_cli
 from texture_nets.errors import UserError
 from texture_nets.image import BUILTIN_PHOTOS, oriented_size
 from texture_nets.inference.color import preserve_colors, rgb_to_ycbcr, ycbcr_to_rgb
-from texture_nets.inference.stylize import StylizeOptions, batches, plan
+from texture_nets.inference.stylize import StylizeOptions, batches, plan, work_size_for
 from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
 from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
 from texture_nets.nets.ulyanov import Generator
@@ -310,6 +311,44 @@ def test_size_and_content_scale(
     err = capsys.readouterr().err
     assert err.startswith("error: argument --size: with --content, one positive number")
     assert err.count("\n") == 1
+
+
+def test_work_size_is_the_training_scale_times_content_scale() -> None:
+    assert work_size_for((90, 60), 1.0) == (90, 60)  # no recorded scale: the output size
+    assert work_size_for((90, 60), 0.5) == (45, 30)
+    assert work_size_for((1024, 768), 1.0, photo_size=512) == (512, 384)
+    assert work_size_for((1024, 768), 0.5, photo_size=512) == (256, 192)
+    assert work_size_for((300, 200), 1.0, photo_size=480) == (480, 320)  # upscaled to it
+
+
+def test_a_stylizer_paints_at_its_training_scale_whatever_the_output_size(
+    builtin_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A model that records photo_size 40 paints a photo at longer side 40 (x content scale)
+    for any --size: the same pixels as the unscaled model at the matching content scale."""
+    run, _ = builtin_run
+    model = tn.load(run, device="cpu")
+    model.info.training["photo_size"] = 40
+    scaled_model = model.save_pretrained(tmp_path / "model")
+    photo = write_photo(tmp_path / "p.png", 60, 40)
+    for size, factor in ((120, "0.3333333333"), (60, "0.6666666667")):
+        at_scale, by_hand = tmp_path / f"scale{size}", tmp_path / f"hand{size}"
+        common = ["--content", photo, "--size", size]
+        assert generate("--checkpoint", scaled_model, *common, "--out", at_scale) == 0
+        assert (
+            generate("--checkpoint", run, *common, "--content-scale", factor, "--out", by_hand) == 0
+        )
+        a = np.asarray(Image.open(at_scale / "p_brick.png"))
+        b = np.asarray(Image.open(by_hand / "p_brick.png"))
+        assert a.shape == (size * 2 // 3, size, 3)
+        assert np.array_equal(a, b)
+    half = tmp_path / "half"
+    args = ["--content", photo, "--size", 120, "--content-scale", "0.5", "--out", half]
+    assert generate("--checkpoint", scaled_model, *args) == 0  # painted at 20x13, not 60x40
+    assert not np.array_equal(
+        np.asarray(Image.open(half / "p_brick.png")),
+        np.asarray(Image.open(tmp_path / "scale120" / "p_brick.png")),
+    )
 
 
 def test_too_small_photo(

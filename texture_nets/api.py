@@ -26,7 +26,12 @@ from texture_nets.inference.pretrained import (
     save_model,
     shipped_models,
 )
-from texture_nets.inference.stylize import StylizeOptions, output_size, scaled, stylize_images
+from texture_nets.inference.stylize import (
+    StylizeOptions,
+    output_size,
+    stylize_images,
+    work_size_for,
+)
 from texture_nets.nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
 from texture_nets.nets.networks import Network, min_side, sample_textures
 from texture_nets.nets.ulyanov import Generator
@@ -124,15 +129,17 @@ class Stylizer(PretrainedModel):
         tile: str | int = "auto",
     ) -> Image.Image:
         """Stylize a photo (PIL image or file). ``size``: longer side of the result (default:
-        the photo's); ``content_scale`` < 1 paints larger strokes; ``original_colors`` keeps
-        the photo's colours (luminance transfer); ``seed`` picks the noise."""
+        the photo's); the photo is painted at the model's training scale
+        (``info.photo_size``) times ``content_scale`` (< 1: larger strokes) and resized to
+        ``size``; ``original_colors`` keeps the photo's colours (luminance transfer); ``seed``
+        picks the noise."""
         photo = _as_rgb(image)
         if size is not None and size < 1:
             raise UserError(f"size must be positive, got {size}")
         if not content_scale > 0:
             raise UserError(f"content_scale must be positive, got {content_scale}")
         out = output_size(photo.size, size)
-        work = scaled(out, content_scale)
+        work = work_size_for(out, content_scale, self.info.photo_size)
         smallest = min_side(self.network.config)
         if min(work) < smallest:
             raise UserError(

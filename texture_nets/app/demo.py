@@ -178,7 +178,11 @@ def build_app(runs: Path | None = None) -> gr.Blocks:
             with gr.Accordion("Options", open=False):
                 original_colors = gr.Checkbox(False, label="Keep the photo's colours")
                 content_scale = gr.Slider(
-                    0.25, 2.0, 1.0, step=0.05, label="Stroke scale (below 1: larger strokes)"
+                    0.25,
+                    2.0,
+                    1.0,
+                    step=0.05,
+                    label="Stroke scale (x the model's training scale; below 1: larger strokes)",
                 )
                 seed = gr.Number(0, label="Noise seed", precision=0)
             button = gr.Button("Stylize", variant="primary", elem_id="stylize-button")

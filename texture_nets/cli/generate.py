@@ -92,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--content-scale",
         type=positive_float,
         default=1.0,
-        help="photos: stylize at this factor x the output size, then resize to the output size "
-        "(< 1: larger style features relative to the photo, > 1: finer)",
+        help="photos: paint at this factor x the model's training scale (its photos' longer "
+        "side; models without one: x the output size), then resize to the output size "
+        "(< 1: larger strokes relative to the photo, > 1: finer)",
     )
     parser.add_argument(
         "--original-colors",
@@ -245,6 +246,7 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
     options = StylizeOptions(
         size=longer_side,
         content_scale=args.content_scale,
+        photo_size=model.info.photo_size,
         original_colors=args.original_colors,
         seed=args.seed,
         batch_size=args.batch_size,

@@ -48,6 +48,12 @@ class ModelInfo:
     style_sha256: str = ""
     format: str = FORMAT
 
+    @property
+    def photo_size(self) -> int:
+        """The longer side of the photos a stylizer was trained on (0: not recorded, trained
+        on whole photos): the scale it paints at by default."""
+        return int(self.training.get("photo_size") or 0)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 

@@ -38,7 +38,8 @@ Size = tuple[int, int]  # (width, height)
 @dataclass(frozen=True)
 class StylizeOptions:
     size: int | None = None  # longer side of the outputs (None: the input's size)
-    content_scale: float = 1.0  # the photo is stylized at this factor x the output size
+    content_scale: float = 1.0  # x the training scale (``work_size_for``): < 1 larger strokes
+    photo_size: int = 0  # the model's training scale (``ModelInfo.photo_size``)
     original_colors: bool = False
     seed: int = 0
     batch_size: int = 4
@@ -60,6 +61,15 @@ class PhotoJob:
 
 def scaled(size: Size, factor: float) -> Size:
     return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
+
+
+def work_size_for(out: Size, content_scale: float, photo_size: int = 0) -> Size:
+    """The size a photo is painted at: its longer side at the stylizer's training scale
+    (``photo_size``) times ``content_scale``, then resized to the output. Strokes then keep
+    the size relative to the picture that the model learned, whatever output size is asked
+    for. A model without a recorded scale paints at the output size times ``content_scale``."""
+    base = scaled(out, photo_size / max(out)) if photo_size else out
+    return scaled(base, content_scale)
 
 
 def output_size(size: Size, longer_side: int | None) -> Size:
@@ -92,10 +102,10 @@ def plan(
             skipped.append(str(error))
             continue
         out_size = output_size(size, options.size)
-        work_size = scaled(out_size, options.content_scale)
-        if min(work_size) < smallest:
+        work = work_size_for(out_size, options.content_scale, options.photo_size)
+        if min(work) < smallest:
             skipped.append(
-                f"{source}: {work_size[0]}x{work_size[1]} is too small to stylize (the network "
+                f"{source}: {work[0]}x{work[1]} is too small to stylize (the network "
                 f"needs {smallest} px a side; raise --size or --content-scale)"
             )
             continue
@@ -103,7 +113,7 @@ def plan(
         if name in taken:  # cat.jpg and cat.png in one folder
             name = name.with_name(f"{source.stem}_{source.suffix[1:]}_{style}.{options.format}")
         taken.add(name)
-        jobs.append(PhotoJob(source, out_dir / name, out_size, work_size))
+        jobs.append(PhotoJob(source, out_dir / name, out_size, work))
     return jobs, skipped
 
 
