@@ -1,11 +1,13 @@
-"""Run every benchmark in order and put their tables into the README.
+"""Run every benchmark in order and put their tables into docs/benchmarks.md (the shipped
+models' table into the README).
 
     python -m benchmarks.run                      # everything (about 2 hours on a 2-core CPU)
     python -m benchmarks.run --only training_speed precision
-    python -m benchmarks.run --readme-only        # just refresh the README from results/
+    python -m benchmarks.run --readme-only        # just refresh the pages from results/
 
-Each benchmark writes ``benchmarks/results/<name>/results.{md,json}``; the README's section
-between the ``benchmarks:start`` / ``benchmarks:end`` markers is rebuilt from those files.
+Each benchmark writes ``benchmarks/results/<name>/results.{md,json}``; the section of
+docs/benchmarks.md between the ``benchmarks:start`` / ``benchmarks:end`` markers and the
+README's ``zoo:start`` / ``zoo:end`` section are rebuilt from those files.
 Run on an otherwise idle machine: two torch processes on few cores slow each other down.
 """
 
@@ -60,14 +62,18 @@ def zoo_section() -> str:
 
 
 def update_readme() -> None:
-    readme = REPO / "README.md"
-    text = readme.read_text()
-    for start, end, section in ((START, END, readme_section), (ZOO_START, ZOO_END, zoo_section)):
+    """The benchmark tables into docs/benchmarks.md, the zoo's into the README."""
+    pages = (
+        ("docs/benchmarks.md", START, END, readme_section),
+        ("README.md", ZOO_START, ZOO_END, zoo_section),
+    )
+    for name, start, end, section in pages:
+        page = REPO / name
+        text = page.read_text()
         pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
         if not pattern.search(text):
-            raise SystemExit(f"README.md has no {start} ... {end} section")
-        text = pattern.sub(lambda _, section=section: section(), text)  # type: ignore[misc]
-    readme.write_text(text)
+            raise SystemExit(f"{name} has no {start} ... {end} section")
+        page.write_text(pattern.sub(lambda _, section=section: section(), text))  # type: ignore[misc]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run just these")
-    parser.add_argument("--readme-only", action="store_true", help="only rebuild the README")
+    parser.add_argument(
+        "--readme-only",
+        action="store_true",
+        help="only rebuild docs/benchmarks.md and the README",
+    )
     args = parser.parse_args(argv)
     if not args.readme_only:
         for name in args.only or list(BENCHMARKS):

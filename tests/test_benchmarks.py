@@ -37,7 +37,7 @@ def test_table() -> None:
     assert table(["a", "b"], [[1, "x"]]) == "| a | b |\n|---|---|\n| 1 | x |"
 
 
-def test_readme_section_is_rebuilt_from_results(
+def test_benchmark_and_zoo_sections_are_rebuilt_from_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     results = tmp_path / "results"
@@ -46,23 +46,21 @@ def test_readme_section_is_rebuilt_from_results(
     (results / "zoo").mkdir()
     (results / "zoo" / "results.md").write_text("| model |\n|---|\n| zoo_row |\n")
     readme = tmp_path / "README.md"
-    zoo = f"{run.ZOO_START}\nold zoo\n{run.ZOO_END}"
-    readme.write_text(f"intro\n{zoo}\nmiddle\n{run.START}\nold table\n{run.END}\noutro\n")
+    readme.write_text(f"intro\n{run.ZOO_START}\nold zoo\n{run.ZOO_END}\noutro\n")
+    page = tmp_path / "docs" / "benchmarks.md"
+    page.parent.mkdir()
+    page.write_text(f"intro\n{run.START}\nold table\n{run.END}\noutro\n")
     monkeypatch.setattr(run, "RESULTS", results)
     monkeypatch.setattr(run, "REPO", tmp_path)
     run.update_readme()
-    text = readme.read_text()
-    assert "old table" not in text and "| 1 |" in text
+    text, zoo = page.read_text(), readme.read_text()
+    assert "old table" not in text and "| 1 |" in text and "zoo_row" not in text
     assert "`python -m benchmarks.precision`" in text
     assert text.startswith("intro\n") and text.endswith(f"{run.END}\noutro\n")
-    zoo_block = text[text.index(run.ZOO_START) : text.index(run.ZOO_END)]
-    assert (
-        "zoo_row" in zoo_block
-        and "old zoo" not in text
-        and "zoo_row" not in text[text.index(run.START) :]
-    )
-    readme.write_text("no markers")
-    with pytest.raises(SystemExit, match="no <!-- benchmarks:start -->"):
+    assert "zoo_row" in zoo and "old zoo" not in zoo and "| 1 |" not in zoo
+    assert zoo.startswith("intro\n") and zoo.endswith(f"{run.ZOO_END}\noutro\n")
+    page.write_text("no markers")
+    with pytest.raises(SystemExit, match=r"docs/benchmarks\.md has no <!-- benchmarks:start -->"):
         run.update_readme()
 
 
