@@ -95,7 +95,7 @@ CONFIGS: dict[str, list[str]] = {
         "--ema-decay", "0.99",
     ],
     "lr0.03+cosine+ema": ["--lr", "0.03", "--lr-schedule", "cosine", "--ema-decay", "0.99"],
-    # levers of the objective (screened in session 10; see docs/quality.md)
+    # levers of the objective (screened; see docs/quality.md)
     "swd": ["--texture-loss", "swd"],
     "unit-gradients": ["--normalize-gradients", "true"],
     "b2+diversity0.1": ["--batch-size", "2", "--diversity-weight", "0.1"],
@@ -165,8 +165,8 @@ LARGE_TEXTURES = (
 )
 PARTS = {
     "screen": Part(LARGE_TEXTURES[:3], (0,), tuple(CONFIGS), minutes=4.0),
-    # the last levers, with the default again: steps per minute moved between sessions on this
-    # shared machine, and a time budget pairs fairly only runs of one session
+    # the last levers, with the default again: steps per minute moved between sittings on this
+    # shared machine, and a time budget pairs fairly only runs of one sitting
     "screen3": Part(
         LARGE_TEXTURES[:3], (0,),
         ("default", "warmup0", "warmup200", "accumulate4", "random128"), minutes=4.0,
