@@ -25,8 +25,8 @@ from texture_nets.baselines.gatys import (
     DEFAULT_LR,
     INIT_KINDS,
     OPTIMIZERS,
-    make_init,
-    optimize_image,
+    stylize,
+    synthesize,
 )
 from texture_nets.cli.args import list_of, parse_device, parse_size, positive_int
 from texture_nets.errors import (
@@ -52,8 +52,7 @@ from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     LossSettings,
-    describe,
-    load_descriptor,
+    Objective,
     loss_settings,
 )
 from texture_nets.precision import PRECISIONS, default_device, resolve_bf16
@@ -297,18 +296,17 @@ def main(argv: list[str] | None = None) -> int:
         content = pil_to_tensor(photo.resize((width, height), Image.Resampling.LANCZOS))
     init_kind = args.init or ("content" if mode == "style" else "noise")
 
-    descriptor, source = load_descriptor(args.descriptor, settings, args.seed)
-    descriptor = descriptor.to(device)
     use_bf16 = resolve_bf16(args.precision, device)
-    loss = settings.build_loss(seed=args.seed).to(device)
-    loss.set_style(
-        [describe(descriptor, s, list(loss.style_layers), use_bf16) for s in styles],
-        args.style_blend,
+    objective = Objective.load(
+        args.descriptor,
+        settings,
+        styles,
+        device=device,
+        blend=args.style_blend,
+        seed=args.seed,
+        use_bf16=use_bf16,
     )
-    content_targets = None
-    if content is not None:
-        content_targets = describe(descriptor, content, list(loss.content_layers), use_bf16)
-    init = make_init(init_kind, (height, width), content, args.noise_ratio, args.seed)
+    source, loss = objective.source, objective.loss
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     log.info(
         "gatys %s: %s %dx%d, %d steps of %s (lr %g), init %s, descriptor %s (%s pooling, %s)",
@@ -338,22 +336,34 @@ def main(argv: list[str] | None = None) -> int:
             _write(out.with_name(f"{out.stem}_iter{iteration:04d}{out.suffix}"), image)
 
     with sigterm_as_interrupt():  # the best image is written, as for Ctrl-C
-        result = optimize_image(
-            descriptor,
-            loss,
-            init,
-            args.steps,
-            optimizer=args.optimizer,
-            lr=lr,
-            content_targets=content_targets,
-            use_bf16=use_bf16,
-            callback=save_intermediate if args.save_every else None,
-        )
+        callback = save_intermediate if args.save_every else None
+        if content is None:
+            result = synthesize(
+                objective,
+                (height, width),
+                args.steps,
+                seed=args.seed,
+                optimizer=args.optimizer,
+                lr=lr,
+                callback=callback,
+            )
+        else:
+            result = stylize(
+                objective,
+                content,
+                args.steps,
+                init=init_kind,
+                noise_ratio=args.noise_ratio,
+                seed=args.seed,
+                optimizer=args.optimizer,
+                lr=lr,
+                callback=callback,
+            )
 
     if result.interrupted:
         stopped = "interrupted"
     elif len(result.losses) < args.steps:
-        stopped = "non-finite loss"  # optimize_image stops early only for that here
+        stopped = "non-finite loss"  # the optimisation stops early only for that here
     else:
         stopped = "completed"
     _write(out, result.image)
