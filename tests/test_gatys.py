@@ -20,11 +20,13 @@ from torch import Tensor
 from texture_nets.baselines import gatys
 from texture_nets.baselines.gatys import GatysResult, make_init, optimize_image
 from texture_nets.cli import gatys as gatys_cli
+from texture_nets.cli.config_flags import LOSS_KEYS
 from texture_nets.evaluation import plots
 from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.losses import LossTerms, TextureLoss
 from texture_nets.objective.objective import LossSettings, Objective, describe, loss_settings
 from texture_nets.objective.weights import build_descriptor
+from texture_nets.training.config import TrainConfig
 
 SIZE = 32
 LAYERS = {"relu1_1": 1.0, "relu2_1": 1.0}
@@ -530,3 +532,34 @@ def test_cli_runs_through_the_pipeline(
     out = tmp_path / "out.png"
     assert cli("--texture", str(texture), "--out", str(out)) == 0
     assert calls == [(SIZE, SIZE)]
+
+
+def test_cli_loss_flags_come_from_the_config_schema() -> None:
+    """Every loss flag of the command is a ``TrainConfig`` key with its code default (the
+    spellings and defaults the command always had)."""
+    actions = {a.dest: a for a in gatys_cli.build_parser()._actions}
+    expected = {
+        "descriptor": "auto",
+        "descriptor_arch": None,
+        "pooling": "avg",
+        "style_layers": ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
+        "style_layer_weights": None,
+        "content_layers": ["relu4_2"],
+        "texture_loss": "gram",
+        "style_weight": 1.0,
+        "content_weight": 1.0,
+        "tv_weight": 0.0,
+    }
+    assert set(LOSS_KEYS) == set(expected)
+    defaults = TrainConfig()
+    for key, default in expected.items():
+        assert actions[key].option_strings == ["--" + key.replace("_", "-")]
+        assert actions[key].default == default == getattr(defaults, key)
+    args = gatys_cli.build_parser().parse_args(
+        ["--style-layers", "relu1_1,relu2_1", "--style-layer-weights", "1,0.5", "--tv-weight", "2"]
+    )
+    assert (args.style_layers, args.style_layer_weights, args.tv_weight) == (
+        ["relu1_1", "relu2_1"],
+        [1.0, 0.5],
+        2.0,
+    )

@@ -28,7 +28,8 @@ from texture_nets.baselines.gatys import (
     stylize,
     synthesize,
 )
-from texture_nets.cli.args import list_of, parse_device, parse_size, positive_int
+from texture_nets.cli.args import parse_device, parse_size, positive_int
+from texture_nets.cli.config_flags import LOSS_KEYS, add_key_flags
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -46,11 +47,8 @@ from texture_nets.image import (
     save_image,
 )
 from texture_nets.inference.stylize import Size, output_size
-from texture_nets.objective.descriptor import ARCHITECTURES, POOLING_MODES, min_input_side
-from texture_nets.objective.losses import TEXTURE_LOSSES
+from texture_nets.objective.descriptor import ARCHITECTURES, min_input_side
 from texture_nets.objective.objective import (
-    DEFAULT_CONTENT_LAYERS,
-    DEFAULT_STYLE_LAYERS,
     LossSettings,
     Objective,
     loss_settings,
@@ -144,49 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opt.add_argument("--device", default=default_device())
     loss = parser.add_argument_group("descriptor and loss")
-    loss.add_argument(
-        "--descriptor",
-        default="auto",
-        help="VGG weights: auto|torchvision|onnx|onnx:FILE|FILE.pth|random",
-    )
-    loss.add_argument(
-        "--descriptor-arch",
-        choices=ARCHITECTURES,
-        default=None,
-        help="vgg16|vgg19 (default: what the source provides)",
-    )
-    loss.add_argument("--pooling", choices=POOLING_MODES, default="avg")
-    loss.add_argument(
-        "--style-layers",
-        type=list_of(str),
-        default=list(DEFAULT_STYLE_LAYERS),
-        metavar="L1,L2,...",
-        help="layers of the Gram loss",
-    )
-    loss.add_argument(
-        "--style-layer-weights",
-        type=list_of(float),
-        default=None,
-        metavar="W1,W2,...",
-        help="one weight per style layer (default: all 1)",
-    )
-    loss.add_argument(
-        "--content-layers",
-        type=list_of(str),
-        default=list(DEFAULT_CONTENT_LAYERS),
-        metavar="L1,...",
-        help="layers of the content loss (style transfer)",
-    )
-    loss.add_argument(
-        "--texture-loss",
-        choices=TEXTURE_LOSSES,
-        default="gram",
-        help="gram: Gram matrices (Gatys et al.); swd: sliced Wasserstein distance of the "
-        "features (Heitz et al. 2021; new random directions every iteration)",
-    )
-    loss.add_argument("--style-weight", type=float, default=1.0)
-    loss.add_argument("--content-weight", type=float, default=1.0)
-    loss.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight")
+    # From the config schema: the same spellings, types and defaults as the train flags.
+    add_key_flags(loss, LOSS_KEYS, choices={"descriptor_arch": ARCHITECTURES})
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
