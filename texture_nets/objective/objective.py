@@ -4,7 +4,9 @@ Training (``module``), Gatys' optimisation (``gatys``), the comparison (``compar
 benchmarks all build their ``TextureLoss`` and pick their descriptor here: ``loss_settings``
 reads the loss keys of a training config (``TrainConfig.to_dict()`` or a checkpoint's
 ``config``), ``LossSettings.build_loss`` makes the loss, ``build_objective_descriptor`` the
-frozen VGG it is computed with.
+frozen VGG it is computed with. ``Objective`` puts the three together with the style targets
+set (``Objective.load`` / ``Objective.build``): what Gatys, compare and the benchmarks optimise
+and score against.
 """
 
 from __future__ import annotations
