@@ -16,12 +16,12 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 
-from texture_nets.baselines.gatys import make_init, optimize_image
+from texture_nets.baselines.gatys import synthesize
 from texture_nets.evaluation.measure import machine_summary
 from texture_nets.image import load_image
 from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.losses import TextureLoss
-from texture_nets.objective.objective import describe, load_descriptor, loss_settings
+from texture_nets.objective.objective import Objective, loss_settings
 from texture_nets.precision import bf16_fast
 from texture_nets.threads import use_physical_cores
 from texture_nets.training.config import TrainConfig, mode_config
@@ -56,22 +56,28 @@ def median_time(fn: Callable[[], Any], repeats: int = 3) -> float:
 
 @dataclass
 class TextureObjective:
-    """A texture's loss under the default texture config, with its descriptor (fp32 scoring)."""
+    """A texture's objective under the default texture config (targets in fp32, for scoring)."""
 
     texture: Path
-    descriptor: VGGDescriptor
-    loss: TextureLoss
-    source: str
+    objective: Objective
 
     @classmethod
     def load(cls, texture: Path, descriptor_source: str) -> TextureObjective:
         settings = loss_settings(train_config("texture"), stylize=False)
-        descriptor, source = load_descriptor(descriptor_source, settings)
-        loss = settings.build_loss()
-        loss.set_style(
-            [describe(descriptor, load_image(texture, settings.style_size), settings.layers)]
-        )
-        return cls(texture, descriptor, loss, source)
+        example = load_image(texture, settings.style_size)
+        return cls(texture, Objective.load(descriptor_source, settings, [example]))
+
+    @property
+    def descriptor(self) -> VGGDescriptor:
+        return self.objective.descriptor
+
+    @property
+    def loss(self) -> TextureLoss:
+        return self.objective.loss
+
+    @property
+    def source(self) -> str:
+        return self.objective.source
 
     @torch.no_grad()
     def score(self, images: Tensor) -> float:
@@ -83,12 +89,10 @@ class TextureObjective:
 
     def gatys(self, size: int, steps: int, stop_at_loss: float | None = None) -> GatysRun:
         """L-BFGS from noise (bf16 descriptor where supported, the fast path), rescored in fp32."""
-        init = make_init("noise", (size, size), None, 1.0, seed=0)
         start = time.perf_counter()
-        result = optimize_image(
-            self.descriptor,
-            self.loss,
-            init,
+        result = synthesize(
+            self.objective,
+            (size, size),
             steps,
             use_bf16=bf16_fast(torch.device("cpu")),
             progress=False,

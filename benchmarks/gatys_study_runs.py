@@ -20,7 +20,7 @@ from PIL import Image
 from torch import Tensor
 
 from benchmarks.common import data_root
-from texture_nets.baselines.gatys import make_init, optimize_image
+from texture_nets.baselines.gatys import stylize, synthesize
 from texture_nets.evaluation.metrics import (
     ContentDistance,
     ContentSSIM,
@@ -29,11 +29,11 @@ from texture_nets.evaluation.metrics import (
 )
 from texture_nets.image import is_builtin, load_image, open_image, pil_to_tensor
 from texture_nets.objective.descriptor import VGGDescriptor, layer_names
-from texture_nets.objective.losses import TextureLoss
 from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
-    describe,
+    LossSettings,
+    Objective,
     loss_settings,
 )
 from texture_nets.objective.weights import resolve_weights
@@ -153,18 +153,17 @@ class Run:
         return self.losses[-1] if self.losses else math.nan
 
 
-def study_loss(
+def study_settings(
     layers: Sequence[str], with_content: bool, content_weight: float = 1.0
-) -> TextureLoss:
+) -> LossSettings:
     """The training objective (``objective.loss_settings``) with the study's style layers (weight
     1 each), style weight 1 and, for style transfer, the content layer at ``content_weight``."""
-    settings = replace(
+    return replace(
         loss_settings({}, stylize=with_content),
         style_layers=dict.fromkeys(layers, 1.0),
         style_weight=1.0,
         content_weight=content_weight,
     )
-    return settings.build_loss()
 
 
 def run_gatys(
@@ -181,26 +180,15 @@ def run_gatys(
 ) -> Run:
     """Optimise one image with ``TextureLoss`` (style weight 1) and report progress."""
     descriptor = ctx.descriptors[pooling]
-    loss = study_loss(layers, content is not None, content_weight)
-    size = (int(content.shape[-2]), int(content.shape[-1])) if content is not None else None
+    settings = study_settings(layers, content is not None, content_weight)
     start = time.perf_counter()
-    loss.set_style([describe(descriptor, style, list(layers), ctx.use_bf16)])
-    targets = (
-        describe(descriptor, content, [CONTENT_LAYER], ctx.use_bf16)
-        if content is not None
-        else None
-    )
-    image = make_init(init, size or (ctx.size, ctx.size), content, seed=ctx.args.seed)
-    result = optimize_image(
-        descriptor,
-        loss,
-        image,
-        ctx.steps,
-        optimizer=optimizer,
-        content_targets=targets,
-        use_bf16=ctx.use_bf16,
-        progress=False,
-    )
+    objective = Objective.build(descriptor, settings, [style], use_bf16=ctx.use_bf16)
+    options: dict[str, Any] = {"optimizer": optimizer, "progress": False}
+    if content is None:
+        size = (ctx.size, ctx.size)
+        result = synthesize(objective, size, ctx.steps, seed=ctx.args.seed, **options)
+    else:
+        result = stylize(objective, content, ctx.steps, init=init, seed=ctx.args.seed, **options)
     seconds = time.perf_counter() - start
     ctx.runs += 1
     print(
@@ -253,19 +241,16 @@ def fit_like(image: Tensor, reference: Tensor) -> Tensor:
 def warm_up(ctx: Context) -> None:
     """A few untimed iterations per descriptor and optimiser, so that no run pays for the
     first-call costs (allocator growth, kernel selection) in its time."""
-    height, width = int(ctx.content.shape[-2]), int(ctx.content.shape[-1])
     for pooling, descriptor in ctx.descriptors.items():
-        loss = study_loss(STYLE_LAYERS, with_content=True)
-        loss.set_style([describe(descriptor, ctx.style, list(STYLE_LAYERS), ctx.use_bf16)])
-        targets = describe(descriptor, ctx.content, [CONTENT_LAYER], ctx.use_bf16)
+        settings = study_settings(STYLE_LAYERS, with_content=True)
+        objective = Objective.build(descriptor, settings, [ctx.style], use_bf16=ctx.use_bf16)
         for optimizer in ("lbfgs", "adam") if pooling == "avg" else ("lbfgs",):
-            optimize_image(
-                descriptor,
-                loss,
-                make_init("noise", (height, width), seed=ctx.args.seed),
+            stylize(
+                objective,
+                ctx.content,
                 2,
+                init="noise",
+                seed=ctx.args.seed,
                 optimizer=optimizer,
-                content_targets=targets,
-                use_bf16=ctx.use_bf16,
                 progress=False,
             )

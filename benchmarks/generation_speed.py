@@ -32,13 +32,13 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from benchmarks.common import TextureObjective, data_root, median_time, table, write_results
-from texture_nets.baselines.gatys import optimize_image
+from texture_nets.baselines.gatys import stylize
 from texture_nets.evaluation.measure import MemoryProbe, run_in_fresh_process
 from texture_nets.image import load_image, save_image
 from texture_nets.inference.stylize import stylize_tensor
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.networks import Network, sample_textures
-from texture_nets.objective.objective import describe, load_descriptor, loss_settings
+from texture_nets.objective.objective import Objective, loss_settings
 from texture_nets.precision import bf16_fast
 
 TEXTURES = ("tn_red_peppers", "dcor_flagstones")
@@ -97,11 +97,9 @@ def stylize_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     infos = {name: read_checkpoint(args.style_work / name) for name in STYLE_RUNS}
     networks: dict[str, Network] = {n: i.build_network().eval() for n, i in infos.items()}
     settings = loss_settings(infos[STYLE_RUNS[0]].config, stylize=True)
-    descriptor, _ = load_descriptor(args.descriptor, settings)
-    loss = settings.build_loss()
     bf16 = bf16_fast(torch.device("cpu"))
     style = load_image(infos[STYLE_RUNS[0]].config["style_image"], settings.style_size)
-    loss.set_style([describe(descriptor, style, list(settings.style_layers), bf16)])
+    objective = Objective.load(args.descriptor, settings, [style], use_bf16=bf16)
     rows = []
     for width, height in ((512, 512), (1024, 768)):
         content = photo(width, height)
@@ -110,11 +108,7 @@ def stylize_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
             for name, network in networks.items():
                 stylize_tensor(network, content, 0)  # warm-up
                 row[name] = median_time(partial(stylize_tensor, network, content, 0), args.repeats)
-        targets = describe(descriptor, content, list(settings.content_layers), bf16)
-        result = optimize_image(
-            descriptor, loss, content, args.gatys_probe + 1, content_targets=targets,
-            use_bf16=bf16, progress=False,
-        )  # fmt: skip
+        result = stylize(objective, content, args.gatys_probe + 1, progress=False)
         per_iteration = (result.seconds[-1] - result.seconds[0]) / args.gatys_probe
         row["gatys_seconds_per_iteration"] = per_iteration
         row["gatys_budget_seconds"] = per_iteration * args.gatys_budget

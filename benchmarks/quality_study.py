@@ -57,7 +57,7 @@ from torch import Tensor
 from benchmarks.common import REPO, RESULTS, data_root, machine_info, table, train_run
 from benchmarks.stylize_quality import Gatys, square_photo
 from benchmarks.stylize_quality import scores as stylize_scores
-from texture_nets.baselines.gatys import make_init, optimize_image
+from texture_nets.baselines.gatys import synthesize
 from texture_nets.cli import train as train_cli
 from texture_nets.evaluation.metrics import Diversity, texture_report
 from texture_nets.evaluation.plots import Curve, image_grid, plot_curves
@@ -65,7 +65,7 @@ from texture_nets.image import list_images, load_image, tensor_to_pil
 from texture_nets.inference.stylize import stylize_tensor
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.networks import Network, sample_textures, texture_generator
-from texture_nets.objective.objective import describe, load_descriptor, loss_settings
+from texture_nets.objective.objective import Objective, load_descriptor, loss_settings
 from texture_nets.precision import bf16_fast
 from texture_nets.training.config import TrainConfig, mode_config
 
@@ -231,8 +231,7 @@ class Scorer:
 
 def gatys_reference(scorer: Scorer, steps: int) -> list[dict[str, Any]]:
     """Gatys from noise at the sample size, scored at ``GATYS_MARKS`` up to ``steps``."""
-    loss = scorer.settings.build_loss()
-    loss.set_style([describe(scorer.descriptor, scorer.example, scorer.settings.layers)])
+    objective = Objective.build(scorer.descriptor, scorer.settings, [scorer.example])
     marks = [m for m in GATYS_MARKS if m <= steps] or [steps]
     images: dict[int, tuple[Tensor, float]] = {}
     start = time.perf_counter()
@@ -241,9 +240,8 @@ def gatys_reference(scorer: Scorer, steps: int) -> list[dict[str, Any]]:
         if iteration in marks:
             images[iteration] = (image.detach().clone(), time.perf_counter() - start)
 
-    init = make_init("noise", (scorer.size, scorer.size), None, 1.0, seed=0)
-    optimize_image(
-        scorer.descriptor, loss, init, max(marks), use_bf16=bf16_fast(torch.device("cpu")),
+    synthesize(
+        objective, (scorer.size, scorer.size), max(marks), use_bf16=bf16_fast(torch.device("cpu")),
         callback=keep, progress=False,
     )  # fmt: skip
     return [

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from benchmarks.common import RESULTS, data_root, machine_info, median_time, train_run
-from texture_nets.baselines.gatys import optimize_image
+from texture_nets.baselines.gatys import stylize
 from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
 from texture_nets.evaluation.plots import image_grid
 from texture_nets.image import list_images, load_image, tensor_to_pil
@@ -39,7 +39,7 @@ from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     LossSettings,
-    describe,
+    Objective,
     load_descriptor,
     loss_settings,
 )
@@ -105,27 +105,14 @@ class Gatys:
     """Gatys et al. style transfer with the networks' objective (``settings``), from the photo."""
 
     def __init__(self, descriptor: VGGDescriptor, style: torch.Tensor, settings: LossSettings):
-        self.descriptor = descriptor
-        self.content_layers = list(settings.content_layers)
-        self.loss = settings.build_loss()
-        self.bf16 = bf16_fast(torch.device("cpu"))
-        self.loss.set_style([describe(descriptor, style, list(settings.style_layers), self.bf16)])
+        self.objective = Objective.build(
+            descriptor, settings, [style], use_bf16=bf16_fast(torch.device("cpu"))
+        )
 
     def __call__(
         self, photo: torch.Tensor, steps: int, callback: Callable[..., None] | None = None
     ) -> torch.Tensor:
-        targets = describe(self.descriptor, photo, self.content_layers, self.bf16)
-        result = optimize_image(
-            self.descriptor,
-            self.loss,
-            photo,
-            steps,
-            content_targets=targets,
-            use_bf16=self.bf16,
-            callback=callback,
-            progress=False,
-        )
-        return result.image
+        return stylize(self.objective, photo, steps, callback=callback, progress=False).image
 
 
 def scores(

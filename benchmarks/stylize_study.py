@@ -34,7 +34,7 @@ import torch
 from PIL import Image
 
 from benchmarks.common import REPO, RESULTS, data_root, machine_info, train_run
-from texture_nets.baselines.gatys import optimize_image
+from texture_nets.baselines.gatys import stylize
 from texture_nets.cli import train as train_cli
 from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
 from texture_nets.evaluation.plots import image_grid
@@ -47,7 +47,7 @@ from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     LossSettings,
-    describe,
+    Objective,
     load_descriptor,
     loss_settings,
 )
@@ -146,18 +146,13 @@ def gatys_reference(
         return dict(json.loads(out.read_text()))
     print(f"[gatys] {style.stem}: {ITERATIONS} iterations x {PHOTOS} photos at {SIDE} px")
     bf16 = bf16_fast(torch.device("cpu"))
-    loss = settings.build_loss()
     style_image = load_image(style, settings.style_size)
-    loss.set_style([describe(descriptor, style_image, list(settings.style_layers), bf16)])
+    objective = Objective.build(descriptor, settings, [style_image], use_bf16=bf16)
     photos = [at_side(p) for p in held_out()]
     images, seconds = [], []
     for path, photo in zip(held_out(), photos, strict=True):
         start = time.perf_counter()
-        targets = describe(descriptor, photo, list(settings.content_layers), bf16)
-        result = optimize_image(
-            descriptor, loss, photo, ITERATIONS, content_targets=targets, use_bf16=bf16,
-            progress=False,
-        )  # fmt: skip
+        result = stylize(objective, photo, ITERATIONS, progress=False)
         seconds.append(time.perf_counter() - start)
         images.append(result.image)
         picture = work / "gatys" / key / f"{path.stem}.jpg"

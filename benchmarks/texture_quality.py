@@ -23,11 +23,11 @@ import torch
 from torchvision.utils import make_grid
 
 from benchmarks.common import RESULTS, data_root, machine_info, median_time, train_run
-from texture_nets.baselines.gatys import make_init, optimize_image
+from texture_nets.baselines.gatys import synthesize
 from texture_nets.image import load_image, save_image
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.networks import sample_textures
-from texture_nets.objective.objective import build_objective_descriptor, loss_settings
+from texture_nets.objective.objective import Objective, build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_fast
 
 DEFAULT_TEXTURES = (
@@ -59,20 +59,17 @@ def evaluate(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     settings = loss_settings(config, stylize=False)
     layers = settings.layers
     descriptor, _ = build_objective_descriptor(args.descriptor, settings)
-    loss = settings.build_loss()
-    style = load_image(texture, settings.style_size)
+    objective = Objective.build(descriptor, settings, [load_image(texture, settings.style_size)])
+    loss = objective.loss
     with torch.no_grad():
-        loss.set_style([descriptor(style, layers)])
         samples = sample_textures(generator, 256, 256, list(SAMPLE_SEEDS))
         per_sample = [loss(descriptor(s[None], layers)).total.item() for s in samples]
     network_loss = statistics.mean(per_sample)
 
-    init = make_init("noise", (256, 256), None, 1.0, seed=0)
     gatys_start = time.perf_counter()
-    result = optimize_image(
-        descriptor,
-        loss,
-        init,
+    result = synthesize(
+        objective,
+        (256, 256),
         args.gatys_steps,
         optimizer="lbfgs",
         use_bf16=bf16_fast(torch.device("cpu")),

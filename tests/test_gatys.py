@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,13 @@ from torch import Tensor
 from texture_nets.baselines import gatys
 from texture_nets.baselines.gatys import GatysResult, make_init, optimize_image
 from texture_nets.cli import gatys as gatys_cli
+from texture_nets.cli.config_flags import LOSS_KEYS
 from texture_nets.evaluation import plots
 from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.losses import LossTerms, TextureLoss
+from texture_nets.objective.objective import LossSettings, Objective, describe, loss_settings
 from texture_nets.objective.weights import build_descriptor
+from texture_nets.training.config import TrainConfig
 
 SIZE = 32
 LAYERS = {"relu1_1": 1.0, "relu2_1": 1.0}
@@ -462,3 +466,100 @@ def test_cli_bad_input_exits_2(
     assert err[-1].startswith("error: ")
     assert message in err[-1]
     assert not (tmp_path / "r.png").exists()
+
+
+# -- the one pipeline: Objective + synthesize / stylize -----------------------------------------
+
+
+def tiny_settings(stylize: bool) -> LossSettings:
+    settings = loss_settings({"style_layers": list(LAYERS)}, stylize=stylize)
+    return replace(settings, content_layers={"relu2_1": 1.0} if stylize else {})
+
+
+@pytest.mark.parametrize("use_bf16", [False, True])
+def test_synthesize_reproduces_the_hand_built_setup(
+    descriptor: VGGDescriptor, use_bf16: bool
+) -> None:
+    """``synthesize`` is the set-up every caller used to write: same targets, init and loss."""
+    settings = tiny_settings(stylize=False)
+    loss = settings.build_loss()
+    loss.set_style([describe(descriptor, checker(), list(loss.style_layers), use_bf16)])
+    init = make_init("noise", (SIZE, 24), None, 1.0, seed=3)
+    old = optimize_image(descriptor, loss, init, 4, use_bf16=use_bf16, progress=False)
+    objective = Objective.build(descriptor, settings, [checker()], use_bf16=use_bf16)
+    new = gatys.synthesize(objective, (SIZE, 24), 4, seed=3, progress=False)
+    assert new.losses == old.losses
+    assert torch.equal(new.image, old.image)
+
+
+@pytest.mark.parametrize("init", ["content", "noise", "content+noise"])
+def test_stylize_reproduces_the_hand_built_setup(descriptor: VGGDescriptor, init: str) -> None:
+    """``stylize``: content targets of the photo and an init of its size, as callers did."""
+    settings = tiny_settings(stylize=True)
+    photo = stripes()
+    loss = settings.build_loss()
+    loss.set_style([describe(descriptor, checker(), list(loss.style_layers))])
+    targets = describe(descriptor, photo, list(loss.content_layers))
+    start = make_init(init, (photo.shape[-2], photo.shape[-1]), photo, 0.3, seed=2)
+    old = optimize_image(
+        descriptor, loss, start, 4, optimizer="adam", content_targets=targets, progress=False
+    )
+    objective = Objective.build(descriptor, settings, [checker()])
+    new = gatys.stylize(
+        objective, photo, 4, init=init, noise_ratio=0.3, seed=2, optimizer="adam", progress=False
+    )
+    assert new.losses == old.losses
+    assert torch.equal(new.image, old.image)
+
+
+def test_objective_content_targets_use_the_content_layers(descriptor: VGGDescriptor) -> None:
+    objective = Objective.build(descriptor, tiny_settings(stylize=True), [checker()])
+    assert set(objective.content_targets(stripes())) == {"relu2_1"}
+
+
+def test_cli_runs_through_the_pipeline(
+    monkeypatch: pytest.MonkeyPatch, cli: Callable[..., int], texture: Path, tmp_path: Path
+) -> None:
+    """The command is a caller of ``synthesize`` (not its own copy of the set-up)."""
+    calls: list[tuple[int, int]] = []
+    real = gatys.synthesize
+
+    def spy(objective: Objective, size: tuple[int, int], *args: Any, **kwargs: Any) -> GatysResult:
+        calls.append(size)
+        return real(objective, size, *args, **kwargs)
+
+    monkeypatch.setattr(gatys_cli, "synthesize", spy)
+    out = tmp_path / "out.png"
+    assert cli("--texture", str(texture), "--out", str(out)) == 0
+    assert calls == [(SIZE, SIZE)]
+
+
+def test_cli_loss_flags_come_from_the_config_schema() -> None:
+    """Every loss flag of the command is a ``TrainConfig`` key with its code default (the
+    spellings and defaults the command always had)."""
+    actions = {a.dest: a for a in gatys_cli.build_parser()._actions}
+    expected = {
+        "descriptor": "auto",
+        "descriptor_arch": None,
+        "pooling": "avg",
+        "style_layers": ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
+        "style_layer_weights": None,
+        "content_layers": ["relu4_2"],
+        "texture_loss": "gram",
+        "style_weight": 1.0,
+        "content_weight": 1.0,
+        "tv_weight": 0.0,
+    }
+    assert set(LOSS_KEYS) == set(expected)
+    defaults = TrainConfig()
+    for key, default in expected.items():
+        assert actions[key].option_strings == ["--" + key.replace("_", "-")]
+        assert actions[key].default == default == getattr(defaults, key)
+    args = gatys_cli.build_parser().parse_args(
+        ["--style-layers", "relu1_1,relu2_1", "--style-layer-weights", "1,0.5", "--tv-weight", "2"]
+    )
+    assert (args.style_layers, args.style_layer_weights, args.tv_weight) == (
+        ["relu1_1", "relu2_1"],
+        [1.0, 0.5],
+        2.0,
+    )

@@ -3,8 +3,10 @@
 Texture synthesis (Gatys, Ecker & Bethge 2015) and style transfer (Gatys et al. 2016) by
 gradient descent on the image itself, with the same frozen descriptor and the same objective
 the texture networks are trained with (``texture_nets.objective.objective``): the baseline and the
-networks are therefore compared on one loss. Library only: ``optimize_image`` (pure torch) and
-``make_init``; the command line is ``texture_nets.cli.gatys`` (``python -m texture_nets gatys``).
+networks are therefore compared on one loss. Library only: ``synthesize`` (a texture from noise)
+and ``stylize`` (style transfer from a photo) on an ``Objective`` are the one way to run it;
+``optimize_image`` (pure torch) and ``make_init`` are their steps. The command line is
+``texture_nets.cli.gatys`` (``python -m texture_nets gatys``).
 
 Design choices (measured in ``docs/gatys-optimizer.md``):
 
@@ -35,7 +37,7 @@ from torch import Tensor
 
 from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.losses import TextureLoss
-from texture_nets.objective.objective import LossSettings, describe, load_descriptor
+from texture_nets.objective.objective import LossSettings, Objective, describe, load_descriptor
 from texture_nets.precision import bf16_autocast
 
 __all__ = [
@@ -44,10 +46,13 @@ __all__ = [
     "OPTIMIZERS",
     "GatysResult",
     "LossSettings",
+    "Objective",
     "describe",
     "load_descriptor",
     "make_init",
     "optimize_image",
+    "stylize",
+    "synthesize",
 ]
 
 log = logging.getLogger(__name__)
@@ -257,6 +262,77 @@ def optimize_image(
                 best_loss,
             )
     return GatysResult(best_image, losses, seconds, best_loss, interrupted)
+
+
+def synthesize(
+    objective: Objective,
+    size: tuple[int, int],
+    steps: int,
+    *,
+    seed: int = 0,
+    use_bf16: bool | None = None,
+    optimizer: str = "lbfgs",
+    lr: float | None = None,
+    callback: Callable[[int, Tensor, float], None] | None = None,
+    progress: bool = True,
+    stop_at_loss: float | None = None,
+) -> GatysResult:
+    """Texture synthesis: optimise a ``make_init("noise")`` image of ``size`` (height, width)
+    against ``objective`` (no content term).
+
+    ``use_bf16`` is the descriptor's precision while optimising (default: the objective's
+    targets' precision); the other options are ``optimize_image``'s.
+    """
+    init = make_init("noise", size, seed=seed)
+    bf16 = objective.use_bf16 if use_bf16 is None else use_bf16
+    return optimize_image(
+        objective.descriptor,
+        objective.loss,
+        init,
+        steps,
+        use_bf16=bf16,
+        optimizer=optimizer,
+        lr=lr,
+        callback=callback,
+        progress=progress,
+        stop_at_loss=stop_at_loss,
+    )
+
+
+def stylize(
+    objective: Objective,
+    photo: Tensor,
+    steps: int,
+    *,
+    init: str = "content",
+    noise_ratio: float = 0.5,
+    seed: int = 0,
+    use_bf16: bool | None = None,
+    optimizer: str = "lbfgs",
+    lr: float | None = None,
+    callback: Callable[[int, Tensor, float], None] | None = None,
+    progress: bool = True,
+    stop_at_loss: float | None = None,
+) -> GatysResult:
+    """Style transfer: the content targets of ``photo`` (1, 3, H, W), an ``init`` image of its
+    size (``make_init``: the photo itself by default), then ``optimize_image`` as in
+    ``synthesize``."""
+    targets = objective.content_targets(photo)
+    start = make_init(init, (photo.shape[-2], photo.shape[-1]), photo, noise_ratio, seed)
+    bf16 = objective.use_bf16 if use_bf16 is None else use_bf16
+    return optimize_image(
+        objective.descriptor,
+        objective.loss,
+        start,
+        steps,
+        content_targets=targets,
+        use_bf16=bf16,
+        optimizer=optimizer,
+        lr=lr,
+        callback=callback,
+        progress=progress,
+        stop_at_loss=stop_at_loss,
+    )
 
 
 @torch.no_grad()

@@ -1,13 +1,14 @@
-"""The train command's flags, generated from the config schema: one ``--key-name`` per
-``TrainConfig`` field, typed by its hint, with its help and choices (a new config key is a new
-flag with no code here)."""
+"""Flags generated from the config schema: one ``--key-name`` per ``TrainConfig`` field, typed by
+its hint, with its help and choices (a new config key is a new flag with no code here). The
+train command takes every key; ``gatys`` takes the objective's (``LOSS_KEYS``), so that the loss
+flags are spelled, typed and defaulted once."""
 
 from __future__ import annotations
 
 import argparse
 import typing
-from collections.abc import Callable, Mapping
-from dataclasses import fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, Field, fields
 from typing import Any, cast
 
 from texture_nets.cli.args import list_of, parse_bool
@@ -67,4 +68,49 @@ def add_config_flags(
             default=argparse.SUPPRESS,
             help=f"{f.metadata['help']} (default: {shown(default)}{modes})",
             metavar=f.name.upper() if not f.metadata.get("choices") else None,
+        )
+
+
+# The keys of the objective (descriptor and loss): what a command that optimises against the
+# training objective without training (``gatys``) takes from the schema.
+LOSS_KEYS = (
+    "descriptor",
+    "descriptor_arch",
+    "pooling",
+    "style_layers",
+    "style_layer_weights",
+    "content_layers",
+    "texture_loss",
+    "style_weight",
+    "content_weight",
+    "tv_weight",
+)
+
+
+def _field_default(f: Field[Any]) -> Any:
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def add_key_flags(
+    group: argparse._ArgumentGroup | argparse.ArgumentParser,
+    keys: Sequence[str],
+    choices: Mapping[str, Sequence[str]] | None = None,
+) -> None:
+    """One ``--key-name`` flag per key of ``keys``, with the code default as its default (a
+    command without config files); ``choices`` adds choices the schema leaves open."""
+    hints = typing.get_type_hints(TrainConfig)
+    by_name = {f.name: f for f in fields(TrainConfig)}
+    for key in keys:
+        f = by_name[key]
+        allowed = (choices or {}).get(key) or f.metadata.get("choices")
+        group.add_argument(
+            "--" + key.replace("_", "-"),
+            dest=key,
+            type=str if allowed else flag_type(hints[key]),  # a choice is a name, never None
+            choices=allowed,
+            default=_field_default(f),
+            help=f.metadata["help"],
+            metavar=key.upper() if not allowed else None,
         )

@@ -25,10 +25,11 @@ from texture_nets.baselines.gatys import (
     DEFAULT_LR,
     INIT_KINDS,
     OPTIMIZERS,
-    make_init,
-    optimize_image,
+    stylize,
+    synthesize,
 )
-from texture_nets.cli.args import list_of, parse_device, parse_size, positive_int
+from texture_nets.cli.args import parse_device, parse_size, positive_int
+from texture_nets.cli.config_flags import LOSS_KEYS, add_key_flags
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -46,14 +47,10 @@ from texture_nets.image import (
     save_image,
 )
 from texture_nets.inference.stylize import Size, output_size
-from texture_nets.objective.descriptor import ARCHITECTURES, POOLING_MODES, min_input_side
-from texture_nets.objective.losses import TEXTURE_LOSSES
+from texture_nets.objective.descriptor import ARCHITECTURES, min_input_side
 from texture_nets.objective.objective import (
-    DEFAULT_CONTENT_LAYERS,
-    DEFAULT_STYLE_LAYERS,
     LossSettings,
-    describe,
-    load_descriptor,
+    Objective,
     loss_settings,
 )
 from texture_nets.precision import PRECISIONS, default_device, resolve_bf16
@@ -145,49 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opt.add_argument("--device", default=default_device())
     loss = parser.add_argument_group("descriptor and loss")
-    loss.add_argument(
-        "--descriptor",
-        default="auto",
-        help="VGG weights: auto|torchvision|onnx|onnx:FILE|FILE.pth|random",
-    )
-    loss.add_argument(
-        "--descriptor-arch",
-        choices=ARCHITECTURES,
-        default=None,
-        help="vgg16|vgg19 (default: what the source provides)",
-    )
-    loss.add_argument("--pooling", choices=POOLING_MODES, default="avg")
-    loss.add_argument(
-        "--style-layers",
-        type=list_of(str),
-        default=list(DEFAULT_STYLE_LAYERS),
-        metavar="L1,L2,...",
-        help="layers of the Gram loss",
-    )
-    loss.add_argument(
-        "--style-layer-weights",
-        type=list_of(float),
-        default=None,
-        metavar="W1,W2,...",
-        help="one weight per style layer (default: all 1)",
-    )
-    loss.add_argument(
-        "--content-layers",
-        type=list_of(str),
-        default=list(DEFAULT_CONTENT_LAYERS),
-        metavar="L1,...",
-        help="layers of the content loss (style transfer)",
-    )
-    loss.add_argument(
-        "--texture-loss",
-        choices=TEXTURE_LOSSES,
-        default="gram",
-        help="gram: Gram matrices (Gatys et al.); swd: sliced Wasserstein distance of the "
-        "features (Heitz et al. 2021; new random directions every iteration)",
-    )
-    loss.add_argument("--style-weight", type=float, default=1.0)
-    loss.add_argument("--content-weight", type=float, default=1.0)
-    loss.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight")
+    # From the config schema: the same spellings, types and defaults as the train flags.
+    add_key_flags(loss, LOSS_KEYS, choices={"descriptor_arch": ARCHITECTURES})
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -297,18 +253,17 @@ def main(argv: list[str] | None = None) -> int:
         content = pil_to_tensor(photo.resize((width, height), Image.Resampling.LANCZOS))
     init_kind = args.init or ("content" if mode == "style" else "noise")
 
-    descriptor, source = load_descriptor(args.descriptor, settings, args.seed)
-    descriptor = descriptor.to(device)
     use_bf16 = resolve_bf16(args.precision, device)
-    loss = settings.build_loss(seed=args.seed).to(device)
-    loss.set_style(
-        [describe(descriptor, s, list(loss.style_layers), use_bf16) for s in styles],
-        args.style_blend,
+    objective = Objective.load(
+        args.descriptor,
+        settings,
+        styles,
+        device=device,
+        blend=args.style_blend,
+        seed=args.seed,
+        use_bf16=use_bf16,
     )
-    content_targets = None
-    if content is not None:
-        content_targets = describe(descriptor, content, list(loss.content_layers), use_bf16)
-    init = make_init(init_kind, (height, width), content, args.noise_ratio, args.seed)
+    source, loss = objective.source, objective.loss
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     log.info(
         "gatys %s: %s %dx%d, %d steps of %s (lr %g), init %s, descriptor %s (%s pooling, %s)",
@@ -338,22 +293,34 @@ def main(argv: list[str] | None = None) -> int:
             _write(out.with_name(f"{out.stem}_iter{iteration:04d}{out.suffix}"), image)
 
     with sigterm_as_interrupt():  # the best image is written, as for Ctrl-C
-        result = optimize_image(
-            descriptor,
-            loss,
-            init,
-            args.steps,
-            optimizer=args.optimizer,
-            lr=lr,
-            content_targets=content_targets,
-            use_bf16=use_bf16,
-            callback=save_intermediate if args.save_every else None,
-        )
+        callback = save_intermediate if args.save_every else None
+        if content is None:
+            result = synthesize(
+                objective,
+                (height, width),
+                args.steps,
+                seed=args.seed,
+                optimizer=args.optimizer,
+                lr=lr,
+                callback=callback,
+            )
+        else:
+            result = stylize(
+                objective,
+                content,
+                args.steps,
+                init=init_kind,
+                noise_ratio=args.noise_ratio,
+                seed=args.seed,
+                optimizer=args.optimizer,
+                lr=lr,
+                callback=callback,
+            )
 
     if result.interrupted:
         stopped = "interrupted"
     elif len(result.losses) < args.steps:
-        stopped = "non-finite loss"  # optimize_image stops early only for that here
+        stopped = "non-finite loss"  # the optimisation stops early only for that here
     else:
         stopped = "completed"
     _write(out, result.image)

@@ -40,7 +40,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from texture_nets.baselines.gatys import OPTIMIZERS, GatysResult, make_init, optimize_image
+from texture_nets.baselines import gatys
+from texture_nets.baselines.gatys import OPTIMIZERS, GatysResult
 from texture_nets.cli.args import parse_device
 from texture_nets.errors import UserError
 from texture_nets.evaluation.measure import MemoryProbe, run_in_fresh_process, timed
@@ -64,7 +65,12 @@ from texture_nets.inference.stylize import output_size, stylize_tensor
 from texture_nets.nets.checkpoint import CheckpointInfo, read_checkpoint
 from texture_nets.nets.networks import min_side, sample_textures
 from texture_nets.objective.descriptor import VGGDescriptor, min_input_side
-from texture_nets.objective.objective import LossSettings, describe, load_descriptor, loss_settings
+from texture_nets.objective.objective import (
+    LossSettings,
+    Objective,
+    load_descriptor,
+    loss_settings,
+)
 from texture_nets.precision import PRECISIONS, resolve_bf16
 
 __all__ = ["CompareOptions", "MethodRun", "compare", "loss_settings", "run_method", "score"]
@@ -174,26 +180,19 @@ def _run_gatys(
     # Written by the parent into its own temporary folder: unpickling the module is safe.
     descriptor = torch.load(Path(job.workdir, "descriptor.pt"), weights_only=False)
     descriptor = cast(VGGDescriptor, descriptor).to(device)
-    loss = job.loss.build_loss().to(device)
-    style_layers, content_layers = list(job.loss.style_layers), list(job.loss.content_layers)
     options = job.options
 
     def synthesize(content: Tensor | None, steps: int) -> GatysResult:
-        loss.set_style([describe(descriptor, style, style_layers, job.use_bf16)])
-        targets, kind, size = None, "noise", (options.size, options.size)  # a texture
-        if content is not None:
-            targets = describe(descriptor, content, content_layers, job.use_bf16)
-            kind, size = "content", (content.shape[-2], content.shape[-1])
-        init = make_init(kind, size, content, seed=options.seed)
-        return optimize_image(
-            descriptor,
-            loss,
-            init,
-            steps,
-            optimizer=options.gatys_optimizer,
-            content_targets=targets,
-            use_bf16=job.use_bf16,
-            progress=False,
+        # The style targets are built inside: they are part of the timed work.
+        objective = Objective.build(descriptor, job.loss, [style], use_bf16=job.use_bf16)
+        optimizer, seed = options.gatys_optimizer, options.seed
+        if content is None:  # a texture
+            size = (options.size, options.size)
+            return gatys.synthesize(
+                objective, size, steps, seed=seed, optimizer=optimizer, progress=False
+            )
+        return gatys.stylize(
+            objective, content, steps, seed=seed, optimizer=optimizer, progress=False
         )
 
     inputs: list[Tensor | None] = list(contents) or [None]  # a texture: one image from noise

@@ -4,7 +4,9 @@ Training (``module``), Gatys' optimisation (``gatys``), the comparison (``compar
 benchmarks all build their ``TextureLoss`` and pick their descriptor here: ``loss_settings``
 reads the loss keys of a training config (``TrainConfig.to_dict()`` or a checkpoint's
 ``config``), ``LossSettings.build_loss`` makes the loss, ``build_objective_descriptor`` the
-frozen VGG it is computed with.
+frozen VGG it is computed with. ``Objective`` puts the three together with the style targets
+set (``Objective.load`` / ``Objective.build``): what Gatys, compare and the benchmarks optimise
+and score against.
 """
 
 from __future__ import annotations
@@ -156,3 +158,67 @@ def describe(
     with torch.no_grad(), bf16_autocast(device, use_bf16):
         images = images.to(device).contiguous(memory_format=torch.channels_last)
         return {k: v.float() for k, v in descriptor(images, layers).items()}
+
+
+@dataclass
+class Objective:
+    """The descriptor, the loss settings and the loss with its style targets set: what a method
+    is optimised against, built once so that Gatys, compare and the benchmarks cannot differ.
+
+    ``use_bf16`` is the precision the targets are computed in (style here, content in
+    ``content_targets``); the optimisation may choose its own precision.
+    """
+
+    descriptor: VGGDescriptor
+    settings: LossSettings
+    loss: TextureLoss
+    use_bf16: bool = False
+    source: str = ""
+
+    @classmethod
+    def build(
+        cls,
+        descriptor: VGGDescriptor,
+        settings: LossSettings,
+        styles: Sequence[Tensor],
+        *,
+        blend: Sequence[float] | None = None,
+        seed: int = 0,
+        use_bf16: bool = False,
+        source: str = "",
+    ) -> Objective:
+        """The loss of ``settings`` (seeded: swd's directions) on ``descriptor``'s device, its
+        style targets from ``styles`` (blended by ``blend``, default equal weights)."""
+        loss = settings.build_loss(seed=seed).to(descriptor.mean.device)
+        style_layers = list(loss.style_layers)
+        loss.set_style([describe(descriptor, s, style_layers, use_bf16) for s in styles], blend)
+        return cls(descriptor, settings, loss, use_bf16, source)
+
+    @classmethod
+    def load(
+        cls,
+        descriptor_source: str,
+        settings: LossSettings,
+        styles: Sequence[Tensor],
+        *,
+        device: torch.device | str = "cpu",
+        blend: Sequence[float] | None = None,
+        seed: int = 0,
+        use_bf16: bool = False,
+    ) -> Objective:
+        """``build`` on the descriptor ``load_descriptor`` gives for ``descriptor_source``
+        (``seed`` also seeds random weights), moved to ``device``."""
+        descriptor, source = load_descriptor(descriptor_source, settings, seed)
+        return cls.build(
+            descriptor.to(device),
+            settings,
+            styles,
+            blend=blend,
+            seed=seed,
+            use_bf16=use_bf16,
+            source=source,
+        )
+
+    def content_targets(self, photo: Tensor) -> dict[str, Tensor]:
+        """The content layers' features of ``photo`` (style transfer), in the targets' precision."""
+        return describe(self.descriptor, photo, list(self.loss.content_layers), self.use_bf16)
