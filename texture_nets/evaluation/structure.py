@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
-from texture_nets.evaluation.metrics import (
+from texture_nets.evaluation.metrics.base import (
     _as_batch,
     _check_images,
     _check_layers,
