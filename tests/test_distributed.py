@@ -160,9 +160,11 @@ def test_two_processes_equal_one_process_with_twice_the_batch(
     monkeypatch.setattr(fit, "TextureNetsModule", DoubledBatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # the CPU, as the DDP run: "auto" would pick a GPU where there is one and compare
+        # GPU arithmetic with CPU arithmetic
         code = train_cli.main(
             ["--texture", str(ddp_run["texture"]), "--out", str(reference),
-             "--max-steps", str(STEPS), "--batch-size", "2", *TINY],
+             "--max-steps", str(STEPS), "--batch-size", "2", "--accelerator", "cpu", *TINY],
             callbacks=[recorder],
         )  # fmt: skip
     assert code == 0
