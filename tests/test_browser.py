@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = pytest.mark.slow
+# the demo server is a child process, and chromium another
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.subprocess]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the [dev] extra (CI installs it)")
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")

@@ -169,6 +169,7 @@ def check_report(report: dict[str, Any], out: Path) -> None:
         assert metric_label(key) in markdown
 
 
+@pytest.mark.subprocess
 def test_cli_texture_checkpoint(texture_run: Path, texture: Path, tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     args = ["--checkpoint", str(texture_run), "--texture", str(texture), "--out", str(out)]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.subprocess  # every test talks to the demo server, a child process
 gradio_client = pytest.importorskip("gradio_client", reason="the [demo] extra (CI installs it)")
 from gradio_client import Client, handle_file  # noqa: E402
 

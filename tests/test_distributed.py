@@ -93,6 +93,7 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 # -- the 2-process run -----------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_ddp_run_writes_one_run_with_the_global_batch(ddp_run: dict[str, Path]) -> None:
     out = ddp_run["out"]
@@ -110,6 +111,7 @@ def test_ddp_run_writes_one_run_with_the_global_batch(ddp_run: dict[str, Path]) 
     assert sum(1 for line in metrics[1:] if line.split(",")[0] != "") >= STEPS
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_ranks_draw_different_noise_and_end_with_identical_weights(
     ddp_run: dict[str, Path],
@@ -149,6 +151,7 @@ class DoubledBatch(TextureNetsModule):
         return [torch.cat(scale) for scale in zip(*parts, strict=True)]  # type: ignore[arg-type]
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_two_processes_equal_one_process_with_twice_the_batch(
     ddp_run: dict[str, Path], monkeypatch: pytest.MonkeyPatch
@@ -196,6 +199,7 @@ def test_two_processes_equal_one_process_with_twice_the_batch(
     )  # 1e-4 held on an AVX-512 CPU, 4e-4 on an AVX2-only one: float noise, < 0.3/255
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_resume_auto_under_ddp_continues_exactly(ddp_run: dict[str, Path]) -> None:
     """A DDP run stopped at step 4 and resumed with --resume auto ends where the straight
@@ -223,6 +227,7 @@ def test_resume_auto_under_ddp_continues_exactly(ddp_run: dict[str, Path]) -> No
             torch.testing.assert_close(after["generator"][name], value, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_stylize_ddp_shards_photos_and_syncs_validation(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
@@ -429,6 +434,7 @@ def gpu_check(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.subprocess
 def test_gpu_check_script_parses_and_handles_its_arguments() -> None:
     assert subprocess.run(["bash", "-n", str(GPU_CHECK)]).returncode == 0
     usage = gpu_check("--help")
@@ -443,6 +449,7 @@ def test_gpu_check_script_parses_and_handles_its_arguments() -> None:
         assert "no CUDA GPU is visible to PyTorch" in result.stderr
 
 
+@pytest.mark.subprocess
 def test_gpu_check_commands_are_valid_for_the_clis(tmp_path: Path) -> None:
     """The dry run's train.py / generate.py command lines parse (configs resolve)."""
     from texture_nets.cli import generate as generate_cli
@@ -496,6 +503,7 @@ def test_compare_outputs_and_step_timer_on_cpu(tmp_path: Path, capsys: Any) -> N
     assert "STEP TIME" in capsys.readouterr().out
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_ctrl_c_under_ddp_writes_a_resumable_checkpoint(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the process group) stops both ranks; rank 0 writes last.ckpt without
@@ -570,6 +578,7 @@ def test_bf16_mixed_trains_on_cpu(tmp_path: Path, mode: str) -> None:
                for v in info.generator_state.values())  # fmt: skip
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_ddp_spawn_trains_the_same_network_as_ddp(ddp_run: dict[str, Path]) -> None:
     """``--strategy ddp_spawn`` also works (the main process takes the weights back)."""
@@ -590,6 +599,7 @@ def test_ddp_spawn_trains_the_same_network_as_ddp(ddp_run: dict[str, Path]) -> N
         torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_torchrun_launch_trains_the_same_network(ddp_run: dict[str, Path]) -> None:
     """torchrun starts both processes itself (as it does on several machines); Lightning

@@ -51,6 +51,7 @@ def test_each_command_help_shows_examples(command: str, capsys: pytest.CaptureFi
     assert out.count(f"texture-nets {command} ") + out.count(".py ") >= 2
 
 
+@pytest.mark.subprocess
 def test_wrappers_and_subcommands_print_the_same_config() -> None:
     flags = ["--style", "builtin:coffee", "--print-config"]
     wrapper = run(sys.executable, "train.py", *flags)
@@ -60,6 +61,7 @@ def test_wrappers_and_subcommands_print_the_same_config() -> None:
     assert "style_weight: 0.5" in wrapper.stdout  # stylize mode's YAML was applied
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_wheel_install_matches_the_checkout(tmp_path: Path) -> None:
     """Build the wheel, install it (no deps: they come from this environment) into a fresh

@@ -447,6 +447,7 @@ def test_compare_user_errors(
     assert not (tmp_path / "cmp").exists()
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow  # compare runs each method in a fresh process
 def test_compare_tiny_texture_is_upscaled(tmp_path: Path) -> None:
     tiny = random_image(tmp_path / "tiny.png", 6, 6)
@@ -459,6 +460,7 @@ def test_compare_tiny_texture_is_upscaled(tmp_path: Path) -> None:
 # -- SIGTERM, SIGKILL, reruns -----------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_sigterm_leaves_a_resumable_checkpoint(example: Path, tmp_path: Path) -> None:
     """train.py in its own process, stopped by SIGTERM as a scheduler would: exit 130, a
     resumable last.ckpt, no temporary files; ``--resume auto`` then finishes the run."""
@@ -531,6 +533,7 @@ def _write_forever(kind: str, path: str, done: Any) -> None:
         done.value = round_
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(sys.platform == "win32", reason="needs fork and SIGKILL")
 @pytest.mark.parametrize("kind", ["checkpoint", "image"])
 def test_sigkill_while_writing_never_leaves_a_truncated_file(kind: str, tmp_path: Path) -> None:
