@@ -547,7 +547,7 @@ def write_markdown(ctx: Context, argv: Sequence[str]) -> Path:
         f"descriptor `{ctx.source}` ({'bf16' if ctx.use_bf16 else 'fp32'} during optimisation); "
         f"style layers {', '.join(STYLE_LAYERS)} (weight 1 each) unless stated, content layer "
         f"{CONTENT_LAYER}. Scores (style distance, SWD, content distance, SSIM: "
-        "`texture_nets/evaluation/metrics.py`) are computed afterwards in fp32 with the "
+        "`texture_nets/evaluation/metrics/`) are computed afterwards in fp32 with the "
         f"average-pooling descriptor. {machine['summary']} {ctx.runs} runs, "
         f"{elapsed / 60:.1f} min in total.",
         "",
