@@ -107,7 +107,7 @@ def at_side(path: Path | str, side: int = SIDE) -> torch.Tensor:
     image = open_image(path)
     factor = side / max(image.size)
     size = (round(image.width * factor), round(image.height * factor))
-    return pil_to_tensor(image.resize(size, Image.Resampling.BICUBIC))[None]
+    return pil_to_tensor(image.resize(size, Image.Resampling.BICUBIC))
 
 
 class Evaluator:
