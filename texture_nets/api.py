@@ -9,6 +9,7 @@ A model is a trained network plus what it was trained on; it needs neither Light
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -32,6 +33,7 @@ from texture_nets.inference.stylize import (
     stylize_images,
     work_size_for,
 )
+from texture_nets.inference.temporal import DEFAULT_TEMPORAL, Frame
 from texture_nets.nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
 from texture_nets.nets.networks import Network, min_side, sample_textures
 from texture_nets.nets.ulyanov import Generator
@@ -153,6 +155,67 @@ class Stylizer(PretrainedModel):
         )
         (result,) = stylize_images(self.network, [photo], [out], work, options)
         return tensor_to_pil(result)
+
+    def stylize_frames(
+        self,
+        frames: Iterable[Frame],
+        size: int | None = None,
+        seed: int = 0,
+        temporal: float = DEFAULT_TEMPORAL,
+        original_colors: bool = False,
+        content_scale: float = 1.0,
+    ) -> Iterator[Image.Image]:
+        """Stylize a sequence of frames (PIL images or (H, W, 3) uint8 arrays), lazily, one at
+        a time, all with the noise of ``seed`` (steady strokes). ``temporal`` (0 to < 1)
+        blends the previous result, moved along the frames' optical flow, into each new one
+        where the flow is reliable (``inference.temporal``; needs OpenCV); 0: every frame
+        exactly as ``stylize`` paints it. Other arguments as ``stylize``."""
+        from texture_nets.inference.video import stylize_frames
+
+        def one(image: Image.Image) -> Image.Image:
+            return self.stylize(image, size, seed, original_colors, content_scale)
+
+        return stylize_frames(one, frames, temporal)
+
+    def stylize_video(
+        self,
+        src: str | Path,
+        dst: str | Path,
+        size: int | None = None,
+        seed: int = 0,
+        temporal: float = DEFAULT_TEMPORAL,
+        original_colors: bool = False,
+        content_scale: float = 1.0,
+        max_frames: int | None = None,
+        progress: bool = False,
+    ) -> Path:
+        """Stylize a clip (any container and codec PyAV reads) into ``dst``: same frame rate,
+        duration and frame size (or longer side ``size``, rounded to even), audio copied
+        unchanged, streamed in bounded memory, written atomically. ``max_frames`` keeps only
+        the first frames; ``progress`` shows a bar on stderr. Needs the ``[video]`` extra."""
+        from texture_nets.inference.video import encoder_size, probe, transcode
+
+        if not 0 <= temporal < 1:
+            raise UserError(f"temporal must be in [0, 1), got {temporal}")
+        clip = probe(src)
+        out = encoder_size(output_size((clip.width, clip.height), size))
+        work = work_size_for(out, content_scale, self.info.photo_size)
+        smallest = min_side(self.network.config)
+        if min(work) < smallest:
+            raise UserError(
+                f"{src}: {work[0]}x{work[1]} is too small to stylize: the network needs "
+                f"{smallest} px a side (raise size or content_scale)"
+            )
+        return transcode(
+            src,
+            dst,
+            lambda frames: self.stylize_frames(
+                frames, size, seed, temporal, original_colors, content_scale
+            ),
+            out,
+            max_frames,
+            progress,
+        )
 
 
 def _as_rgb(image: ImageInput) -> Image.Image:

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import torch
 from rich.console import Console
 from rich.progress import Progress
 
-from texture_nets.api import PretrainedModel, TextureModel, load
+from texture_nets.api import PretrainedModel, Stylizer, TextureModel, load
 from texture_nets.cli.args import (
     parse_device,
     parse_size,
@@ -37,7 +37,14 @@ from texture_nets.errors import (
 )
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
 from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_large
-from texture_nets.inference.stylize import StylizeOptions, is_out_of_memory, stylize_files
+from texture_nets.inference.stylize import (
+    StylizeOptions,
+    is_out_of_memory,
+    output_name,
+    stylize_files,
+)
+from texture_nets.inference.temporal import DEFAULT_TEMPORAL
+from texture_nets.inference.video import is_video, list_videos, output_suffix
 from texture_nets.nets.networks import Network, render_steps, sample_textures
 from texture_nets.nets.ulyanov import Generator
 from texture_nets.precision import default_device
@@ -50,6 +57,7 @@ examples:
   texture-nets generate --texture tn_red_peppers --size 1024 --count 4 --out samples/
   texture-nets generate --checkpoint vangogh_starry_night --content photo.jpg --out out/
   python generate.py --checkpoint runs/wave --content photos/ --size 768 --original-colors
+  texture-nets generate --checkpoint vangogh_starry_night --content clip.mp4 --out out/
 """
 
 
@@ -116,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GB",
         help="keep the process under about this much memory (a GPU: its memory); larger "
         "intermediate maps go to temporary files (same result, a little slower)",
+    )
+    parser.add_argument(
+        "--temporal",
+        type=float,
+        default=DEFAULT_TEMPORAL,
+        metavar="W",
+        help="clips: blend this much of the previous stylized frame, moved along the optical "
+        "flow, into each frame where the flow is reliable (steadier strokes; 0: off, below 1)",
     )
     parser.add_argument("--out", default="samples", help="output directory")
     parser.add_argument("--format", choices=("png", "jpg"), default="png")
@@ -234,11 +250,15 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
     device = parse_device(args.device)
     out = check_output_dir(args.out)
     content = Path(args.content).expanduser()
+    videos: list[Path] = []  # clips: stylize_videos, after the photos
     if content.is_dir():
         root: Path | None = content
         sources = list_images(content)
-        if not sources:
-            raise UserError(f"{content}: no images found (searched recursively)")
+        videos = list_videos(content)
+        if not sources and not videos:
+            raise UserError(f"{content}: no images or videos found (searched recursively)")
+    elif is_video(content):
+        root, sources, videos = None, [], [content]
     elif content.exists() or is_builtin(args.content):
         root, sources = None, [Path(args.content)]
     else:
@@ -259,8 +279,11 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
     if args.backend == "onnxruntime":
         network = cast(Network, onnx_network(network, args, workdir))
     start = time.perf_counter()
-    with progress_bar(enabled=root is not None) as progress:
-        written = stylize_files(network, sources, root, out, model.name, options, progress)
+    written: list[Path] = []
+    if sources:
+        with progress_bar(enabled=root is not None) as progress:
+            written = stylize_files(network, sources, root, out, model.name, options, progress)
+    written += stylize_videos(model.to(device), videos, root, out, args)
     elapsed = time.perf_counter() - start
     if not written:
         raise UserError(
@@ -269,6 +292,35 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
         )
     log.info("%d image(s) stylized in %.2f s -> %s", len(written), elapsed, out)
     return 0
+
+
+def stylize_videos(
+    model: PretrainedModel, videos: list[Path], root: Path | None, out: Path, args: Any
+) -> list[Path]:
+    """Stylize clips (``Stylizer.stylize_video``) to ``out/<name>_<style>.<suffix>``; in a
+    folder, a clip that cannot be used is skipped with a warning (as photos are)."""
+    assert isinstance(model, Stylizer)  # read_for_mode checked the mode
+    written: list[Path] = []
+    for video in videos:
+        name = output_name(video, root, model.name, output_suffix(video)[1:])
+        try:
+            written.append(
+                model.stylize_video(
+                    video,
+                    out / name,
+                    size=int(args.size) if args.size else None,
+                    seed=args.seed,
+                    temporal=args.temporal,
+                    original_colors=args.original_colors,
+                    content_scale=args.content_scale,
+                    progress=True,
+                )
+            )
+        except UserError as error:
+            if root is None:
+                raise
+            log.warning("skipped %s: %s", video, error)
+    return written
 
 
 @contextmanager
