@@ -2,13 +2,15 @@
 
 Event API names are stable, so ``gradio_client`` can call them:
 ``/stylize`` (photo, style, size, original_colors, content_scale, seed) -> image and
-``/texture`` (model, size, seed) -> (sample, 2x2 tiled preview). Uploads are decoded here,
-not by Gradio, so a file that is not an image (or is empty, or an image bomb) gets the same
-one-line message as the command line, shown in the page.
+``/texture`` (model, size, seed) -> (sample, 2x2 tiled preview); ``/stylize_video`` (clip,
+style, temporal, seed) -> the stylized clip (its first ``MAX_VIDEO_SECONDS`` s, sound kept).
+Uploads are decoded here, not by Gradio, so a file that is not an image (or is empty, or an
+image bomb) gets the same one-line message as the command line, shown in the page.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -26,11 +28,14 @@ from texture_nets.api import PretrainedModel, Stylizer, TextureModel, load
 from texture_nets.errors import UserError
 from texture_nets.image import open_image
 from texture_nets.inference.pretrained import MODELS_DIR, shipped_models
+from texture_nets.inference.temporal import DEFAULT_TEMPORAL
 from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
 
 DEFAULT_STYLE = "vangogh_starry_night"
 MAX_STYLIZE_SIDE = 1536  # the slider's top: about 5 s on a 2-core CPU for a shipped stylizer
 MAX_TEXTURE_SIDE = 2048  # a few seconds on a CPU
+MAX_VIDEO_SECONDS = 5  # the Video tab stylizes at most the first 5 s of a clip ...
+MAX_VIDEO_SIDE = 320  # ... at most 320 px on the longer side: ~1 s a frame on a 2-core CPU
 EXAMPLE_PHOTOS = ("chelsea", "astronaut", "coffee")  # scikit-image's public-domain photos
 
 
@@ -106,6 +111,45 @@ def make_stylize(models: Mapping[str, str]) -> Any:
         return result
 
     return stylize
+
+
+def make_stylize_video(models: Mapping[str, str]) -> Any:
+    def stylize_video(
+        clip: Any, style: str = DEFAULT_STYLE, temporal: float = DEFAULT_TEMPORAL, seed: float = 0
+    ) -> str:
+        """The clip's first ``MAX_VIDEO_SECONDS`` s painted in the style, at most
+        ``MAX_VIDEO_SIDE`` px a side, steadied by the temporal blend; returns the file."""
+        if style not in models:
+            raise gr.Error(f"Unknown style {style!r}; choose one of: {', '.join(models)}.")
+        if isinstance(clip, Mapping) and isinstance(clip.get("video"), Mapping):
+            clip = clip["video"]  # gr.Video's payload: {"video": FileData, "subtitles": ...}
+        if clip is None:
+            raise gr.Error("Upload a clip first.")
+        source = Path(_photo_path(clip))
+        try:
+            from texture_nets.inference.video import probe
+
+            info = probe(source)
+            model = _model(models[style])
+            assert isinstance(model, Stylizer)
+            out = (
+                Path(tempfile.mkdtemp(prefix="texture_nets_video_")) / f"{source.stem}_{style}.mp4"
+            )
+            start = time.perf_counter()
+            model.stylize_video(
+                source,
+                out,
+                size=min(MAX_VIDEO_SIDE, max(info.width, info.height)),
+                seed=int(seed),
+                temporal=float(temporal),
+                max_frames=max(1, math.ceil(MAX_VIDEO_SECONDS * info.fps)),
+            )
+        except UserError as error:
+            raise gr.Error(str(error)) from error
+        gr.Info(f"{style}: {source.name} in {time.perf_counter() - start:.1f} s")
+        return str(out)
+
+    return stylize_video
 
 
 def make_texture(models: Mapping[str, str]) -> Any:
@@ -195,6 +239,29 @@ def build_app(runs: Path | None = None) -> gr.Blocks:
                 outputs=[result],
                 api_name="stylize",
                 preprocess=False,  # decode the upload ourselves: clear messages for bad files
+            )
+        with gr.Tab("Video"):
+            gr.Markdown(
+                f"Stylize a short clip (the first {MAX_VIDEO_SECONDS} s, at most "
+                f"{MAX_VIDEO_SIDE} px on the longer side; the sound is kept). The temporal "
+                "blend steadies the strokes from frame to frame (0: off)."
+            )
+            with gr.Row():
+                clip = gr.Video(label="Clip", elem_id="clip", sources=["upload"], height=360)
+                clip_result = gr.Video(label="Stylized clip", elem_id="clip-result", height=360)
+            with gr.Row():
+                clip_style = gr.Dropdown(
+                    choices=list(styles), value=default_style, label="Style", elem_id="clip-style"
+                )
+                temporal = gr.Slider(0, 0.9, DEFAULT_TEMPORAL, step=0.05, label="Temporal blend")
+                clip_seed = gr.Number(0, label="Noise seed", precision=0)
+            clip_button = gr.Button("Stylize clip", variant="primary", elem_id="video-button")
+            clip_button.click(
+                make_stylize_video(styles),
+                inputs=[clip, clip_style, temporal, clip_seed],
+                outputs=[clip_result],
+                api_name="stylize_video",
+                preprocess=False,  # read the upload ourselves: clear messages for bad files
             )
         with gr.Tab("Texture"):
             with gr.Row():
