@@ -73,3 +73,37 @@ def test_concurrent_requests_are_queued_not_dropped(client: Client, photo: Path)
     ]
     sizes = [Image.open(job.result(timeout=120)).size[0] for job in jobs]
     assert sizes == [128, 160, 192]
+
+
+def test_video_tab_returns_the_clip_stylized_and_capped(client: Client, tmp_path: Path) -> None:
+    av = pytest.importorskip("av", reason="the [video] extra")
+    from fractions import Fraction
+
+    from texture_nets.app.demo import MAX_VIDEO_SECONDS
+
+    fps, frames = 2, 2 * MAX_VIDEO_SECONDS + 4  # 2 s longer than the cap
+    clip = tmp_path / "clip.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(
+                rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24"
+            )
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    result = client.predict(handle_file(str(clip)), "vangogh_starry_night", 0.5, 0,
+                            api_name="/stylize_video")  # fmt: skip
+    path = result["video"] if isinstance(result, dict) else result
+    with av.open(str(path)) as stylized:
+        video = stylized.streams.video[0]
+        decoded = list(stylized.decode(video))
+        assert (video.width, video.height) == (64, 48)
+    assert len(decoded) == fps * MAX_VIDEO_SECONDS  # capped, as the page says
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(Exception, match="is not a video"):
+        client.predict(handle_file(str(bad)), "vangogh_starry_night",
+                       api_name="/stylize_video")  # fmt: skip
