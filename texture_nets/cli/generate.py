@@ -300,6 +300,8 @@ def stylize_videos(
     """Stylize clips (``Stylizer.stylize_video``) to ``out/<name>_<style>.<suffix>``; in a
     folder, a clip that cannot be used is skipped with a warning (as photos are)."""
     assert isinstance(model, Stylizer)  # read_for_mode checked the mode
+    if videos and args.backend != "torch":
+        log.warning("clips are stylized with PyTorch (--backend %s is for photos)", args.backend)
     written: list[Path] = []
     for video in videos:
         name = output_name(video, root, model.name, output_suffix(video)[1:])
