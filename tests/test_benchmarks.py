@@ -198,3 +198,31 @@ def test_quality_study_stylize_section_divides_by_gatys() -> None:
     # along the budget: each scoring point over the same Gatys figure, at its minutes
     assert "| config | 0.5 min | 1.0 min |" in text
     assert "| `default` | 4.00, 1.50 (40 steps) | 2.50, 1.25 (90 steps) |" in text
+
+
+def test_video_benchmark_synthetic_clips_carry_their_true_flow() -> None:
+    pytest.importorskip("cv2", reason="the [video] extra")
+    from benchmarks import video_temporal as bench
+    from texture_nets.inference.temporal import warping_error
+
+    for position in (bench.pan_astronaut, bench.zoom_chelsea):
+        clip = bench.synthetic_clip("clip", "builtin:astronaut", position, 3)
+        assert clip.true_flows is not None and len(clip.true_flows) == 2
+        # the input warped by its true flow is itself, up to bilinear resampling
+        assert warping_error(clip.frames, flows=clip.true_flows) < 0.01
+        shuffled = [clip.frames[0], clip.frames[2], clip.frames[1]]
+        assert warping_error(shuffled, flows=clip.true_flows) > 0.02
+
+
+def test_video_benchmark_picks_the_least_blending_that_meets_both_targets() -> None:
+    from benchmarks.video_temporal import pick_weight
+
+    def row(error: float, style: float) -> dict[str, float]:
+        return {"error_ratio_mean": error, "error_ratio_worst": error,
+                "style_ratio_mean": style, "style_ratio_worst": style}  # fmt: skip
+
+    sweep = {"0.5": row(0.6, 1.0), "0.6": row(0.45, 1.05), "0.7": row(0.3, 1.08),
+             "0.8": row(0.2, 1.2), "plain0.6": row(0.1, 1.0)}  # fmt: skip
+    assert pick_weight(sweep) == 0.6
+    sweep["0.6"] = row(0.45, 1.15)
+    assert pick_weight(sweep) == 0.7
