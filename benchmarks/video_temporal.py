@@ -335,6 +335,11 @@ def to_markdown(payload: dict[str, Any]) -> str:
     ]  # fmt: skip
     sweep[-1][0] = "0.6 without restore_detail"
     speed, rss = payload["speed"], payload["rss"]
+    met = any(
+        s["error_ratio_worst"] <= 0.5 and s["style_ratio_worst"] <= 1.1
+        for w, s in payload["sweep"].items()
+        if w[0].isdigit()
+    )
     small, large = rss[str(RSS_FRAMES)], rss[str(10 * RSS_FRAMES)]
     lines = [
         "Warping error (Lai et al. 2018; true flow for the synthetic clips, DIS for the real "
@@ -343,15 +348,17 @@ def to_markdown(payload: dict[str, Any]) -> str:
         "",
         table(header, rows),
         "",
-        "Blend weight sweep (ratios to frame by frame, over the clips; the default is the "
-        "least blending with every error ratio <= 0.5 and every style ratio <= 1.1: "
-        f"{payload['picked']}):",
+        "Blend weight sweep (ratios to frame by frame, over the clips). The default is the "
+        "least blending with every error ratio <= 0.5 and every style ratio <= 1.1, else the "
+        f"lowest mean error with every style ratio <= 1.1: {pick_weight(payload['sweep'])}"
+        f"{'' if met else ' (no weight met the error target on every clip)'}:",
         "",
         table(["weight", "err mean", "err worst", "style mean", "style worst"], sweep),
         "",
         f"`stylize_video` at {SPEED_SIZE[0]}x{SPEED_SIZE[1]} ({SPEED_FRAMES} frames, decode + "
         f"stylize + flow + encode): {speed['fps_off']:.2f} fps frame by frame, "
-        f"{speed['fps_temporal']:.2f} fps with --temporal {speed['temporal']} "
+        f"{speed['fps_temporal']:.2f} fps with --temporal {speed['temporal']} (the flow costs "
+        "the same at any weight) "
         "(target 5 fps).",
         "",
         f"Peak RSS of a fresh process stylizing a {RSS_SIZE[0]}x{RSS_SIZE[1]} clip: "
