@@ -256,7 +256,7 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
         sources = list_images(content)
         videos = list_videos(content)
         if not sources and not videos:
-            raise UserError(f"{content}: no images or videos found (searched recursively)")
+            raise UserError(f"{content}: no images found, nor clips (searched recursively)")
     elif is_video(content):
         root, sources, videos = None, [], [content]
     elif content.exists() or is_builtin(args.content):
