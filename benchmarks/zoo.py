@@ -79,6 +79,11 @@ TERMS = {
     "texture": "The example texture comes from a research texture set without a licence of "
     "its own (research and benchmark use); treat these weights the same way.",
 }
+# the one-line form of TERMS, in each model's config.json (list_models, texture-nets models)
+SHORT_TERMS = {
+    "stylize": "non-commercial research and education only (trained on BSDS500 photos)",
+    "texture": "research and benchmark use (example from a research texture set)",
+}
 OUT = "zoo"
 
 
@@ -231,6 +236,7 @@ def build(
         description=f"{kind}: {title} ({model.info.architecture}, {model.info.global_step} steps)",
         training=portable(model.info.training),
         descriptor_source=model.info.descriptor_source,
+        terms=SHORT_TERMS[mode],
     )
     folder = MODELS_DIR / name
     model.info = info
@@ -247,7 +253,7 @@ def build(
     else:
         assert isinstance(shipped, api.TextureModel)
         figures = measure_texture(shipped, name, args)
-        sample = shipped.sample(size=384)[0]
+        sample = shipped.sample(size=384)
     figures["train_minutes"] = minutes
     if args.keep_gatys:
         kept = ("network", "gatys", "photos", "network_loss", "gatys_loss", "gatys_seconds_256")

@@ -120,7 +120,7 @@ def make_texture(models: Mapping[str, str]) -> Any:
         assert isinstance(model, TextureModel)
         start = time.perf_counter()
         try:
-            (sample,) = model.sample(size=side, seed=int(seed))
+            sample = model.sample(size=side, seed=int(seed))
         except UserError as error:
             raise gr.Error(str(error)) from error
         elapsed = time.perf_counter() - start

@@ -46,6 +46,7 @@ class ModelInfo:
     training: dict[str, Any] = field(default_factory=dict)  # the run's full TrainConfig
     descriptor_source: str = ""
     style_sha256: str = ""
+    terms: str = ""  # terms of use of the weights, from those of their training data
     format: str = FORMAT
 
     @property
@@ -99,11 +100,8 @@ def load_model(folder: str | Path) -> tuple[Network, ModelInfo]:
     folder = Path(folder).expanduser()
     if not is_model_folder(folder):
         raise ModelFolderError(f"{folder}: not a saved model (needs {CONFIG} and {WEIGHTS})")
+    info = read_info(folder)
     try:
-        data = json.loads((folder / CONFIG).read_text())
-        if data.get("format") != FORMAT:
-            raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
-        info = ModelInfo(**data)
         network = build_network(config_from_dict(info.architecture, info.network))
         state = load_file(str(folder / WEIGHTS))
         network.load_state_dict({name: tensor.float() for name, tensor in state.items()})
@@ -113,14 +111,35 @@ def load_model(folder: str | Path) -> tuple[Network, ModelInfo]:
 
 
 def shipped_models() -> dict[str, str]:
-    """The models that come with the package: name -> one-line description."""
+    """The models that come with the package: name -> its description and terms, one line."""
+    return {name: summary(info) for name, info in shipped_infos().items()}
+
+
+def shipped_infos() -> dict[str, ModelInfo]:
+    """The models that come with the package: name -> ``ModelInfo`` (no weights loaded)."""
     if not MODELS_DIR.is_dir():
         return {}
-    models = {}
-    for folder in sorted(MODELS_DIR.iterdir()):
-        if is_model_folder(folder):
-            models[folder.name] = str(json.loads((folder / CONFIG).read_text())["description"])
-    return models
+    return {
+        folder.name: read_info(folder)
+        for folder in sorted(MODELS_DIR.iterdir())
+        if is_model_folder(folder)
+    }
+
+
+def read_info(folder: Path) -> ModelInfo:
+    """A model folder's ``config.json`` (what it is, how it was trained), without weights."""
+    try:
+        data = json.loads((folder / CONFIG).read_text())
+        if data.get("format") != FORMAT:
+            raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
+        return ModelInfo(**data)
+    except (OSError, ValueError, TypeError) as error:
+        raise ModelFolderError(f"{folder}: unreadable saved model ({error})") from error
+
+
+def summary(info: ModelInfo) -> str:
+    """One line: the description, then the terms of use when the model has any."""
+    return info.description + (f" [terms: {info.terms}]" if info.terms else "")
 
 
 def training_command(training: Mapping[str, Any]) -> str:
@@ -150,9 +169,10 @@ def model_card(info: ModelInfo, sections: Mapping[str, str] | None = None) -> st
     usage = (
         f'tn.load({name}).stylize("photo.jpg").save("out.png")'
         if info.mode == "stylize"
-        else f'tn.load({name}).sample(size=512, seed=0)[0].save("out.png")'
+        else f'tn.load({name}).sample(size=512, seed=0).save("out.png")'
     )
     lines = [
+        *card_metadata(info),
         f"# {info.name}",
         "",
         info.description or f"A texture-nets {kind}.",
@@ -173,6 +193,23 @@ def model_card(info: ModelInfo, sections: Mapping[str, str] | None = None) -> st
     for title, body in (sections or {}).items():
         lines += ["", f"## {title}", "", body.rstrip()]
     return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def card_metadata(info: ModelInfo) -> list[str]:
+    """The YAML header model hubs read (licence, library, task, tags)."""
+    task = "image-to-image" if info.mode == "stylize" else "unconditional-image-generation"
+    tags = ["texture-nets", "style-transfer" if info.mode == "stylize" else "texture-synthesis"]
+    licence = ["license: other", f"license_name: {json.dumps(info.terms)}"] if info.terms else []
+    return [
+        "---",
+        *licence,
+        "library_name: texture-nets",
+        f"pipeline_tag: {task}",
+        "tags:",
+        *(f"- {tag}" for tag in [*tags, info.architecture]),
+        "---",
+        "",
+    ]
 
 
 def _network_summary(network: Mapping[str, Any]) -> str:
