@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from texture_nets.cli import train as train_cli
 from texture_nets.cli.config_flags import add_config_flags, flag_type
 from texture_nets.errors import UserError
 from texture_nets.nets.johnson import JohnsonConfig
@@ -317,6 +318,46 @@ def test_flags_are_parsed_by_type(hint: Any, text: str, value: Any) -> None:
     parser.add_argument("--key", type=flag_type(hint))
     parsed = parser.parse_args(["--key", text]).key
     assert parsed == value and type(parsed) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("given", "value"),
+    [
+        (["--normalize-gradients"], True),
+        (["--no-normalize-gradients"], False),
+        (["--normalize-gradients", "true"], True),  # the older spelling
+        (["--normalize-gradients", "off"], False),
+        (["--normalize-gradients=No"], False),
+        (["--normalize-gradients", "--no-normalize-gradients"], False),  # the last one wins
+    ],
+)
+def test_switches_take_flag_no_flag_and_the_older_value_form(given: list[str], value: bool) -> None:
+    args = train_cli.build_parser(code_defaults()).parse_args(["--texture", "t.png", *given])
+    assert args.normalize_gradients is value
+
+
+def test_a_switch_with_a_bad_value_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="expected true or false, got 'maybe'"):
+        train_cli.build_parser(code_defaults()).parse_args(["--normalize-gradients=maybe"])
+
+
+def test_list_flags_take_commas_spaces_or_both() -> None:
+    parser = train_cli.build_parser(code_defaults())
+    for given in (["relu1_1,relu2_1,relu3_1"], ["relu1_1", "relu2_1", "relu3_1"],
+                  ["relu1_1,relu2_1", "relu3_1"]):  # fmt: skip
+        args = parser.parse_args(["--style-layers", *given])
+        assert args.style_layers == ["relu1_1", "relu2_1", "relu3_1"]
+    weights = parser.parse_args(["--style-layer-weights", "1", "0.5,2"]).style_layer_weights
+    assert weights == [1.0, 0.5, 2.0]
+
+
+def test_precision_has_one_spelling_per_meaning() -> None:
+    parser = train_cli.build_parser(code_defaults())
+    assert parser.parse_args(["--precision", "32"]).precision == "fp32"
+    assert parser.parse_args(["--precision", "BF16"]).precision == "bf16"
+    with pytest.raises(UserError, match="choose from auto, bf16, fp32, bf16-mixed, 16-mixed"):
+        parser.parse_args(["--precision", "fp16"])
+    assert parser.parse_args(["--steps", "9"]).max_steps == 9  # --steps: every command's word
 
 
 def test_a_bad_bool_flag_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:

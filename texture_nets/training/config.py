@@ -42,6 +42,17 @@ RANDOM_SIZE_STEP = 32  # random training sides are image_size minus multiples of
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"  # package data: wheels ship it
 
 
+# the first key of each section of TrainConfig -> its title (the groups of ``train --help``)
+SECTIONS = {
+    "mode": "what to learn",
+    "descriptor": "descriptor and loss",
+    "generator": "generator",
+    "image_size": "optimisation",
+    "accelerator": "where it runs",
+    "log_every": "bookkeeping",
+}
+
+
 class ConfigError(UserError, ValueError):
     """A configuration value or key that cannot be used."""
 
@@ -149,9 +160,10 @@ class TrainConfig:
     )
     precision: str = _key(
         "auto",
-        "auto|bf16|fp32: fp32 weights, generator and descriptor under bf16 autocast where "
-        "fast (auto) or as named; bf16-descriptor: only the descriptor; 32|bf16-mixed|16-mixed: "
-        "Lightning's precision for the whole step (docs/scaling.md)",
+        "auto|fp32|bf16: fp32 weights, generator and descriptor under bf16 autocast where "
+        "fast (auto) or as named; bf16-mixed|16-mixed: Lightning's precision for the whole "
+        "step (16-mixed: GPUs); also accepted: 32 (= fp32), bf16-descriptor (only the "
+        "descriptor in bf16) (docs/scaling.md)",
         TRAIN_PRECISIONS,
     )
     seed: int = _key(0, "seed of weights init and noise")
