@@ -12,7 +12,6 @@ tuple, whose order (PIL's (width, height) vs a tensor's (height, width)) is easy
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Self, TypeAlias, cast, overload
 
@@ -24,10 +23,10 @@ from texture_nets.errors import UserError
 from texture_nets.image import MAX_PIXELS, ImageError, open_image, tensor_to_pil, to_rgb
 from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_large
 from texture_nets.inference.pretrained import (
-    MODELS_DIR,
     ModelInfo,
     is_model_folder,
     load_model,
+    resolve_model,
     save_model,
     shipped_models,
 )
@@ -46,8 +45,6 @@ from texture_nets.precision import default_device
 # (3, H, W) / (1, 3, H, W) tensor in [0, 1]
 ImageInput: TypeAlias = Image.Image | str | Path | np.ndarray[Any, Any] | torch.Tensor
 
-
-log = logging.getLogger("texture_nets")
 
 DEFAULT_SAMPLE_SIDE = 512
 
@@ -285,18 +282,7 @@ def load(
     -> a ``TextureModel`` (texture mode) or a ``Stylizer`` (stylize mode). For a type
     checker, ``Stylizer.from_pretrained`` / ``TextureModel.from_pretrained`` name the kind."""
     device = torch.device(default_device() if device is None else device)
-    path = Path(name_or_path).expanduser()
-    shipped = MODELS_DIR / str(name_or_path)
-    if str(name_or_path) in shipped_models():
-        if path.exists():
-            log.warning(
-                "%s: loading the local %s, not the shipped model of that name (rename it, or "
-                "move elsewhere, to load the shipped one)",
-                name_or_path,
-                "folder" if path.is_dir() else "file",
-            )
-        else:
-            path = shipped
+    path = resolve_model(name_or_path)
     if is_model_folder(path):
         network, info = load_model(path)
     elif path.exists():

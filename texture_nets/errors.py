@@ -45,7 +45,8 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.help and "(default:" in action.help:
             return action.help
-        if action.default in (None, False, argparse.SUPPRESS) or action.const is True:
+        default = action.default
+        if default is None or default is False or default == [] or default == argparse.SUPPRESS:
             return action.help  # "(default: None)" says nothing
         return super()._get_help_string(action)
 

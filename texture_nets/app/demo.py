@@ -25,7 +25,7 @@ from PIL import Image
 from texture_nets.api import PretrainedModel, Stylizer, TextureModel, load
 from texture_nets.errors import UserError
 from texture_nets.image import open_image
-from texture_nets.inference.pretrained import MODELS_DIR, shipped_models
+from texture_nets.inference.pretrained import MODELS_DIR, find_runs, is_model_folder, shipped_models
 from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
 
 DEFAULT_STYLE = "vangogh_starry_night"
@@ -41,15 +41,13 @@ def find_models(runs: Path | None) -> dict[str, dict[str, str]]:
     for name in shipped_models():
         mode = _mode_of(MODELS_DIR / name)
         found[mode][name] = str(MODELS_DIR / name)
-    if runs is not None and runs.is_dir():
-        for last in sorted(runs.glob("**/checkpoints/last.ckpt")):
-            run = last.parent.parent
-            try:
-                mode = read_checkpoint(last).mode
-            except CheckpointError:
-                continue
-            name = run.name if run.name not in found[mode] else f"runs/{run.name}"
-            found[mode][name] = str(run)
+    for run in find_runs(runs) if runs is not None else []:
+        try:
+            mode = _mode_of(run) if is_model_folder(run) else read_checkpoint(run).mode
+        except (CheckpointError, OSError, ValueError, KeyError):
+            continue
+        name = run.name if run.name not in found[mode] else f"runs/{run.name}"
+        found[mode][name] = str(run)
     return found
 
 

@@ -89,7 +89,7 @@ def _kind(f: Field[Any], hint: Any) -> dict[str, Any]:
             "type": normalize_precision,
             "metavar": "{" + ",".join(SHOWN_TRAIN_PRECISIONS) + "}",
         }
-    if typing.get_origin(hint) is list or list in map(typing.get_origin, typing.get_args(hint)):
+    if any(typing.get_origin(h) is list for h in (hint, *typing.get_args(hint))):
         return {
             "type": flag_type(hint),
             "nargs": "+",

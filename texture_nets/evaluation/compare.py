@@ -61,8 +61,9 @@ from texture_nets.image import (
     open_image,
     pil_to_tensor,
 )
+from texture_nets.inference.pretrained import read_trained
 from texture_nets.inference.stylize import output_size, stylize_tensor
-from texture_nets.nets.checkpoint import CheckpointInfo, read_checkpoint
+from texture_nets.nets.checkpoint import CheckpointInfo
 from texture_nets.nets.networks import min_side, sample_textures
 from texture_nets.objective.descriptor import VGGDescriptor, min_input_side
 from texture_nets.objective.objective import (
@@ -146,7 +147,7 @@ def _run_network(
     job: MethodJob, device: torch.device, contents: list[Tensor], isolated: bool
 ) -> MethodRun:
     """Every output timed once (topped up to ``--repeats`` passes), after a warm-up pass."""
-    options, info = job.options, read_checkpoint(job.checkpoint)
+    options, info = job.options, read_trained(job.checkpoint)
     if job.mode == "texture":
         generator = info.build_generator().to(device)
         seeds = [options.seed + i for i in range(options.samples)]
@@ -349,7 +350,7 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}")
     device = parse_device(options.device)
     check_output_dir(options.out)
-    info = read_checkpoint(options.checkpoint)
+    info = read_trained(options.checkpoint)
     info.build_network()  # a damaged checkpoint fails here, not in a worker process
     mode = _check_mode(options, info)
     settings = loss_settings(info.config, mode == "stylize")
@@ -360,7 +361,9 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
     )
     if not style_path:
         flag = "--texture" if mode == "texture" else "--style"
-        raise UserError(f"give {flag} IMG (the checkpoint does not name its example)")
+        raise UserError(
+            f"give {flag} IMG: the model does not name its example, or it is not on this machine"
+        )
     example = load_image(
         style_path, settings.style_size, min_side=min_input_side(settings.arch, settings.layers)
     )

@@ -9,6 +9,7 @@ huggingface_hub's mixin: the same three files, and no hub package in the core in
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -19,8 +20,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from texture_nets.errors import UserError
-from texture_nets.image import atomic_write
+from texture_nets.image import atomic_write, is_builtin
+from texture_nets.nets.checkpoint import CheckpointInfo, read_checkpoint
 from texture_nets.nets.networks import Network, build_network, config_from_dict
+
+log = logging.getLogger("texture_nets")
 
 FORMAT = "texture-nets-model/1"
 WEIGHTS = "model.safetensors"
@@ -140,6 +144,60 @@ def read_info(folder: Path) -> ModelInfo:
 def summary(info: ModelInfo) -> str:
     """One line: the description, then the terms of use when the model has any."""
     return info.description + (f" [terms: {info.terms}]" if info.terms else "")
+
+
+def resolve_model(name_or_path: str | Path) -> Path:
+    """A shipped model's name -> its folder; anything else -> the path as given. A local path
+    that shadows a shipped name is loaded, and said so (a log warning)."""
+    path = Path(name_or_path).expanduser()
+    if str(name_or_path) not in shipped_infos():
+        return path
+    if not path.exists():
+        return MODELS_DIR / str(name_or_path)
+    log.warning(
+        "%s: using the local %s, not the shipped model of that name (rename or move it to use "
+        "the shipped one)",
+        name_or_path,
+        "folder" if path.is_dir() else "file",
+    )
+    return path
+
+
+def read_trained(name_or_path: str | Path) -> CheckpointInfo:
+    """A checkpoint, run, model folder or shipped name as a ``CheckpointInfo`` (what
+    ``compare`` reads). A model folder's example is its ``style.jpg`` when the recorded path
+    is not on this machine; "" when neither is (the caller asks for one)."""
+    path = resolve_model(name_or_path)
+    if not is_model_folder(path):
+        return read_checkpoint(path)
+    network, info = load_model(path)
+    config = dict(info.training)
+    style, sha256 = str(config.get("style_image") or ""), info.style_sha256
+    if not (is_builtin(style) or Path(style).expanduser().is_file()):
+        style = str(path / "style.jpg") if (path / "style.jpg").is_file() else ""
+        sha256 = ""  # a thumbnail, not the training image: nothing to check it against
+    config["style_image"] = style
+    return CheckpointInfo(
+        path=path,
+        config=config,
+        generator_config=network.config,
+        generator_state=network.state_dict(),
+        descriptor_source=info.descriptor_source,
+        style_sha256=sha256,
+        global_step=info.global_step,
+        architecture=info.architecture,
+    )
+
+
+def find_runs(folder: Path) -> list[Path]:
+    """Training runs (``checkpoints/last.ckpt``) and saved model folders below ``folder``."""
+    if not folder.is_dir():
+        return []
+    runs = {last.parent.parent for last in folder.glob("**/checkpoints/last.ckpt")}
+    runs |= {
+        config.parent for config in folder.glob(f"**/{CONFIG}") if is_model_folder(config.parent)
+    }
+    return sorted(runs)
 
 
 def training_command(training: Mapping[str, Any]) -> str:
