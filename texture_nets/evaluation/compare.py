@@ -174,6 +174,9 @@ def _run_network(
     return MethodRun(per_input, seconds, memory, seeds=seeds)
 
 
+WARM_UP_STEPS = 2  # Gatys' untimed warm-up run
+
+
 def _run_gatys(
     job: MethodJob, device: torch.device, style: Tensor, contents: list[Tensor], isolated: bool
 ) -> MethodRun:
@@ -187,19 +190,20 @@ def _run_gatys(
         # The style targets are built inside: they are part of the timed work.
         objective = Objective.build(descriptor, job.loss, [style], use_bf16=job.use_bf16)
         optimizer, seed = options.gatys_optimizer, options.seed
+        progress = steps > WARM_UP_STEPS  # a bar per timed image (minutes each), not the warm-up
         if content is None:  # a texture
             size = (options.size, options.size)
             return gatys.synthesize(
-                objective, size, steps, seed=seed, optimizer=optimizer, progress=False
+                objective, size, steps, seed=seed, optimizer=optimizer, progress=progress
             )
         return gatys.stylize(
-            objective, content, steps, seed=seed, optimizer=optimizer, progress=False
+            objective, content, steps, seed=seed, optimizer=optimizer, progress=progress
         )
 
     inputs: list[Tensor | None] = list(contents) or [None]  # a texture: one image from noise
     probe = MemoryProbe(device, isolated)
     probe.start()
-    timed(device, partial(synthesize, inputs[0], min(2, options.gatys_steps)))  # warm-up
+    timed(device, partial(synthesize, inputs[0], min(WARM_UP_STEPS, options.gatys_steps)))
     outputs: list[Tensor] = []
     seconds: list[float] = []
     curves: list[list[float]] = []
