@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from PIL import Image
 
 from benchmarks.common import (
@@ -51,7 +52,6 @@ from texture_nets.inference.pretrained import (
 )
 from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
 
-STEPS = 400
 # The last four were trained for 300 steps to fit one session's CPU budget (2 cores).
 SHORTER = {"dcor_flagstones": 300, "dcor_foliage": 300, "picabia_udnie": 300,
            "roman_mosaic_duck": 300}  # fmt: skip
@@ -71,7 +71,6 @@ TEXTURES = {
     "dcor_flagstones": "flagstones (Sendik & Cohen-Or 2017)",
     "dcor_foliage": "foliage (Sendik & Cohen-Or 2017)",
 }
-STYLIZE_SETTINGS = {"image_size": 128, "batch_size": 4, "val_batches": 1}
 TERMS = {
     "stylize": "The style image is a public-domain painting. The network was trained on the "
     "300 training photos of the Berkeley Segmentation Dataset (BSDS500), whose terms allow "
@@ -87,6 +86,13 @@ SHORT_TERMS = {
 OUT = "zoo"
 
 
+def zoo_recipe(mode: str) -> dict[str, Any]:
+    """The zoo's recipe for a mode: configs/zoo_texture.yaml or configs/zoo_stylizer.yaml
+    (what users start from to train a model like the shipped ones)."""
+    kind = "stylizer" if mode == "stylize" else "texture"
+    return dict(yaml.safe_load((REPO / "configs" / f"zoo_{kind}.yaml").read_text()))
+
+
 def train(name: str, mode: str, work: Path, descriptor: str) -> tuple[Path, float | None]:
     """The model's run directory, trained now unless it already has its steps, and the
     minutes of training done now (None when nothing was trained).
@@ -94,7 +100,8 @@ def train(name: str, mode: str, work: Path, descriptor: str) -> tuple[Path, floa
     A shipped model whose run is gone (another machine) is re-measured as shipped.
     """
     run = work / name
-    steps = SHORTER.get(name, STEPS)
+    recipe = zoo_recipe(mode)
+    steps = SHORTER.get(name, int(recipe["max_steps"]))
     try:
         if read_checkpoint(run).global_step >= steps:
             return run, None
@@ -106,10 +113,10 @@ def train(name: str, mode: str, work: Path, descriptor: str) -> tuple[Path, floa
     if mode == "stylize":
         settings["style_image"] = str(data / "styles" / f"{name}.jpg")
         settings["content_dir"] = str(data / "content" / "train")
-        settings |= {"val_dir": str(data / "content" / "val"), **STYLIZE_SETTINGS}
+        settings["val_dir"] = str(data / "content" / "val")
     else:
         settings["style_image"] = str(data / "textures" / f"{name}.jpg")
-    settings |= {"resume": "auto", "out": str(run)}
+    settings = {**recipe, **settings, "resume": "auto", "out": str(run)}
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
