@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -380,3 +383,32 @@ def test_random_training_sizes_step_down_from_the_image_size() -> None:
     assert make_config({"random_size_min": 256}).training_sizes() == [256]
     smallest = {"random_size_min": 32, "num_scales": 3, "image_size": 64}  # relu5_1: 32 px
     assert make_config(smallest).training_sizes() == [64, 32]
+
+
+@pytest.mark.parametrize(
+    ("logger", "extra"), [("wandb", "[wandb]"), ("tensorboard", "[tensorboard]")]
+)
+def test_an_optional_logger_that_is_missing_names_its_extra(
+    logger: str, extra: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from texture_nets.training import fit
+
+    def missing(*args: Any, **kwargs: Any) -> None:
+        raise ModuleNotFoundError(f"No module named {logger!r}")
+
+    monkeypatch.setattr(fit, "WandbLogger" if logger == "wandb" else "TensorBoardLogger", missing)
+    config = TrainConfig(style_image="builtin:brick", logger=logger)
+    with pytest.raises(ConfigError, match=re.escape(f"texture-nets{extra}")):
+        fit.make_loggers(config, tmp_path)
+
+
+@pytest.mark.subprocess
+def test_importing_the_library_and_training_code_loads_no_optional_logger() -> None:
+    code = (
+        "import sys, texture_nets, texture_nets.training.fit;"
+        "print(sorted({'wandb', 'tensorboard'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

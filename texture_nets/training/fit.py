@@ -165,16 +165,23 @@ def make_loggers(config: TrainConfig, out: Path) -> list[Logger]:
         # Offline unless the user has configured wandb for online use: never needs an account.
         online = os.environ.get("WANDB_MODE") == "online" or bool(os.environ.get("WANDB_API_KEY"))
         os.environ.setdefault("WANDB_SILENT", "true")
-        return [
-            WandbLogger(
-                project="texture-nets", name=out.name, save_dir=str(out), offline=not online
-            )
-        ]
+        try:
+            return [
+                WandbLogger(
+                    project="texture-nets", name=out.name, save_dir=str(out), offline=not online
+                )
+            ]
+        except ModuleNotFoundError as error:
+            raise ConfigError(
+                "--logger wandb needs wandb: pip install 'texture-nets[wandb]' (or wandb)"
+            ) from error
     if config.logger == "tensorboard":
         try:
             return [TensorBoardLogger(str(out), name="tensorboard", version="")]
         except ModuleNotFoundError as error:
-            raise ConfigError("--logger tensorboard needs `pip install tensorboard`") from error
+            raise ConfigError(
+                "--logger tensorboard needs tensorboard: pip install 'texture-nets[tensorboard]'"
+            ) from error
     return [CSVLogger(str(out), name="logs", version="")]
 
 
