@@ -41,6 +41,7 @@ from benchmarks.common import (
 )
 from benchmarks.run import update_readme
 from texture_nets import api
+from texture_nets.evaluation.plots import image_grid
 from texture_nets.image import list_images, open_image, pil_to_tensor
 from texture_nets.inference.pretrained import (
     CARD,
@@ -296,12 +297,42 @@ def to_markdown(rows: list[dict[str, Any]], gatys_steps: int) -> str:
                 f"{row['size_mb']:.2f}",
                 f"{row['seconds_512']:.2f} s",
                 versus,
+                SHORT_TERMS[row["mode"]].split(" (")[0],
             ]
         )
     total = sum(row["size_mb"] for row in rows)
     header = ["name", "kind", "network", "training (2-core CPU)", "MB (fp16)", "512 px image",
-              f"vs Gatys ({gatys_steps} L-BFGS it., 256 px)"]  # fmt: skip
+              f"vs Gatys ({gatys_steps} L-BFGS it., 256 px)", "terms"]  # fmt: skip
     return table(header, lines) + f"\n\nAll models together: {total:.1f} MB."
+
+
+GALLERY = REPO / "docs" / "images" / "models.jpg"
+GALLERY_PHOTO = "builtin:chelsea"  # public domain (scikit-image); what every sample.png shows
+
+
+def write_gallery(side: int = 200) -> Path:
+    """The README's first picture: the photo and every stylizer's ``sample.png`` of it, then
+    every texture model's sample (each model folder's own picture, made by ``build``)."""
+
+    def thumb(image: Image.Image) -> Image.Image:
+        image = image.convert("RGB")
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+        return image
+
+    def picture(name: str) -> Image.Image:
+        return thumb(Image.open(MODELS_DIR / name / "sample.png"))
+
+    stylizers = image_grid(
+        [[thumb(open_image(GALLERY_PHOTO)), *(picture(name) for name in STYLIZERS)]],
+        ["photo", *STYLIZERS],
+    )
+    textures = image_grid([[picture(name) for name in TEXTURES]], list(TEXTURES))
+    canvas = Image.new("RGB", (max(stylizers.width, textures.width),
+                               stylizers.height + textures.height), "white")  # fmt: skip
+    canvas.paste(stylizers, (0, 0))
+    canvas.paste(textures, (0, stylizers.height))
+    canvas.save(GALLERY, quality=88)
+    return GALLERY
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-gatys", action="store_true", help="re-time only, keep the last Gatys figures"
     )
+    parser.add_argument(
+        "--gallery-only", action="store_true", help="only redraw docs/images/models.jpg"
+    )
     args = parser.parse_args(argv)
+    if args.gallery_only:
+        print(write_gallery())
+        return 0
     torch.set_num_threads(min(2, torch.get_num_threads()))
     text = RESULTS_JSON.read_text() if RESULTS_JSON.is_file() else "{}"
     previous = {row["name"]: row for row in json.loads(text).get("models", [])}
@@ -331,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     kept = [row for name, row in previous.items() if name not in done]
     rows = sorted([*kept, *rows], key=lambda row: names.index(row["name"]))
     write_results(OUT, to_markdown(rows, args.gatys_steps), {"models": rows})
+    write_gallery()
     update_readme()
     return 0
 
