@@ -29,7 +29,7 @@ def run(*command: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[s
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
-    for name in ("train", "generate", "gatys", "compare", "export", "demo"):
+    for name in ("train", "generate", "gatys", "compare", "export", "models", "demo"):
         assert f"  {name} " in out
 
 
@@ -37,7 +37,7 @@ def test_unknown_command_is_a_one_line_error(capsys: pytest.CaptureFixture[str])
     assert cli.main(["trian"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: unknown command 'trian'; did you mean train? "
-        "(one of train, generate, gatys, compare, export, demo)"
+        "(one of train, generate, gatys, compare, export, models, demo)"
     )
 
 

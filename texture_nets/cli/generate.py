@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import cast
 
 import torch
+from PIL import Image
 from rich.console import Console
 from rich.progress import Progress
 
@@ -41,6 +42,7 @@ from texture_nets.errors import (
 )
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
 from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_large
+from texture_nets.inference.bands.executor import LARGE_SIDE
 from texture_nets.inference.stylize import StylizeOptions, is_out_of_memory, stylize_files
 from texture_nets.nets.networks import Network, render_steps, sample_textures
 from texture_nets.nets.ulyanov import Generator
@@ -137,7 +139,7 @@ def read_for_mode(checkpoint: str, mode: str) -> PretrainedModel:
     if model.info.mode == "stylize":
         raise UserError(
             f"{checkpoint} is a stylize-mode checkpoint (it stylizes photos, it does not sample "
-            f"textures): use --checkpoint {checkpoint} --content PHOTO_OR_DIR"
+            f"textures): use --model {checkpoint} --content PHOTO_OR_DIR"
         )
     raise UserError(
         f"{checkpoint} is a {model.info.mode}-mode checkpoint (it samples textures from noise, "
@@ -298,7 +300,8 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
     if args.backend == "onnxruntime":
         network = cast(Network, onnx_network(network, args, workdir))
     start = time.perf_counter()
-    with progress_bar(enabled=True) as progress:
+    long_job = root is not None or (longer_side or photo_side(sources[0])) ** 2 > LARGE_SIDE**2
+    with progress_bar(enabled=long_job) as progress:
         written = stylize_files(network, sources, root, out, model.name, options, progress)
     elapsed = time.perf_counter() - start
     if not written:
@@ -309,6 +312,15 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
     log.info("%d image(s) stylized in %.2f s", len(written), elapsed)
     report_written(written, out)
     return 0
+
+
+def photo_side(path: Path) -> int:
+    """A photo's longer side from its header (0 if unreadable: the stylizing says why)."""
+    try:
+        with Image.open(path) as image:
+            return max(image.size)
+    except (OSError, ValueError):
+        return 0
 
 
 @contextmanager

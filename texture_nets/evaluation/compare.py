@@ -2,8 +2,8 @@
 
 ::
 
-    python -m texture_nets compare --checkpoint runs/peppers --texture peppers.jpg --out cmp/
-    python -m texture_nets compare --checkpoint runs/wave --style wave.jpg --content a.jpg b.jpg
+    python -m texture_nets compare --model runs/peppers --texture peppers.jpg --out cmp/
+    python -m texture_nets compare --model runs/wave --style wave.jpg --content a.jpg b.jpg
 
 The loss settings come from the checkpoint's config (style layers and their weights, pooling,
 ``style_size``, style/content/TV weights, content layers): the Gatys baseline optimises exactly
@@ -349,7 +349,7 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
         if getattr(options, name) <= 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive")
     if options.gatys_optimizer not in OPTIMIZERS:
-        raise UserError(f"--gatys-optimizer must be one of {', '.join(OPTIMIZERS)}")
+        raise UserError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
     if options.precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}")
     device = parse_device(options.device)

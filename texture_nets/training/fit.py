@@ -392,7 +392,7 @@ def train(
         raise TrainingInterrupted(out)
     if config.max_time is not None and trainer.global_step < config.max_steps:
         log.info("time budget of %g min reached at step %d", config.max_time, trainer.global_step)
-    usage = "--texture {out}" if config.mode == "texture" else "--checkpoint {out} --content PHOTO"
+    usage = "--model {out}" + ("" if config.mode == "texture" else " --content PHOTO")
     log.info(
         "done: %s (use with: python generate.py %s)",
         out / "checkpoints" / "last.ckpt",
