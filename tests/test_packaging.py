@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,10 @@ def test_wheel_install_matches_the_checkout(tmp_path: Path) -> None:
                 "-w", wheel_dir, source)  # fmt: skip
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = wheel_dir.glob("texture_nets-*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # what a type checker and the API need at run time
+        names = set(archive.namelist())
+    assert "texture_nets/py.typed" in names
+    assert "texture_nets/models/vangogh_starry_night/config.json" in names
     venv = tmp_path / "venv"
     assert run(sys.executable, "-m", "venv", "--without-pip", venv).returncode == 0
     python = venv / "bin" / "python"
