@@ -55,7 +55,7 @@ from texture_nets.image import (
     save_image,
 )
 from texture_nets.inference.stylize import Size, output_size
-from texture_nets.objective.descriptor import ARCHITECTURES, min_input_side
+from texture_nets.objective.descriptor import ARCHITECTURES
 from texture_nets.objective.objective import (
     LossSettings,
     Objective,
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Images first (fast failures), then the descriptor.
     check_output_dir(Path(args.out).parent)
-    min_side = min_input_side(settings.arch, settings.layers)
+    min_side = settings.min_side()
     style_paths: list[str] = [args.texture] if mode == "texture" else list(args.style)
     styles = [load_image(path, args.style_size, min_side=min_side) for path in style_paths]
     photo = open_image(args.content) if mode == "style" else None

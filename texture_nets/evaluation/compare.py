@@ -65,7 +65,7 @@ from texture_nets.inference.pretrained import read_trained
 from texture_nets.inference.stylize import output_size, stylize_tensor
 from texture_nets.nets.checkpoint import CheckpointInfo
 from texture_nets.nets.networks import min_side, sample_textures
-from texture_nets.objective.descriptor import VGGDescriptor, min_input_side
+from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.objective import (
     LossSettings,
     Objective,
@@ -368,9 +368,7 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
         raise UserError(
             f"give {flag} IMG: the model does not name its example, or it is not on this machine"
         )
-    example = load_image(
-        style_path, settings.style_size, min_side=min_input_side(settings.arch, settings.layers)
-    )
+    example = load_image(style_path, settings.style_size, min_side=settings.min_side())
     if info.style_sha256 and image_sha256(style_path) != info.style_sha256:
         log.warning("note: %s is not the image this network was trained on", style_path)
     if mode == "texture" and options.size < minimum:

@@ -21,15 +21,12 @@ from texture_nets.nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
 from texture_nets.nets.johnson import JohnsonConfig
 from texture_nets.nets.networks import ARCHITECTURES, NetworkConfig
 from texture_nets.nets.ulyanov import NORMS, PADDINGS, GeneratorConfig, min_image_size
-from texture_nets.objective.descriptor import (
-    POOLING_MODES,
-    check_layers,
-    deepest_layer,
-    min_input_side,
-)
+from texture_nets.objective.descriptor import POOLING_MODES, deepest_layer
 from texture_nets.objective.losses import TEXTURE_LOSSES
 from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
+    DEFAULT_SHIFT_LAYERS,
+    DEFAULT_SHIFTS,
     DEFAULT_STYLE_LAYERS,
     loss_settings,
 )
@@ -86,6 +83,18 @@ class TrainConfig:
         "how style layers are compared with the example: gram (Gram matrices, Gatys et al.) | "
         "swd (sliced Wasserstein distance of the features, Heitz et al. 2021)",
         TEXTURE_LOSSES,
+    )
+    shift_weight: float = _key(
+        0.0,
+        "weight of the shifted-Gram term (Berger & Memisevic 2016): how each feature goes with "
+        "the ones SHIFTS pixels to the right and below, the order of a regular texture that "
+        "Gram matrices discard; 0: off",
+    )
+    shift_layers: list[str] = _key(
+        list(DEFAULT_SHIFT_LAYERS), "style layers of the shifted-Gram term"
+    )
+    shifts: list[int] = _key(
+        list(DEFAULT_SHIFTS), "shifts of the shifted-Gram term, in pixels of each layer's map"
     )
     normalize_gradients: bool = _key(
         False,
@@ -302,19 +311,19 @@ class TrainConfig:
         if self.mode == "texture" and self.noise_depth == 0:
             raise ConfigError("texture mode needs noise_depth > 0")
         settings = loss_settings(self.to_dict(), stylize=self.mode == "stylize")
-        arch = settings.arch
         try:
-            check_layers(arch, settings.layers)
-        except ValueError as error:
+            settings.check_layers()
+        except UserError as error:
             raise ConfigError(str(error)) from error
-        deepest = deepest_layer(arch, settings.layers)
-        min_side = min_input_side(arch, [deepest])
+        deepest = deepest_layer(settings.arch, settings.layers)
+        min_side = settings.min_side()
         sides = ["image_size", "style_size"] + ["random_size_min"] * bool(self.random_size_min)
         for name in sides:
             if getattr(self, name) < min_side:
                 raise ConfigError(
-                    f"{name} {getattr(self, name)} is too small for {deepest} (the descriptor "
-                    f"pools down to it: it needs at least {min_side} px a side); use "
+                    f"{name} {getattr(self, name)} is too small for {deepest} and the shifts "
+                    f"(the descriptor pools down to it: it needs at least {min_side} px a "
+                    f"side); use "
                     f"--{name.replace('_', '-')} {min_side} or more, or shallower layers"
                 )
         self.validate_scaling()

@@ -42,7 +42,7 @@ from texture_nets.nets.networks import (
     texture_generator,
 )
 from texture_nets.nets.ulyanov import seeded_rng
-from texture_nets.objective.descriptor import VGGDescriptor, min_input_side
+from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.losses import LossTerms, nearest_neighbour_entropy, unit_gradient
 from texture_nets.objective.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_autocast, generator_bf16, resolve_bf16
@@ -133,6 +133,7 @@ class TextureNetsModule(pl.LightningModule):
                 self.config.descriptor, settings, seed=self.config.seed
             )
         self.descriptor = descriptor
+        self.loss_settings = settings
         self.loss = settings.build_loss(seed=self.config.seed)
         self.descriptor_source = descriptor_source or "unknown"
         self.style_sha256 = image_sha256(self.config.style_image) if self.config.style_image else ""
@@ -158,11 +159,10 @@ class TextureNetsModule(pl.LightningModule):
         # actually is, as buffers and metric states that follow the module when it moves.
         if self.config.style_image is None:
             raise ValueError("no style/texture image configured")
-        arch = self.descriptor.arch
         style = load_image(
             self.config.style_image,
             self.config.style_size,
-            min_side=min_input_side(arch, self.loss.style_layers),
+            min_side=self.loss_settings.min_side(),
         ).to(self.descriptor.mean)
         with torch.no_grad():
             features = self.features(style, self.loss.style_layers)
