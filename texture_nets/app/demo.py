@@ -72,6 +72,15 @@ def _photo_path(upload: Any) -> str:
     return str(path)
 
 
+def without_server_paths(message: str, path: str) -> str:
+    """A message about an upload, naming it as the user did (its file name), never by the
+    server's temporary path."""
+    upload = Path(path)
+    for shown in (str(upload), str(upload.expanduser().resolve())):
+        message = message.replace(shown, upload.name)
+    return message.replace(str(upload.parent) + "/", "")
+
+
 def make_stylize(models: Mapping[str, str]) -> Any:
     def stylize(
         photo: Any,
@@ -85,8 +94,9 @@ def make_stylize(models: Mapping[str, str]) -> Any:
         if style not in models:
             raise gr.Error(f"Unknown style {style!r}; choose one of: {', '.join(models)}.")
         side = int(min(max(size, 64), MAX_STYLIZE_SIDE))
+        path = _photo_path(photo)
         try:
-            image = open_image(_photo_path(photo), max_side=side)
+            image = open_image(path, max_side=side)
             model = _model(models[style])
             assert isinstance(model, Stylizer)
             start = time.perf_counter()
@@ -98,7 +108,7 @@ def make_stylize(models: Mapping[str, str]) -> Any:
                 content_scale=float(content_scale),
             )
         except UserError as error:
-            raise gr.Error(str(error)) from error
+            raise gr.Error(without_server_paths(str(error), path)) from error
         elapsed = time.perf_counter() - start
         gr.Info(f"{style}: {result.width}x{result.height} in {elapsed:.2f} s")
         return result
