@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import zipfile
 from pathlib import Path
 
@@ -107,3 +108,18 @@ def test_wheel_install_matches_the_checkout(tmp_path: Path) -> None:
     used = run(python, "-c", script, cwd=outside)
     assert used.returncode == 0, used.stderr[-2000:]
     assert (outside / "out.png").stat().st_size > 0
+
+
+@pytest.mark.subprocess
+def test_a_hung_test_fails_at_the_timeout(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """The suite's per-test timeout is on (pytest-timeout, ``timeout`` in pyproject.toml) and
+    turns a hang into a failure: a child pytest with a 1 s limit fails a 60 s sleep quickly."""
+    assert request.config.pluginmanager.hasplugin("timeout")
+    assert 60 <= float(request.config.getini("timeout")) <= 3600  # set, and generous
+    (tmp_path / "test_hang.py").write_text("import time\n\ndef test_hang():\n    time.sleep(60)\n")
+    started = time.monotonic()
+    child = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o",
+                "timeout=1", "test_hang.py", cwd=tmp_path)  # fmt: skip
+    assert child.returncode == 1, child.stdout + child.stderr
+    assert "Timeout" in child.stdout and "1 failed" in child.stdout, child.stdout
+    assert time.monotonic() - started < 30
