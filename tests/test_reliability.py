@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 
 from texture_nets.cli import compare as compare_cli
+from texture_nets.cli import export as export_cli
 from texture_nets.cli import gatys as gatys_cli
 from texture_nets.cli import generate as generate_cli
 from texture_nets.cli import train as train_cli
@@ -77,6 +78,16 @@ def one_line_error(
     lines = err.strip().splitlines()
     assert lines and lines[-1].startswith("error: "), err
     return lines[-1]
+
+
+def files_under(*roots: Path) -> dict[Path, tuple[int, int]]:
+    """Every file and folder below ``roots``, with its size and modification time: equal
+    before and after a refused command means it wrote, changed and deleted nothing there."""
+    return {
+        path: (path.stat().st_size, path.stat().st_mtime_ns)
+        for root in roots
+        for path in sorted(root.rglob("*"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +177,8 @@ no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is availabl
 def test_generate_user_errors(
     args: list[str],
     message: str,
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
     texture_run: Path,
     stylize_run: Path,
     damaged_checkpoint: Path,
@@ -185,9 +198,11 @@ def test_generate_user_errors(
     argv = [a.format(**places) for a in args]
     if "--out" not in argv:
         argv += ["--out", str(tmp_path / "out")]
+    monkeypatch.chdir(tmp_path)  # a write relative to the working folder would show too
+    before = files_under(tmp_path, shared)
     error = one_line_error(generate_cli.main, argv, capsys)
     assert message in error
-    assert not (tmp_path / "out").exists()  # nothing written
+    assert files_under(tmp_path, shared) == before  # nothing written, anywhere
 
 
 def test_generate_out_of_memory_is_a_user_error(
@@ -359,6 +374,8 @@ def test_a_large_style_image_is_resized_to_style_size(
 def test_gatys_user_errors(
     args: list[str],
     message: str,
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
     example: Path,
     bad_files: dict[str, Path],
     tmp_path: Path,
@@ -368,8 +385,10 @@ def test_gatys_user_errors(
     argv = [*GATYS_TINY, *(a.format(**places) for a in args)]
     if "--out" not in argv:
         argv += ["--out", str(tmp_path / "out" / "r.png")]
+    monkeypatch.chdir(tmp_path)
+    before = files_under(tmp_path, shared)
     assert message in one_line_error(gatys_cli.main, argv, capsys)
-    assert not (tmp_path / "out").exists()
+    assert files_under(tmp_path, shared) == before
 
 
 def test_gatys_odd_images(tmp_path: Path) -> None:
@@ -426,6 +445,8 @@ def test_gatys_tiny_texture_is_upscaled(tmp_path: Path) -> None:
 def test_compare_user_errors(
     args: list[str],
     message: str,
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
     texture_run: Path,
     stylize_run: Path,
     damaged_checkpoint: Path,
@@ -443,8 +464,10 @@ def test_compare_user_errors(
     argv = [*COMPARE_TINY, *(a.format(**places) for a in args)]
     if "--out" not in argv:
         argv += ["--out", str(tmp_path / "cmp")]
+    monkeypatch.chdir(tmp_path)
+    before = files_under(tmp_path, shared)
     assert message in one_line_error(compare_cli.main, argv, capsys)
-    assert not (tmp_path / "cmp").exists()
+    assert files_under(tmp_path, shared) == before
 
 
 @pytest.mark.subprocess
@@ -455,6 +478,48 @@ def test_compare_tiny_texture_is_upscaled(tmp_path: Path) -> None:
     assert train(tiny, run, 1, "--style-layers", "relu1_1,relu5_1") == 0
     argv = [*COMPARE_TINY, "--checkpoint", str(run), "--out", str(tmp_path / "cmp")]
     assert compare_cli.main(argv) == 0
+
+
+# -- export: bad input -> one line, exit 2, nothing written -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{tmp}/missing"], "missing: no such checkpoint file or run directory"),
+        (["no_such_model"], "no such checkpoint file or run directory, saved model folder"),
+        (["{bad}/text.jpg"], "text.jpg is not a texture-nets checkpoint"),
+        (["{bad}/empty.png", "--out", "{tmp}/deep/er/model.onnx"], "not a texture-nets checkpoint"),
+        (["{damaged}"], "do not match its config"),
+        (["{bad}"], "without checkpoints"),
+        (["{tex}", "--format", "tflite"], "argument --format: invalid choice: 'tflite'"),
+        (["{tex}", "--out", "{bad}/afile/model.onnx"], "cannot write"),
+    ],
+)
+def test_export_user_errors(
+    args: list[str],
+    message: str,
+    texture_run: Path,
+    damaged_checkpoint: Path,
+    bad_files: dict[str, Path],
+    shared: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without ``--out`` the file would be ``NAME.onnx`` in the working folder: that is
+    ``tmp_path`` here, so a stray write there shows too."""
+    places = {
+        "tex": texture_run,
+        "damaged": damaged_checkpoint,
+        "bad": bad_files["afile"].parent,
+        "tmp": tmp_path,
+    }
+    argv = [a.format(**places) for a in args]
+    monkeypatch.chdir(tmp_path)
+    before = files_under(tmp_path, shared)
+    assert message in one_line_error(export_cli.main, argv, capsys)
+    assert files_under(tmp_path, shared) == before
 
 
 # -- SIGTERM, SIGKILL, reruns -----------------------------------------------------------------
