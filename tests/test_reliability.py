@@ -560,14 +560,10 @@ def test_sigterm_leaves_a_resumable_checkpoint(example: Path, tmp_path: Path) ->
     assert read_checkpoint(run).global_step == step + 2
 
 
-def _train_in_a_child(
-    mode: str, example: Path, run: Path, steps: int, *extra: str
-) -> subprocess.Popen[bytes]:
-    """``python train.py`` on ``example`` in its own process (output to ``run``.log)."""
-    command = [sys.executable, str(ROOT / "train.py"), f"--{mode}", str(example)]
+def _train_in_a_child(example: Path, run: Path, steps: int, *extra: str) -> subprocess.Popen[bytes]:
+    """``python train.py --texture example`` in its own process (output to ``run``.log)."""
+    command = [sys.executable, str(ROOT / "train.py"), "--texture", str(example)]
     command += ["--out", str(run), "--max-steps", str(steps), *TINY, *extra]
-    if mode == "style":
-        command += STYLIZE_TINY
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     run.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{run}.log", "w") as log:
@@ -596,18 +592,17 @@ def test_resume_in_a_new_process_is_bit_exact(example: Path, tmp_path: Path) -> 
     Texture mode only: a stylize run does not resume exactly yet (its photo order and crops
     come from the global RNG, which a new process does not restore; 2 + 2 steps differ from
     4 by about 6e-3 in the weights), see the report on issue 27."""
-    mode = "texture"
     flags = ["--lr-schedule", "step", "--ema-decay", "0.7", "--warmup-steps", "2"]
     straight, halves = tmp_path / "straight", tmp_path / "halves"
     first = [
-        _train_in_a_child(mode, example, straight, 4, *flags),
-        _train_in_a_child(mode, example, halves, 2, *flags),
+        _train_in_a_child(example, straight, 4, *flags),
+        _train_in_a_child(example, halves, 2, *flags),
     ]  # both at once: the machine has two cores
     for process, run in zip(first, (straight, halves), strict=True):
         _finish(process, run)
     assert read_checkpoint(halves).global_step == 2
     before = read_checkpoint(halves).generator_state
-    _finish(_train_in_a_child(mode, example, halves, 4, *flags, "--resume", "auto"), halves)
+    _finish(_train_in_a_child(example, halves, 4, *flags, "--resume", "auto"), halves)
     assert read_checkpoint(halves).config["resume"]  # resumed, not retrained from step 0
     a, b = (
         torch.load(r / "checkpoints" / "last.ckpt", weights_only=True) for r in (straight, halves)
