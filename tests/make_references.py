@@ -41,8 +41,7 @@ def reference_output(model: PretrainedModel) -> Image.Image:
     if isinstance(model, tn.Stylizer):
         return model.stylize(reference_photo(), size=SIDE, seed=SEED)
     assert isinstance(model, tn.TextureModel)
-    (sample,) = model.sample(size=SIDE, seed=SEED)
-    return sample
+    return model.sample(size=SIDE, seed=SEED)
 
 
 def main(argv: list[str] | None = None) -> int:
