@@ -24,7 +24,8 @@ from texture_nets.objective.losses import TextureLoss
 from texture_nets.objective.objective import Objective, loss_settings
 from texture_nets.precision import bf16_fast
 from texture_nets.threads import use_physical_cores
-from texture_nets.training.config import TrainConfig, mode_config
+from texture_nets.training.config import TrainConfig
+from texture_nets.training.config_files import mode_config
 from texture_nets.training.fit import train
 
 REPO = Path(__file__).resolve().parent.parent

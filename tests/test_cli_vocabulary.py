@@ -19,7 +19,7 @@ from texture_nets.cli import gatys as gatys_cli
 from texture_nets.cli import generate as generate_cli
 from texture_nets.cli import models as models_cli
 from texture_nets.cli import train as train_cli
-from texture_nets.training.config import code_defaults
+from texture_nets.training.config_files import code_defaults
 
 
 def parsers() -> dict[str, argparse.ArgumentParser]:

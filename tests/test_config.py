@@ -1,4 +1,4 @@
-"""Tests for texture_nets.training.config: YAML files, validation, command-line flags."""
+"""Tests for texture_nets.training.config and config_files: YAML files, validation, flags."""
 
 from __future__ import annotations
 
@@ -22,11 +22,10 @@ from texture_nets.objective.objective import (
     DEFAULT_STYLE_LAYERS,
     loss_settings,
 )
-from texture_nets.training.config import (
+from texture_nets.training.config import ConfigError, TrainConfig
+from texture_nets.training.config_files import (
     CONFIG_DIR,
     FIELD_NAMES,
-    ConfigError,
-    TrainConfig,
     code_defaults,
     default_config_file,
     load_yaml,

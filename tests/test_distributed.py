@@ -29,7 +29,8 @@ from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.networks import sample_textures
 from texture_nets.precision import trainer_precision
 from texture_nets.training import fit
-from texture_nets.training.config import ConfigError, TrainConfig, load_yaml, make_config
+from texture_nets.training.config import ConfigError, TrainConfig
+from texture_nets.training.config_files import load_yaml, make_config
 from texture_nets.training.data import MIN_EPOCH_BATCHES, ShardedEpochSampler, training_epoch
 from texture_nets.training.module import TextureNetsModule, rank_seed
 

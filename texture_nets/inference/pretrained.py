@@ -203,7 +203,7 @@ def find_runs(folder: Path) -> list[Path]:
 def training_command(training: Mapping[str, Any]) -> str:
     """The ``texture-nets train`` command that reproduces a run: the flags whose values differ
     from the defaults of its mode (paths as they were given)."""
-    from texture_nets.training.config import code_defaults, mode_file
+    from texture_nets.training.config_files import code_defaults, mode_file
 
     mode = str(training.get("mode", "texture"))
     defaults = {**code_defaults(), **mode_file(mode)}

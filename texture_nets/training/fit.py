@@ -47,14 +47,8 @@ from texture_nets.training.callbacks import (
     UnreadableImagesReport,
     WholeStepsOnInterrupt,
 )
-from texture_nets.training.config import (
-    ConfigError,
-    TrainConfig,
-    code_defaults,
-    load_yaml,
-    make_config,
-    mode_file,
-)
+from texture_nets.training.config import ConfigError, TrainConfig
+from texture_nets.training.config_files import code_defaults, load_yaml, make_config, mode_file
 from texture_nets.training.data import NoiseDataModule, PhotoDataModule, photo_split
 from texture_nets.training.module import TextureNetsModule
 
