@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-import statistics
 import tempfile
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -45,14 +43,8 @@ from texture_nets.baselines.gatys import OPTIMIZERS, GatysResult
 from texture_nets.cli.args import parse_device
 from texture_nets.errors import UserError
 from texture_nets.evaluation.measure import MemoryProbe, run_in_fresh_process, timed
-from texture_nets.evaluation.metrics import (
-    ContentDistance,
-    ContentSSIM,
-    Diversity,
-    SlicedWassersteinDistance,
-    StyleDistance,
-)
 from texture_nets.evaluation.report import build_report, to_markdown, write_images
+from texture_nets.evaluation.scoring import score
 from texture_nets.image import (
     atomic_write,
     check_output_dir,
@@ -217,82 +209,6 @@ def _run_gatys(
 
 def _run_in_child(job: MethodJob) -> dict[str, Any]:
     return asdict(run_method(job, isolated=True))
-
-
-# -- scoring ----------------------------------------------------------------------------------
-
-
-def score(
-    descriptor: VGGDescriptor,
-    style: Tensor,
-    outputs: Sequence[Tensor],
-    settings: LossSettings,
-    seed: int,
-    contents: Sequence[Tensor] | None = None,
-) -> dict[str, float]:
-    """Every metric of one method's outputs (fp32, ``texture_nets.evaluation.metrics``).
-
-    ``outputs[i]`` (S, 3, H, W) are the outputs for input i: the texture example (one input),
-    or ``contents[i]`` (1, 3, H, W) when stylizing, which adds the content distance (per layer
-    too) and SSIM. Diversity (mean pixel distance between the S outputs of one input) only when
-    every S >= 2.
-    """
-    device = descriptor.mean.device
-    style = style.to(device)
-    style_distance = StyleDistance(descriptor, style, settings.style_layers)
-    swd = SlicedWassersteinDistance(descriptor, style, list(settings.style_layers), seed=seed)
-    diversity = Diversity().to(device) if all(o.shape[0] >= 2 for o in outputs) else None
-    content_distances = {n: ContentDistance(descriptor, n) for n in settings.content_layers}
-    ssim = ContentSSIM().to(device)
-    for index, images in enumerate(outputs):
-        images = images.to(device)
-        style_distance.update(images)
-        swd.update(images)
-        if diversity is not None:
-            diversity.update(images)
-        if contents is not None:
-            content = contents[index].to(device)
-            for metric in content_distances.values():
-                metric.update(images, content)
-            ssim.update(images, content)
-    report = {k: float(v) for k, v in (style_distance.compute() | swd.compute()).items()}
-    if contents is not None:
-        per_layer = {n: float(m.compute()) for n, m in content_distances.items()}
-        report["content_distance"] = sum(
-            settings.content_layers[n] * per_layer[n] for n in per_layer
-        )
-        report.update({f"content_distance/{n}": value for n, value in per_layer.items()})
-        report["content_ssim"] = float(cast(Tensor, ssim.compute()))
-    if diversity is not None:
-        report["diversity"] = float(diversity.compute())
-    return {"loss": _objective(descriptor, style, outputs, settings, contents), **report}
-
-
-def _objective(
-    descriptor: VGGDescriptor,
-    style: Tensor,
-    outputs: Sequence[Tensor],
-    settings: LossSettings,
-    contents: Sequence[Tensor] | None,
-) -> float:
-    """The training objective (fp32), averaged over every output, each against its content."""
-    loss = settings.build_loss().to(descriptor.mean.device)
-    batches: list[tuple[Tensor, Tensor | None]]
-    if contents is None:  # textures: one image at a time
-        batches = [(image[None], None) for images in outputs for image in images]
-    else:
-        batches = list(zip(outputs, contents, strict=True))
-    values: list[float] = []
-    with torch.no_grad():
-        loss.set_style([descriptor(style, list(loss.style_layers))])
-        for images, content in batches:
-            images = images.to(style.device)
-            targets = None
-            if content is not None:
-                targets = descriptor(content.to(style.device), list(loss.content_layers))
-            total = loss(descriptor(images, loss.layers), targets, images).total
-            values.extend([float(total)] * images.shape[0])
-    return statistics.fmean(values)
 
 
 # -- reports ----------------------------------------------------------------------------------
