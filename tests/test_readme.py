@@ -49,7 +49,7 @@ def test_every_readme_command_parses(words: list[str]) -> None:
     assert command in COMMANDS, command
     module = importlib.import_module(COMMANDS[command][0])
     if command == "train":
-        from texture_nets.training.config import code_defaults
+        from texture_nets.training.config_files import code_defaults
 
         parser = module.build_parser(code_defaults())
     else:
