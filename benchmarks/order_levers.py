@@ -25,7 +25,7 @@ from texture_nets.baselines.gatys import synthesize
 from texture_nets.evaluation.plots import image_grid
 from texture_nets.image import load_image, tensor_to_pil
 from texture_nets.objective.objective import Objective, load_descriptor, loss_settings
-from texture_nets.training.config import mode_config
+from texture_nets.training.config_files import mode_config
 
 TEXTURES = {"tn_bricks": "regular", "dcor_hex_pavers": "regular", "tn_pebbles": "stochastic"}
 LEVERS: dict[str, dict[str, Any]] = {
