@@ -411,3 +411,13 @@ def test_importing_the_library_and_training_code_loads_no_optional_logger() -> N
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_config_file_helpers_are_still_found_where_they_were() -> None:
+    """Code written before the split imports them from ``training.config``: the same objects."""
+    from texture_nets.training import config, config_files
+
+    for name in ("make_config", "mode_config", "load_yaml", "code_defaults", "CONFIG_DIR"):
+        assert getattr(config, name) is getattr(config_files, name), name
+    with pytest.raises(AttributeError):
+        config.no_such_name  # noqa: B018

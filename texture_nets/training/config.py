@@ -373,3 +373,30 @@ class TrainConfig:
         if "," in self.devices:
             return [int(index) for index in self.devices.split(",") if index]
         return int(self.devices)
+
+
+# Reading and layering config files moved to config_files.py (which imports this module, so
+# it cannot be re-exported by an import here); code written before the split still finds them.
+_MOVED_TO_CONFIG_FILES = frozenset(
+    {
+        "CONFIG_DIR",
+        "DERIVED_KEYS",
+        "FIELD_NAMES",
+        "check_keys",
+        "code_defaults",
+        "default_config_file",
+        "load_yaml",
+        "make_config",
+        "mode_config",
+        "mode_file",
+        "mode_files",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_CONFIG_FILES:
+        from texture_nets.training import config_files
+
+        return getattr(config_files, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
