@@ -377,21 +377,10 @@ class TrainConfig:
 
 # Reading and layering config files moved to config_files.py (which imports this module, so
 # it cannot be re-exported by an import here); code written before the split still finds them.
-_MOVED_TO_CONFIG_FILES = frozenset(
-    {
-        "CONFIG_DIR",
-        "DERIVED_KEYS",
-        "FIELD_NAMES",
-        "check_keys",
-        "code_defaults",
-        "default_config_file",
-        "load_yaml",
-        "make_config",
-        "mode_config",
-        "mode_file",
-        "mode_files",
-    }
-)
+_MOVED_TO_CONFIG_FILES = (
+    "CONFIG_DIR", "DERIVED_KEYS", "FIELD_NAMES", "check_keys", "code_defaults",
+    "default_config_file", "load_yaml", "make_config", "mode_config", "mode_file", "mode_files",
+)  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
