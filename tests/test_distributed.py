@@ -420,7 +420,7 @@ def test_device_convention_is_shared_by_generate_and_gatys() -> None:
         parse_device("bogus")
     generate_args = generate_cli.build_parser().parse_args(["--texture", "x"])
     gatys_args = gatys_cli.build_parser().parse_args(["--texture", "x"])
-    assert generate_args.device == gatys_args.device == default_device()
+    assert generate_args.device == gatys_args.device == "auto"  # both resolve by parse_device
 
 
 # -- scripts/gpu_check.sh: what can be checked without a GPU ---------------------------------

@@ -315,11 +315,12 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
 
 
 def photo_side(path: Path) -> int:
-    """A photo's longer side from its header (0 if unreadable: the stylizing says why)."""
+    """A photo's longer side from its header (0 if unreadable or refused: the stylizing says
+    why, with the checks every reader has)."""
     try:
         with Image.open(path) as image:
             return max(image.size)
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):
         return 0
 
 
