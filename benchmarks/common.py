@@ -24,7 +24,8 @@ from texture_nets.objective.losses import TextureLoss
 from texture_nets.objective.objective import Objective, loss_settings
 from texture_nets.precision import bf16_fast
 from texture_nets.threads import use_physical_cores
-from texture_nets.training.config import TrainConfig, mode_config
+from texture_nets.training.config import TrainConfig
+from texture_nets.training.config_files import mode_config
 from texture_nets.training.fit import train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -156,17 +157,27 @@ def write_results(name: str, markdown: str, payload: dict[str, Any]) -> Path:
 
 
 class StepTimer(pl.Callback):
-    """Wall time of every training step (forward, backward, optimizer; data loading included)."""
+    """Wall time of every training step, from the end of the step before (the first: from
+    its start): data loading, forward, backward, optimizer. On a GPU it waits for the queued
+    work first, else a step would be timed at its launch. The one step timer: the benchmarks
+    and ``scripts/timed_train.py`` use it."""
 
     def __init__(self) -> None:
         self.times: list[float] = []
         self._last = 0.0
 
-    def on_train_batch_start(self, *args: Any) -> None:
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
         if not self._last:
+            _finish_queued_work(pl_module.device)
             self._last = time.perf_counter()
 
-    def on_train_batch_end(self, *args: Any) -> None:
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
+        _finish_queued_work(pl_module.device)
         now = time.perf_counter()
         self.times.append(now - self._last)
         self._last = now
+
+
+def _finish_queued_work(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -25,7 +25,7 @@ from texture_nets.evaluation.structure import StructureDistance
 from texture_nets.image import load_image
 from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.objective import load_descriptor, loss_settings
-from texture_nets.training.config import mode_config
+from texture_nets.training.config_files import mode_config
 
 CROPS = 8
 TILES = 3

@@ -67,7 +67,8 @@ from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.networks import Network, sample_textures, texture_generator
 from texture_nets.objective.objective import Objective, load_descriptor, loss_settings
 from texture_nets.precision import bf16_fast
-from texture_nets.training.config import TrainConfig, mode_config
+from texture_nets.training.config import TrainConfig
+from texture_nets.training.config_files import mode_config
 
 STUDY = RESULTS / "quality_study"
 DOC = REPO / "docs" / "quality.md"

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from PIL import Image
 
 from benchmarks.common import (
@@ -40,6 +41,7 @@ from benchmarks.common import (
 )
 from benchmarks.run import update_readme
 from texture_nets import api
+from texture_nets.evaluation.plots import image_grid
 from texture_nets.image import list_images, open_image, pil_to_tensor
 from texture_nets.inference.pretrained import (
     CARD,
@@ -51,7 +53,6 @@ from texture_nets.inference.pretrained import (
 )
 from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
 
-STEPS = 400
 # The last four were trained for 300 steps to fit one session's CPU budget (2 cores).
 SHORTER = {"dcor_flagstones": 300, "dcor_foliage": 300, "picabia_udnie": 300,
            "roman_mosaic_duck": 300}  # fmt: skip
@@ -71,7 +72,6 @@ TEXTURES = {
     "dcor_flagstones": "flagstones (Sendik & Cohen-Or 2017)",
     "dcor_foliage": "foliage (Sendik & Cohen-Or 2017)",
 }
-STYLIZE_SETTINGS = {"image_size": 128, "batch_size": 4, "val_batches": 1}
 TERMS = {
     "stylize": "The style image is a public-domain painting. The network was trained on the "
     "300 training photos of the Berkeley Segmentation Dataset (BSDS500), whose terms allow "
@@ -79,7 +79,19 @@ TERMS = {
     "texture": "The example texture comes from a research texture set without a licence of "
     "its own (research and benchmark use); treat these weights the same way.",
 }
+# the one-line form of TERMS, in each model's config.json (list_models, texture-nets models)
+SHORT_TERMS = {
+    "stylize": "non-commercial research and education only (trained on BSDS500 photos)",
+    "texture": "research and benchmark use (example from a research texture set)",
+}
 OUT = "zoo"
+
+
+def zoo_recipe(mode: str) -> dict[str, Any]:
+    """The zoo's recipe for a mode: configs/zoo_texture.yaml or configs/zoo_stylizer.yaml
+    (what users start from to train a model like the shipped ones)."""
+    kind = "stylizer" if mode == "stylize" else "texture"
+    return dict(yaml.safe_load((REPO / "configs" / f"zoo_{kind}.yaml").read_text()))
 
 
 def train(name: str, mode: str, work: Path, descriptor: str) -> tuple[Path, float | None]:
@@ -89,7 +101,8 @@ def train(name: str, mode: str, work: Path, descriptor: str) -> tuple[Path, floa
     A shipped model whose run is gone (another machine) is re-measured as shipped.
     """
     run = work / name
-    steps = SHORTER.get(name, STEPS)
+    recipe = zoo_recipe(mode)
+    steps = SHORTER.get(name, int(recipe["max_steps"]))
     try:
         if read_checkpoint(run).global_step >= steps:
             return run, None
@@ -101,10 +114,10 @@ def train(name: str, mode: str, work: Path, descriptor: str) -> tuple[Path, floa
     if mode == "stylize":
         settings["style_image"] = str(data / "styles" / f"{name}.jpg")
         settings["content_dir"] = str(data / "content" / "train")
-        settings |= {"val_dir": str(data / "content" / "val"), **STYLIZE_SETTINGS}
+        settings["val_dir"] = str(data / "content" / "val")
     else:
         settings["style_image"] = str(data / "textures" / f"{name}.jpg")
-    settings |= {"resume": "auto", "out": str(run)}
+    settings = {**recipe, **settings, "resume": "auto", "out": str(run)}
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -231,6 +244,7 @@ def build(
         description=f"{kind}: {title} ({model.info.architecture}, {model.info.global_step} steps)",
         training=portable(model.info.training),
         descriptor_source=model.info.descriptor_source,
+        terms=SHORT_TERMS[mode],
     )
     folder = MODELS_DIR / name
     model.info = info
@@ -247,7 +261,7 @@ def build(
     else:
         assert isinstance(shipped, api.TextureModel)
         figures = measure_texture(shipped, name, args)
-        sample = shipped.sample(size=384)[0]
+        sample = shipped.sample(size=384)
     figures["train_minutes"] = minutes
     if args.keep_gatys:
         kept = ("network", "gatys", "photos", "network_loss", "gatys_loss", "gatys_seconds_256")
@@ -283,12 +297,42 @@ def to_markdown(rows: list[dict[str, Any]], gatys_steps: int) -> str:
                 f"{row['size_mb']:.2f}",
                 f"{row['seconds_512']:.2f} s",
                 versus,
+                SHORT_TERMS[row["mode"]].split(" (")[0],
             ]
         )
     total = sum(row["size_mb"] for row in rows)
     header = ["name", "kind", "network", "training (2-core CPU)", "MB (fp16)", "512 px image",
-              f"vs Gatys ({gatys_steps} L-BFGS it., 256 px)"]  # fmt: skip
+              f"vs Gatys ({gatys_steps} L-BFGS it., 256 px)", "terms"]  # fmt: skip
     return table(header, lines) + f"\n\nAll models together: {total:.1f} MB."
+
+
+GALLERY = REPO / "docs" / "images" / "models.jpg"
+GALLERY_PHOTO = "builtin:chelsea"  # public domain (scikit-image); what every sample.png shows
+
+
+def write_gallery(side: int = 200) -> Path:
+    """The README's first picture: the photo and every stylizer's ``sample.png`` of it, then
+    every texture model's sample (each model folder's own picture, made by ``build``)."""
+
+    def thumb(image: Image.Image) -> Image.Image:
+        image = image.convert("RGB")
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+        return image
+
+    def picture(name: str) -> Image.Image:
+        return thumb(Image.open(MODELS_DIR / name / "sample.png"))
+
+    stylizers = image_grid(
+        [[thumb(open_image(GALLERY_PHOTO)), *(picture(name) for name in STYLIZERS)]],
+        ["photo", *STYLIZERS],
+    )
+    textures = image_grid([[picture(name) for name in TEXTURES]], list(TEXTURES))
+    canvas = Image.new("RGB", (max(stylizers.width, textures.width),
+                               stylizers.height + textures.height), "white")  # fmt: skip
+    canvas.paste(stylizers, (0, 0))
+    canvas.paste(textures, (0, stylizers.height))
+    canvas.save(GALLERY, quality=88)
+    return GALLERY
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,7 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-gatys", action="store_true", help="re-time only, keep the last Gatys figures"
     )
+    parser.add_argument(
+        "--gallery-only", action="store_true", help="only redraw docs/images/models.jpg"
+    )
     args = parser.parse_args(argv)
+    if args.gallery_only:
+        print(write_gallery())
+        return 0
     torch.set_num_threads(min(2, torch.get_num_threads()))
     text = RESULTS_JSON.read_text() if RESULTS_JSON.is_file() else "{}"
     previous = {row["name"]: row for row in json.loads(text).get("models", [])}
@@ -318,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     kept = [row for name, row in previous.items() if name not in done]
     rows = sorted([*kept, *rows], key=lambda row: names.index(row["name"]))
     write_results(OUT, to_markdown(rows, args.gatys_steps), {"models": rows})
+    write_gallery()
     update_readme()
     return 0
 

@@ -83,15 +83,15 @@ fi
 
 echo "== 3/4 generation: GPU untiled and tiled, CPU untiled, same weights and seeds"
 for device in cuda cpu; do
-    run "$PYTHON" generate.py --texture "$OUT/texture" --device "$device" --size 768 --count 2 \
+    run "$PYTHON" generate.py --model "$OUT/texture" --device "$device" --size 768 --count 2 \
         --tile off --out "$OUT/generated/texture-$device"
-    run "$PYTHON" generate.py --checkpoint "$OUT/stylize" --content "$PHOTO" --device "$device" \
+    run "$PYTHON" generate.py --model "$OUT/stylize" --content "$PHOTO" --device "$device" \
         --size 512 --tile off --out "$OUT/generated/stylized-$device"
 done
 # --max-memory 0.01: every intermediate map of the banded generator goes through a temporary file
-run "$PYTHON" generate.py --texture "$OUT/texture" --device cuda --size 768 --count 2 \
+run "$PYTHON" generate.py --model "$OUT/texture" --device cuda --size 768 --count 2 \
     --tile 256 --max-memory 0.01 --out "$OUT/generated/texture-cuda-tiled"
-run "$PYTHON" generate.py --checkpoint "$OUT/stylize" --content "$PHOTO" --device cuda \
+run "$PYTHON" generate.py --model "$OUT/stylize" --content "$PHOTO" --device cuda \
     --size 512 --tile 256 --out "$OUT/generated/stylized-cuda-tiled"
 
 echo "== 4/4 comparisons (8-bit levels; the GPU may use TF32 convolutions)"

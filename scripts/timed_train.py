@@ -1,4 +1,5 @@
-"""``python scripts/timed_train.py TRAIN_ARGS``: train.py, then the median step time (rank 0).
+"""``python scripts/timed_train.py TRAIN_ARGS``: train.py, then the median step time (rank 0),
+timed by the benchmarks' ``StepTimer`` (end of one step to the end of the next).
 
 Used by ``scripts/gpu_check.sh``. Lightning's ``ddp`` re-runs this script for the other
 processes, so it works with ``--devices N --strategy ddp`` too. The first steps (CUDA warm-up,
@@ -9,36 +10,20 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's texture_nets
 
 import lightning.pytorch as pl
-import torch
+
+from benchmarks.common import StepTimer
 
 WARMUP_STEPS = 5
 
 
-class StepTimer(pl.Callback):
-    """Wall time of every training step (synchronised with the GPU)."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self.start = 0.0
-
-    def _sync(self, pl_module: pl.LightningModule) -> None:
-        if pl_module.device.type == "cuda":
-            torch.cuda.synchronize(pl_module.device)
-
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
-        self._sync(pl_module)
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, *args: Any) -> None:
-        self._sync(pl_module)
-        self.times.append(time.perf_counter() - self.start)
+class StepTimeReport(StepTimer):
+    """The step timer, printing the median step time at the end of training (rank 0)."""
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
         if not trainer.is_global_zero or not self.times:
@@ -56,4 +41,4 @@ class StepTimer(pl.Callback):
 if __name__ == "__main__":
     from texture_nets.cli import train as train_cli
 
-    sys.exit(train_cli.main(sys.argv[1:], callbacks=[StepTimer()]))
+    sys.exit(train_cli.main(sys.argv[1:], callbacks=[StepTimeReport()]))

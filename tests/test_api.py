@@ -14,7 +14,7 @@ from PIL import Image
 import texture_nets as tn
 from texture_nets.errors import UserError
 from texture_nets.image import ImageError
-from texture_nets.inference.pretrained import CONFIG, WEIGHTS, ModelFolderError
+from texture_nets.inference.pretrained import CONFIG, MODELS_DIR, WEIGHTS, ModelFolderError
 
 
 def photo(width: int, height: int, seed: int = 0) -> Image.Image:
@@ -32,9 +32,9 @@ def test_load_accepts_a_run_a_checkpoint_and_a_saved_folder(
     folder = from_run.save_pretrained(tmp_path / "saved")
     assert {"README.md", CONFIG, WEIGHTS} <= {p.name for p in folder.iterdir()}
     from_folder = tn.load(folder, device="cpu")
-    expected = np.asarray(from_run.sample(size=40, seed=5)[0])
+    expected = np.asarray(from_run.sample(size=40, seed=5))
     for model in (from_ckpt, from_folder):
-        assert np.array_equal(np.asarray(model.sample(size=40, seed=5)[0]), expected)
+        assert np.array_equal(np.asarray(model.sample(size=40, seed=5)), expected)
 
 
 def test_save_load_round_trip_is_bit_exact(tiny_stylize_run: Path, tmp_path: Path) -> None:
@@ -59,13 +59,13 @@ def test_save_load_round_trip_is_bit_exact(tiny_stylize_run: Path, tmp_path: Pat
 
 def test_sample_sizes_seeds_and_counts(tiny_texture_run: Path) -> None:
     model = tn.load(tiny_texture_run, device="cpu")
-    images = model.sample(size=(24, 40), seed=3, count=3)
+    images = model.sample(width=40, height=24, seed=3, count=3)
     assert [image.size for image in images] == [(40, 24)] * 3
-    second = model.sample(size=(24, 40), seed=4)[0]  # sample i uses seed + i
+    second = model.sample(width=40, height=24, seed=4)  # sample i uses seed + i
     assert np.array_equal(np.asarray(images[1]), np.asarray(second))
     assert not np.array_equal(np.asarray(images[0]), np.asarray(images[1]))
-    tiled = model.sample(size=64, seed=1, tile=16)[0]
-    whole = model.sample(size=64, seed=1, tile="off")[0]
+    tiled = model.sample(size=64, seed=1, tile=16)
+    whole = model.sample(size=64, seed=1, tile="off")
     difference = np.abs(np.asarray(tiled, np.int16) - np.asarray(whole, np.int16))
     assert difference.max() <= 1  # tiling is exact up to float rounding (and 8-bit rounding)
 
@@ -136,4 +136,75 @@ def test_shipped_models_load_and_produce_the_asked_size(name: str) -> None:
     if isinstance(model, tn.Stylizer):
         assert model.stylize(photo(70, 50), size=96).size == (96, 69)
     else:
-        assert [image.size for image in model.sample(size=(40, 72), count=2)] == [(72, 40)] * 2
+        assert [image.size for image in model.sample(width=72, height=40, count=2)] == [
+            (72, 40)
+        ] * 2
+
+
+def test_list_models_gives_each_shipped_models_terms() -> None:
+    for name, line in tn.list_models().items():
+        assert "[terms: " in line, name
+        card = (MODELS_DIR / name / "README.md").read_text()
+        assert card.startswith("---\nlicense: other\n"), name  # the hub metadata header
+        assert tn.load(name).info.terms in card.split("---")[1], name
+
+
+def test_from_pretrained_is_typed_by_kind_and_refuses_the_other_kind() -> None:
+    stylizer = tn.Stylizer.from_pretrained("vangogh_starry_night", device="cpu")
+    assert type(stylizer) is tn.Stylizer
+    texture = tn.TextureModel.from_pretrained("tn_pebbles", device="cpu")
+    assert type(texture) is tn.TextureModel
+    with pytest.raises(UserError, match="is a TextureModel, not a Stylizer"):
+        tn.Stylizer.from_pretrained("tn_pebbles")
+    with pytest.raises(UserError, match="is a Stylizer, not a TextureModel"):
+        tn.TextureModel.from_pretrained("vangogh_starry_night")
+
+
+def test_sample_returns_one_image_unless_a_count_is_asked(tiny_texture_run: Path) -> None:
+    model = tn.TextureModel.from_pretrained(tiny_texture_run, device="cpu")
+    one = model.sample(size=32, seed=2)
+    assert isinstance(one, Image.Image) and one.size == (32, 32)
+    listed = model.sample(size=32, seed=2, count=1)
+    assert isinstance(listed, list) and np.array_equal(np.asarray(listed[0]), np.asarray(one))
+
+
+def test_sample_sizes_cannot_be_transposed(tiny_texture_run: Path) -> None:
+    model = tn.TextureModel.from_pretrained(tiny_texture_run, device="cpu")
+    assert model.sample(width=48, height=32).size == (48, 32)  # PIL's (width, height)
+    with pytest.raises(UserError, match="width=W, height=H"):
+        model.sample(size=(32, 48))  # type: ignore[call-overload]
+    with pytest.raises(UserError, match="not both"):
+        model.sample(size=32, width=48)
+    with pytest.raises(UserError, match="both width and height"):
+        model.sample(width=48)
+
+
+def test_stylize_takes_arrays_and_tensors_like_the_pil_image(tiny_stylize_run: Path) -> None:
+    model = tn.Stylizer.from_pretrained(tiny_stylize_run, device="cpu")
+    image = photo(40, 30)
+    expected = np.asarray(model.stylize(image))
+    array = np.asarray(image)
+    as_float = array.astype(np.float32) / 255
+    tensor = torch.from_numpy(as_float).permute(2, 0, 1)
+    for given in (array, as_float, tensor, tensor[None]):
+        assert np.array_equal(np.asarray(model.stylize(given)), expected)
+    with pytest.raises(UserError, match=r"\(3, H, W\)"):
+        model.stylize(torch.zeros(2, 3, 30, 40))
+    with pytest.raises(UserError, match="uint8 or float"):
+        model.stylize(array.astype(np.int64))
+    with pytest.raises(UserError, match="got list"):
+        model.stylize([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_a_local_folder_named_like_a_shipped_model_is_announced(
+    tiny_stylize_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    tn.load(tiny_stylize_run, device="cpu").save_pretrained(tmp_path / "vangogh_starry_night")
+    with caplog.at_level("WARNING", logger="texture_nets"):
+        model = tn.load("vangogh_starry_night", device="cpu")
+    assert model.info.global_step != tn.load(MODELS_DIR / "vangogh_starry_night").info.global_step
+    assert "not the shipped model of that name" in caplog.text

@@ -1,14 +1,18 @@
-"""Tests for texture_nets.training.config: YAML files, validation, command-line flags."""
+"""Tests for texture_nets.training.config and config_files: YAML files, validation, flags."""
 
 from __future__ import annotations
 
 import argparse
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from texture_nets.cli import train as train_cli
 from texture_nets.cli.config_flags import add_config_flags, flag_type
 from texture_nets.errors import UserError
 from texture_nets.nets.johnson import JohnsonConfig
@@ -18,11 +22,10 @@ from texture_nets.objective.objective import (
     DEFAULT_STYLE_LAYERS,
     loss_settings,
 )
-from texture_nets.training.config import (
+from texture_nets.training.config import ConfigError, TrainConfig
+from texture_nets.training.config_files import (
     CONFIG_DIR,
     FIELD_NAMES,
-    ConfigError,
-    TrainConfig,
     code_defaults,
     default_config_file,
     load_yaml,
@@ -319,6 +322,46 @@ def test_flags_are_parsed_by_type(hint: Any, text: str, value: Any) -> None:
     assert parsed == value and type(parsed) is type(value)
 
 
+@pytest.mark.parametrize(
+    ("given", "value"),
+    [
+        (["--normalize-gradients"], True),
+        (["--no-normalize-gradients"], False),
+        (["--normalize-gradients", "true"], True),  # the older spelling
+        (["--normalize-gradients", "off"], False),
+        (["--normalize-gradients=No"], False),
+        (["--normalize-gradients", "--no-normalize-gradients"], False),  # the last one wins
+    ],
+)
+def test_switches_take_flag_no_flag_and_the_older_value_form(given: list[str], value: bool) -> None:
+    args = train_cli.build_parser(code_defaults()).parse_args(["--texture", "t.png", *given])
+    assert args.normalize_gradients is value
+
+
+def test_a_switch_with_a_bad_value_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="expected true or false, got 'maybe'"):
+        train_cli.build_parser(code_defaults()).parse_args(["--normalize-gradients=maybe"])
+
+
+def test_list_flags_take_commas_spaces_or_both() -> None:
+    parser = train_cli.build_parser(code_defaults())
+    for given in (["relu1_1,relu2_1,relu3_1"], ["relu1_1", "relu2_1", "relu3_1"],
+                  ["relu1_1,relu2_1", "relu3_1"]):  # fmt: skip
+        args = parser.parse_args(["--style-layers", *given])
+        assert args.style_layers == ["relu1_1", "relu2_1", "relu3_1"]
+    weights = parser.parse_args(["--style-layer-weights", "1", "0.5,2"]).style_layer_weights
+    assert weights == [1.0, 0.5, 2.0]
+
+
+def test_precision_has_one_spelling_per_meaning() -> None:
+    parser = train_cli.build_parser(code_defaults())
+    assert parser.parse_args(["--precision", "32"]).precision == "fp32"
+    assert parser.parse_args(["--precision", "BF16"]).precision == "bf16"
+    with pytest.raises(UserError, match="choose from auto, bf16, fp32, bf16-mixed, 16-mixed"):
+        parser.parse_args(["--precision", "fp16"])
+    assert parser.parse_args(["--steps", "9"]).max_steps == 9  # --steps: every command's word
+
+
 def test_a_bad_bool_flag_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--key", type=flag_type(bool))
@@ -339,3 +382,42 @@ def test_random_training_sizes_step_down_from_the_image_size() -> None:
     assert make_config({"random_size_min": 256}).training_sizes() == [256]
     smallest = {"random_size_min": 32, "num_scales": 3, "image_size": 64}  # relu5_1: 32 px
     assert make_config(smallest).training_sizes() == [64, 32]
+
+
+@pytest.mark.parametrize(
+    ("logger", "extra"), [("wandb", "[wandb]"), ("tensorboard", "[tensorboard]")]
+)
+def test_an_optional_logger_that_is_missing_names_its_extra(
+    logger: str, extra: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from texture_nets.training import fit
+
+    def missing(*args: Any, **kwargs: Any) -> None:
+        raise ModuleNotFoundError(f"No module named {logger!r}")
+
+    monkeypatch.setattr(fit, "WandbLogger" if logger == "wandb" else "TensorBoardLogger", missing)
+    config = TrainConfig(style_image="builtin:brick", logger=logger)
+    with pytest.raises(ConfigError, match=re.escape(f"texture-nets{extra}")):
+        fit.make_loggers(config, tmp_path)
+
+
+@pytest.mark.subprocess
+def test_importing_the_library_and_training_code_loads_no_optional_logger() -> None:
+    code = (
+        "import sys, texture_nets, texture_nets.training.fit;"
+        "print(sorted({'wandb', 'tensorboard'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_config_file_helpers_are_still_found_where_they_were() -> None:
+    """Code written before the split imports them from ``training.config``: the same objects."""
+    from texture_nets.training import config, config_files
+
+    for name in ("make_config", "mode_config", "load_yaml", "code_defaults", "CONFIG_DIR"):
+        assert getattr(config, name) is getattr(config_files, name), name
+    with pytest.raises(AttributeError):
+        config.no_such_name  # noqa: B018

@@ -58,6 +58,7 @@ def test_bad_uploads_get_a_message_and_the_server_keeps_serving(
     with pytest.raises(Exception, match=message) as caught:
         client.predict(handle_file(str(bad)), "vangogh_starry_night", api_name="/stylize")
     assert "Traceback" not in str(caught.value)
+    assert "upload.jpg" in str(caught.value) and "/" not in str(caught.value)  # no server path
     with pytest.raises(Exception, match="Unknown style"):
         client.predict(handle_file(str(photo)), "no_such_style", api_name="/stylize")
     assert Image.open(client.predict(handle_file(str(photo)), "vangogh_starry_night", 128,

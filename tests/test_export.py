@@ -1,20 +1,30 @@
-"""ONNX export: the exported graph matches PyTorch on odd sizes it was not traced at."""
+"""ONNX export: the exported graph matches PyTorch on odd sizes it was not traced at, for
+trained runs and for random networks of many shapes whose outputs vary."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import Tensor, nn
 
 from texture_nets.cli import export as export_cli
 from texture_nets.cli import generate as generate_cli
 from texture_nets.inference.export import OnnxNetwork, export_onnx
 from texture_nets.nets.checkpoint import read_checkpoint
-from texture_nets.nets.networks import seeded_noise
-from texture_nets.nets.ulyanov import Generator, make_inputs
+from texture_nets.nets.johnson import JohnsonConfig
+from texture_nets.nets.networks import (
+    Network,
+    NetworkConfig,
+    build_network,
+    run_network,
+    seeded_noise,
+)
+from texture_nets.nets.ulyanov import Generator, GeneratorConfig, make_inputs
 
 pytest.importorskip("onnxruntime", reason="the [export] extra (CI installs it)")
 
@@ -40,6 +50,77 @@ def test_onnx_matches_pytorch_on_odd_sizes(
                 expected, actual = network(content), runner(content)
         assert actual.shape == expected.shape == (2, 3, height, width)
         assert (actual - expected).abs().max().item() <= 1e-3
+
+
+RANDOM_NETWORKS = {
+    "texture-3scales-8ch-circular": GeneratorConfig(num_scales=3, channels=8),
+    "texture-5scales-4ch-zero-batchnorm": GeneratorConfig(
+        num_scales=5, channels=4, padding="zero", norm="batch"
+    ),
+    "texture-4scales-coarse16-noise1": GeneratorConfig(
+        num_scales=4, channels=6, coarse_channels=16, noise_depth=1, leaky_slope=0.2
+    ),
+    "stylize-3scales-16ch-reflect": GeneratorConfig(
+        num_scales=3, channels=16, content_channels=3, padding="reflect"
+    ),
+    "stylize-2scales-content-only-batchnorm": GeneratorConfig(
+        num_scales=2, channels=8, content_channels=3, noise_depth=0, norm="batch"
+    ),
+    "johnson-0blocks-instance": JohnsonConfig(channels=8, residual_blocks=0),
+    "johnson-1block-batchnorm": JohnsonConfig(channels=8, residual_blocks=1, norm="batch"),
+    "johnson-3blocks-16ch": JohnsonConfig(channels=16, residual_blocks=3),
+}
+
+
+def random_network(config: NetworkConfig, seed: int = 0) -> Network:
+    """``config``'s network with seeded random weights: the convolutions keep their random
+    init; the norms' scales and shifts (identity at init, so a norm the export mishandled
+    could go unnoticed) are drawn; batch norm's running statistics are those of a random
+    batch, as after training (the init's mean 0, variance 1 would leave the output flat)."""
+    torch.manual_seed(seed)
+    network = build_network(config)
+    generator = torch.Generator().manual_seed(seed)
+    batch_norms = [m for m in network.modules() if isinstance(m, nn.BatchNorm2d)]
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, nn.BatchNorm2d | nn.InstanceNorm2d) and module.affine:
+                module.weight.copy_(0.5 + torch.rand(module.weight.shape, generator=generator))
+                module.bias.copy_(torch.rand(module.bias.shape, generator=generator) - 0.5)
+        for norm in batch_norms:
+            norm.momentum = None  # a plain average over the calibration batch
+        if batch_norms:
+            side = network.config.min_side + 8
+            run_network(network.train(), *_inputs(network, side, side, seed + 100))
+    return network.eval()
+
+
+def _inputs(network: Network, height: int, width: int, seed: int) -> tuple[Tensor | None, Any]:
+    """A batch of two: photos (None for a texture generator) and noise (None for Johnson)."""
+    content = torch.rand(2, 3, height, width, generator=torch.Generator().manual_seed(seed))
+    config = network.config
+    texture = isinstance(config, GeneratorConfig) and not config.content_channels
+    return None if texture else content, seeded_noise(config, 2, height, width, seed=seed + 1)
+
+
+@pytest.mark.parametrize("name", RANDOM_NETWORKS)
+def test_onnx_matches_pytorch_on_random_networks(name: str, tmp_path: Path) -> None:
+    """onnxruntime = PyTorch (1e-4) at sizes the graph was not traced at, on outputs that
+    vary across pixels and with the input (so a constant or input-blind graph fails)."""
+    network = random_network(cast(NetworkConfig, RANDOM_NETWORKS[name]))
+    runner = OnnxNetwork(export_onnx(network, tmp_path / "model.onnx"), network)
+    assert not any(module.training for module in network.modules())  # export left it in eval
+    smallest = network.config.min_side
+    for seed, (height, width) in enumerate(
+        [(smallest + 5, smallest + 22), (smallest + 14, smallest + 1)]
+    ):
+        content, noise = _inputs(network, height, width, seed)
+        with torch.no_grad():
+            expected = run_network(network, content, noise)
+            actual = run_network(cast(Network, runner), content, noise)
+        assert actual.shape == expected.shape == (2, 3, height, width)
+        assert (actual - expected).abs().max().item() <= 1e-4
+        assert expected.std(dim=(2, 3)).min().item() > 1e-2  # varies across the picture
+        assert (expected[0] - expected[1]).abs().mean().item() > 1e-2  # and with the input
 
 
 def _pixels(folder: Path) -> dict[str, np.ndarray]:

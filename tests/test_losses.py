@@ -15,6 +15,7 @@ from texture_nets.objective.losses import (
     nearest_neighbour_entropy,
     random_projections,
     relative_squared_error,
+    shifted_gram,
     style_layer_loss,
     swd_layer_loss,
     tv_loss,
@@ -481,3 +482,40 @@ def test_nearest_neighbour_entropy_by_hand() -> None:
     assert spread.grad is not None and float(spread.grad[2]) > 0  # pushes the far one further
     with pytest.raises(ValueError, match="2 samples"):
         nearest_neighbour_entropy(points[:1])
+
+
+# -- the shifted-Gram term (Berger & Memisevic 2016) ------------------------------------------
+
+
+def test_shifted_gram_at_a_patterns_period_is_its_gram() -> None:
+    tile = torch.rand(1, 4, 6, 5, generator=torch.Generator().manual_seed(0))
+    periodic = tile.repeat(1, 1, 3, 4)  # period 5 across, 6 down
+    assert torch.allclose(shifted_gram(periodic, 5, 3), gram_matrix(periodic[..., :-5]), atol=1e-6)
+    assert torch.allclose(
+        shifted_gram(periodic, 6, 2), gram_matrix(periodic[..., :-6, :]), atol=1e-6
+    )
+    with pytest.raises(ValueError, match="longer than"):
+        shifted_gram(periodic, 20, 3)
+
+
+def test_the_shift_term_sees_an_arrangement_the_gram_loss_does_not() -> None:
+    """Shuffling pixels keeps every Gram matrix and breaks every shifted one."""
+    stripes = torch.arange(24.0).remainder(4).div(3).expand(1, 1, 24, 24)
+    features = torch.cat([stripes, 1 - stripes, stripes.transpose(2, 3)], dim=1)
+    order = torch.randperm(24 * 24, generator=torch.Generator().manual_seed(1))
+    shuffled = features.flatten(2)[..., order].reshape(features.shape)
+    loss = TextureLoss({"relu1_1": 1.0}, shift_layers=["relu1_1"], shifts=[1, 2], shift_weight=1.0)
+    loss.set_style([{"relu1_1": features}])
+    same = loss.per_sample({"relu1_1": features})
+    moved = loss.per_sample({"relu1_1": shuffled})
+    assert same["style/relu1_1"].item() < 1e-10 and same["shift/relu1_1"].item() < 1e-10
+    assert moved["style/relu1_1"].item() < 1e-10  # the Gram is blind to the shuffle
+    assert moved["shift/relu1_1"].item() > 0.05
+    assert loss({"relu1_1": shuffled}).terms["shift"] > 0.05  # weighted into the total
+
+
+def test_the_shift_term_is_off_by_default_and_checks_its_layers() -> None:
+    plain = TextureLoss({"relu1_1": 1.0}, shift_layers=["relu1_1"], shifts=[1])
+    assert plain.shift_layers == []  # shift_weight 0: no targets, no term
+    with pytest.raises(ValueError, match="shift layers must be style layers"):
+        TextureLoss({"relu1_1": 1.0}, shift_layers=["relu2_1"], shifts=[1], shift_weight=1.0)

@@ -18,7 +18,8 @@ from texture_nets.objective.objective import (
     load_descriptor,
     loss_settings,
 )
-from texture_nets.training.config import TrainConfig, make_config
+from texture_nets.training.config import TrainConfig
+from texture_nets.training.config_files import make_config
 from texture_nets.training.module import TextureNetsModule
 
 

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -29,7 +31,7 @@ def run(*command: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[s
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
-    for name in ("train", "generate", "gatys", "compare", "export", "demo"):
+    for name in ("train", "generate", "gatys", "compare", "export", "models", "demo"):
         assert f"  {name} " in out
 
 
@@ -37,7 +39,7 @@ def test_unknown_command_is_a_one_line_error(capsys: pytest.CaptureFixture[str])
     assert cli.main(["trian"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: unknown command 'trian'; did you mean train? "
-        "(one of train, generate, gatys, compare, export, demo)"
+        "(one of train, generate, gatys, compare, export, models, demo)"
     )
 
 
@@ -73,6 +75,10 @@ def test_wheel_install_matches_the_checkout(tmp_path: Path) -> None:
                 "-w", wheel_dir, source)  # fmt: skip
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = wheel_dir.glob("texture_nets-*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # what a type checker and the API need at run time
+        names = set(archive.namelist())
+    assert "texture_nets/py.typed" in names
+    assert "texture_nets/models/vangogh_starry_night/config.json" in names
     venv = tmp_path / "venv"
     assert run(sys.executable, "-m", "venv", "--without-pip", venv).returncode == 0
     python = venv / "bin" / "python"
@@ -102,3 +108,18 @@ def test_wheel_install_matches_the_checkout(tmp_path: Path) -> None:
     used = run(python, "-c", script, cwd=outside)
     assert used.returncode == 0, used.stderr[-2000:]
     assert (outside / "out.png").stat().st_size > 0
+
+
+@pytest.mark.subprocess
+def test_a_hung_test_fails_at_the_timeout(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """The suite's per-test timeout is on (pytest-timeout, ``timeout`` in pyproject.toml) and
+    turns a hang into a failure: a child pytest with a 1 s limit fails a 60 s sleep quickly."""
+    assert request.config.pluginmanager.hasplugin("timeout")
+    assert 60 <= float(request.config.getini("timeout")) <= 3600  # set, and generous
+    (tmp_path / "test_hang.py").write_text("import time\n\ndef test_hang():\n    time.sleep(60)\n")
+    started = time.monotonic()
+    child = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o",
+                "timeout=1", "test_hang.py", cwd=tmp_path)  # fmt: skip
+    assert child.returncode == 1, child.stdout + child.stderr
+    assert "Timeout" in child.stdout and "1 failed" in child.stdout, child.stdout
+    assert time.monotonic() - started < 30

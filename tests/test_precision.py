@@ -10,7 +10,7 @@ from conftest import patched_vgg, quiet_random_warning
 
 from texture_nets import precision
 from texture_nets.precision import bf16_autocast, bf16_supported, resolve_bf16
-from texture_nets.training.config import make_config
+from texture_nets.training.config_files import make_config
 from texture_nets.training.module import TextureNetsModule
 
 CPU = torch.device("cpu")

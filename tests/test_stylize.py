@@ -29,7 +29,8 @@ from texture_nets.inference.stylize import StylizeOptions, batches, plan, work_s
 from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
 from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
 from texture_nets.nets.ulyanov import Generator
-from texture_nets.training.config import ConfigError, make_config
+from texture_nets.training.config import ConfigError
+from texture_nets.training.config_files import make_config
 from texture_nets.training.data import PhotoDataset, photo_split, val_transform
 
 TINY = [

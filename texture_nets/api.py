@@ -2,17 +2,21 @@
 
     import texture_nets as tn
     tn.load("vangogh_starry_night").stylize("photo.jpg").save("out.png")
-    tn.load("tn_red_peppers").sample(size=1024, seed=3)[0].save("peppers.png")
+    tn.load("tn_red_peppers").sample(size=1024, seed=3).save("peppers.png")
+    tn.Stylizer.from_pretrained("vangogh_starry_night")  # typed: a Stylizer or a clear error
 
 A model is a trained network plus what it was trained on; it needs neither Lightning nor VGG.
+Sizes are one side (a square, or a photo's longer side) or named ``width``/``height``: never a
+tuple, whose order (PIL's (width, height) vs a tensor's (height, width)) is easy to get wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, Self, TypeAlias, cast, overload
 
+import numpy as np
 import torch
 from PIL import Image, ImageOps
 
@@ -20,10 +24,10 @@ from texture_nets.errors import UserError
 from texture_nets.image import MAX_PIXELS, ImageError, open_image, tensor_to_pil, to_rgb
 from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_large
 from texture_nets.inference.pretrained import (
-    MODELS_DIR,
     ModelInfo,
     is_model_folder,
     load_model,
+    resolve_model,
     save_model,
     shipped_models,
 )
@@ -39,8 +43,12 @@ from texture_nets.nets.networks import Network, min_side, sample_textures
 from texture_nets.nets.ulyanov import Generator
 from texture_nets.precision import default_device
 
-ImageInput = Image.Image | str | Path
-Size = int | tuple[int, int]  # a square side, or (height, width)
+# a file, builtin:NAME, a PIL image, an (H, W[, 3]) array (uint8, or float in [0, 1]) or a
+# (3, H, W) / (1, 3, H, W) tensor in [0, 1]
+ImageInput: TypeAlias = Image.Image | str | Path | np.ndarray[Any, Any] | torch.Tensor
+
+
+DEFAULT_SAMPLE_SIDE = 512
 
 
 class ModelNotFoundError(UserError, LookupError):
@@ -60,7 +68,21 @@ class PretrainedModel:
     def name(self) -> str:
         return self.info.name
 
-    def to(self, device: str | torch.device) -> PretrainedModel:
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | Path, device: str | torch.device | None = None
+    ) -> Self:
+        """``load`` typed as this class: a shipped name, model folder, run or ``.ckpt``; a
+        model of the other kind is a ``UserError`` saying which class to use."""
+        model = load(name_or_path, device)
+        if not isinstance(model, cls):
+            raise UserError(
+                f"{name_or_path} is a {type(model).__name__}, not a {cls.__name__}: use "
+                f"tn.{type(model).__name__}.from_pretrained (or tn.load)"
+            )
+        return model
+
+    def to(self, device: str | torch.device) -> Self:
         self.device = torch.device(device)
         self.network.to(self.device)
         return self
@@ -85,25 +107,57 @@ class TextureModel(PretrainedModel):
         """The network (texture mode trains Ulyanov's generator only)."""
         return cast(Generator, self.network)
 
+    @overload
+    def sample(
+        self,
+        size: int | None = None,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int = 0,
+        count: None = None,
+        tile: str | int = "auto",
+    ) -> Image.Image: ...
+
+    @overload
+    def sample(
+        self,
+        size: int | None = None,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int = 0,
+        count: int,
+        tile: str | int = "auto",
+    ) -> list[Image.Image]: ...
+
     @torch.no_grad()
     def sample(
-        self, size: Size = 512, seed: int = 0, count: int = 1, tile: str | int = "auto"
-    ) -> list[Image.Image]:
-        """``count`` samples of ``size`` (side or (height, width)); sample i uses noise seed
-        ``seed + i``. Memory stays under about 2 GB at any size (the same pixels: beyond it,
-        intermediate maps go to temporary files); ``tile="off"`` keeps everything in memory,
-        an int caps the bands at that many rows (bands.band_options)."""
-        height, width = (size, size) if isinstance(size, int) else size
+        self,
+        size: int | None = None,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        seed: int = 0,
+        count: int | None = None,
+        tile: str | int = "auto",
+    ) -> Image.Image | list[Image.Image]:
+        """One texture sample of ``size`` x ``size`` (default 512) or ``width`` x ``height``;
+        with ``count``, a list of that many (sample i uses noise seed ``seed + i``). Memory
+        stays under about 2 GB at any size (the same pixels: beyond it, intermediate maps go
+        to temporary files); ``tile="off"`` keeps everything in memory, an int caps the bands
+        at that many rows (bands.band_options)."""
+        height, width = _sample_size(size, width, height)
         smallest = min_side(self.network.config)
         if min(height, width) < smallest:
             raise UserError(f"size {width}x{height}: this model needs at least {smallest} px")
-        if count < 1:
+        if count is not None and count < 1:
             raise UserError(f"count must be at least 1, got {count}")
         rows, budget = band_options(tile, DEFAULT_MAX_MEMORY)
         batch = 1 if is_large(height, width) else 4
         images: list[Image.Image] = []
-        seeds = [seed + i for i in range(count)]
-        for first in range(0, count, batch):
+        seeds = [seed + i for i in range(1 if count is None else count)]
+        for first in range(0, len(seeds), batch):
             samples = sample_textures(
                 self.generator,
                 height,
@@ -114,7 +168,27 @@ class TextureModel(PretrainedModel):
                 budget,
             )
             images += [tensor_to_pil(sample) for sample in samples]
-        return images
+        return images[0] if count is None else images
+
+
+def _sample_size(size: int | None, width: int | None, height: int | None) -> tuple[int, int]:
+    """(height, width) from one side or named sides; a tuple is refused (which order?)."""
+    if isinstance(size, tuple | list):
+        raise UserError(
+            f"size={size!r}: give one side (a square) or width=W, height=H for a rectangle"
+        )
+    if size is not None and (width is not None or height is not None):
+        raise UserError("give size (a square) or width and height, not both")
+    if size is None and (width is None) != (height is None):
+        raise UserError("give both width and height (or size for a square)")
+    if size is not None:
+        width = height = size
+    elif width is None or height is None:
+        width = height = DEFAULT_SAMPLE_SIDE
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"{name} must be a positive integer, got {value!r}")
+    return height, width
 
 
 class Stylizer(PretrainedModel):
@@ -130,11 +204,11 @@ class Stylizer(PretrainedModel):
         content_scale: float = 1.0,
         tile: str | int = "auto",
     ) -> Image.Image:
-        """Stylize a photo (PIL image or file). ``size``: longer side of the result (default:
-        the photo's); the photo is painted at the model's training scale
-        (``info.photo_size``) times ``content_scale`` (< 1: larger strokes) and resized to
-        ``size``; ``original_colors`` keeps the photo's colours (luminance transfer); ``seed``
-        picks the noise."""
+        """Stylize a photo (file, PIL image, array or tensor: ``ImageInput``). ``size``: longer
+        side of the result (default: the photo's). The photo is painted at the model's training
+        scale (``info.photo_size``) times ``content_scale`` (< 1: larger strokes), then resized
+        to ``size``; ``original_colors`` keeps the photo's colours (luminance transfer);
+        ``seed`` picks the noise."""
         photo = _as_rgb(image)
         if size is not None and size < 1:
             raise UserError(f"size must be positive, got {size}")
@@ -173,7 +247,13 @@ class Stylizer(PretrainedModel):
         from texture_nets.inference.video import stylize_frames
 
         def one(image: Image.Image) -> Image.Image:
-            return self.stylize(image, size, seed, original_colors, content_scale)
+            return self.stylize(
+                image,
+                size=size,
+                seed=seed,
+                original_colors=original_colors,
+                content_scale=content_scale,
+            )
 
         return stylize_frames(one, frames, temporal)
 
@@ -219,25 +299,59 @@ class Stylizer(PretrainedModel):
 
 
 def _as_rgb(image: ImageInput) -> Image.Image:
+    if isinstance(image, torch.Tensor):
+        image = _tensor_to_array(image)
+    if isinstance(image, np.ndarray):
+        image = _array_to_pil(image)
     if isinstance(image, Image.Image):
         if image.width * image.height > MAX_PIXELS:
             raise ImageError(f"{image.width}x{image.height} is too large an image")
         return to_rgb(ImageOps.exif_transpose(image))
-    return open_image(image)
+    if isinstance(image, str | Path):
+        return open_image(image)
+    raise UserError(
+        f"expected a file path, a PIL image, a numpy array or a tensor, got {type(image).__name__}"
+    )
+
+
+def _tensor_to_array(image: torch.Tensor) -> np.ndarray[Any, Any]:
+    """(3, H, W) or (1, 3, H, W) in [0, 1] (torchvision's layout) -> (H, W, 3) float array."""
+    if image.dim() == 4 and image.shape[0] == 1:
+        image = image[0]
+    if image.dim() != 3 or image.shape[0] not in (1, 3):
+        raise UserError(
+            f"a tensor image must be (3, H, W) or (1, 3, H, W) in [0, 1], got {tuple(image.shape)}"
+        )
+    return image.detach().float().cpu().permute(1, 2, 0).numpy()
+
+
+def _array_to_pil(array: np.ndarray[Any, Any]) -> Image.Image:
+    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array: uint8, or float in [0, 1]."""
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise UserError(f"an image array must be (H, W) or (H, W, 3), got shape {array.shape}")
+    if array.dtype != np.uint8:
+        if not np.issubdtype(array.dtype, np.floating):
+            raise UserError(f"an image array must be uint8 or float in [0, 1], got {array.dtype}")
+        array = (np.clip(array, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(array))
 
 
 def list_models() -> dict[str, str]:
-    """The shipped models, name -> one-line description (``load(name)`` loads one)."""
+    """The shipped models, name -> one line: what it is and its terms of use (``load(name)``
+    loads one; ``texture-nets models`` shows them with local runs as a table)."""
     return shipped_models()
 
 
-def load(name_or_path: str | Path, device: str | torch.device | None = None) -> PretrainedModel:
+def load(
+    name_or_path: str | Path, device: str | torch.device | None = None
+) -> TextureModel | Stylizer:
     """A shipped model's name, a saved model folder, a training run directory or a ``.ckpt``
-    -> a ``TextureModel`` (texture mode) or a ``Stylizer`` (stylize mode)."""
+    -> a ``TextureModel`` (texture mode) or a ``Stylizer`` (stylize mode). For a type
+    checker, ``Stylizer.from_pretrained`` / ``TextureModel.from_pretrained`` name the kind."""
     device = torch.device(default_device() if device is None else device)
-    path = Path(name_or_path).expanduser()
-    if not path.exists() and (MODELS_DIR / str(name_or_path)).is_dir():
-        path = MODELS_DIR / str(name_or_path)
+    path = resolve_model(name_or_path)
     if is_model_folder(path):
         network, info = load_model(path)
     elif path.exists():

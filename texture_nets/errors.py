@@ -11,7 +11,7 @@ import contextlib
 import difflib
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import wraps
 from typing import Any, NoReturn
 
@@ -45,14 +45,56 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.help and "(default:" in action.help:
             return action.help
+        default = action.default
+        if default is None or default is False or default == [] or default == argparse.SUPPRESS:
+            return action.help  # "(default: None)" says nothing
         return super()._get_help_string(action)
+
+
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
 
 
 class UserErrorParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are ``UserError``s: one line, exit 2, no usage.
 
     An unknown flag gets the closest valid ones as suggestions, or the list of valid flags.
+    Switches are ``--flag`` / ``--no-flag`` (``argparse.BooleanOptionalAction``); the older
+    spelling ``--flag true|false`` (and ``--flag=false``) still works.
     """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        given = sys.argv[1:] if args is None else list(args)
+        return super().parse_known_args(self._switch_values(given), namespace)
+
+    def _switch_values(self, args: list[str]) -> list[str]:
+        """``--flag true|false`` -> ``--flag`` / ``--no-flag`` for every switch."""
+        switches = {
+            flag
+            for action in self._actions
+            if isinstance(action, argparse.BooleanOptionalAction)
+            for flag in action.option_strings
+            if not flag.startswith("--no-")
+        }
+        words = TRUE_WORDS + FALSE_WORDS
+        rewritten: list[str] = []
+        index = 0
+        while index < len(args):
+            token = args[index]
+            flag, equals, value = token.partition("=")
+            if flag in switches:
+                if not equals and index + 1 < len(args) and args[index + 1].lower() in words:
+                    value = args[index + 1]
+                    index += 1
+                if equals and value.lower() not in words:
+                    self.error(f"argument {flag}: expected true or false, got {value!r}")
+                if value:
+                    token = flag if value.lower() in TRUE_WORDS else "--no-" + flag[2:]
+            rewritten.append(token)
+            index += 1
+        return rewritten
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments: "):

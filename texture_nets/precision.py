@@ -18,6 +18,23 @@ PRECISIONS = ("auto", "bf16", "fp32")
 DESCRIPTOR_ONLY = "bf16-descriptor"
 LIGHTNING_PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 TRAIN_PRECISIONS = (*PRECISIONS, DESCRIPTOR_ONLY, *LIGHTNING_PRECISIONS)
+# what --help shows: three words, plus Lightning's mixed modes where they differ (a GPU's fp16);
+# "32" (= fp32) and bf16-descriptor stay accepted
+SHOWN_TRAIN_PRECISIONS = (*PRECISIONS, "bf16-mixed", "16-mixed")
+
+
+def normalize_precision(text: str) -> str:
+    """A training precision as given on the command line -> its one spelling (``32`` is
+    ``fp32``); anything else is an ``argparse`` error listing the shown words."""
+    import argparse
+
+    value = text.strip().lower()
+    value = "fp32" if value in ("32", "32-true", "float32") else value
+    if value not in TRAIN_PRECISIONS:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice {text!r} (choose from {', '.join(SHOWN_TRAIN_PRECISIONS)})"
+        )
+    return value
 
 
 def default_device() -> str:

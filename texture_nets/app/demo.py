@@ -27,7 +27,7 @@ from PIL import Image
 from texture_nets.api import PretrainedModel, Stylizer, TextureModel, load
 from texture_nets.errors import UserError
 from texture_nets.image import open_image
-from texture_nets.inference.pretrained import MODELS_DIR, shipped_models
+from texture_nets.inference.pretrained import MODELS_DIR, find_runs, is_model_folder, shipped_models
 from texture_nets.inference.temporal import DEFAULT_TEMPORAL
 from texture_nets.nets.checkpoint import CheckpointError, read_checkpoint
 
@@ -46,15 +46,13 @@ def find_models(runs: Path | None) -> dict[str, dict[str, str]]:
     for name in shipped_models():
         mode = _mode_of(MODELS_DIR / name)
         found[mode][name] = str(MODELS_DIR / name)
-    if runs is not None and runs.is_dir():
-        for last in sorted(runs.glob("**/checkpoints/last.ckpt")):
-            run = last.parent.parent
-            try:
-                mode = read_checkpoint(last).mode
-            except CheckpointError:
-                continue
-            name = run.name if run.name not in found[mode] else f"runs/{run.name}"
-            found[mode][name] = str(run)
+    for run in find_runs(runs) if runs is not None else []:
+        try:
+            mode = _mode_of(run) if is_model_folder(run) else read_checkpoint(run).mode
+        except (CheckpointError, OSError, ValueError, KeyError):
+            continue
+        name = run.name if run.name not in found[mode] else f"runs/{run.name}"
+        found[mode][name] = str(run)
     return found
 
 
@@ -79,6 +77,15 @@ def _photo_path(upload: Any) -> str:
     return str(path)
 
 
+def without_server_paths(message: str, path: str) -> str:
+    """A message about an upload, naming it as the user did (its file name), never by the
+    server's temporary path."""
+    upload = Path(path)
+    for shown in (str(upload), str(upload.expanduser().resolve())):
+        message = message.replace(shown, upload.name)
+    return message.replace(str(upload.parent) + "/", "")
+
+
 def make_stylize(models: Mapping[str, str]) -> Any:
     def stylize(
         photo: Any,
@@ -92,8 +99,9 @@ def make_stylize(models: Mapping[str, str]) -> Any:
         if style not in models:
             raise gr.Error(f"Unknown style {style!r}; choose one of: {', '.join(models)}.")
         side = int(min(max(size, 64), MAX_STYLIZE_SIDE))
+        path = _photo_path(photo)
         try:
-            image = open_image(_photo_path(photo), max_side=side)
+            image = open_image(path, max_side=side)
             model = _model(models[style])
             assert isinstance(model, Stylizer)
             start = time.perf_counter()
@@ -105,7 +113,7 @@ def make_stylize(models: Mapping[str, str]) -> Any:
                 content_scale=float(content_scale),
             )
         except UserError as error:
-            raise gr.Error(str(error)) from error
+            raise gr.Error(without_server_paths(str(error), path)) from error
         elapsed = time.perf_counter() - start
         gr.Info(f"{style}: {result.width}x{result.height} in {elapsed:.2f} s")
         return result
@@ -145,7 +153,7 @@ def make_stylize_video(models: Mapping[str, str]) -> Any:
                 max_frames=max(1, math.ceil(MAX_VIDEO_SECONDS * info.fps)),
             )
         except UserError as error:
-            raise gr.Error(str(error)) from error
+            raise gr.Error(without_server_paths(str(error), str(source))) from error
         gr.Info(f"{style}: {source.name} in {time.perf_counter() - start:.1f} s")
         return str(out)
 
@@ -164,7 +172,7 @@ def make_texture(models: Mapping[str, str]) -> Any:
         assert isinstance(model, TextureModel)
         start = time.perf_counter()
         try:
-            (sample,) = model.sample(size=side, seed=int(seed))
+            sample = model.sample(size=side, seed=int(seed))
         except UserError as error:
             raise gr.Error(str(error)) from error
         elapsed = time.perf_counter() - start

@@ -24,6 +24,7 @@ COMMANDS = {
     "gatys": ("texture_nets.cli.gatys", "Gatys et al.'s optimisation baseline on the same loss"),
     "compare": ("texture_nets.cli.compare", "a trained network vs Gatys side by side (report)"),
     "export": ("texture_nets.cli.export", "export a model to ONNX"),
+    "models": ("texture_nets.cli.models", "list the shipped models and your runs"),
     "demo": ("texture_nets.cli.demo", "the web demo: stylize photos, generate textures"),
 }
 
@@ -36,7 +37,8 @@ commands:
 {commands}
 
 examples:
-  texture-nets generate --checkpoint vangogh_starry_night --content photo.jpg --out out/
+  texture-nets models
+  texture-nets generate --model vangogh_starry_night --content builtin:astronaut --out out/
   texture-nets train --texture builtin:brick --out runs/brick
   texture-nets demo
 """

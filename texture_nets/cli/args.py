@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from texture_nets.errors import UserError
+from texture_nets.errors import FALSE_WORDS, TRUE_WORDS, UserError
 from texture_nets.precision import default_device
 
 
@@ -60,9 +61,9 @@ def parse_tile(text: str) -> str | int:
 def parse_bool(text: str) -> bool:
     """``true|yes|on|1`` or ``false|no|off|0`` (any case)."""
     value = text.strip().lower()
-    if value in ("true", "yes", "on", "1"):
+    if value in TRUE_WORDS:
         return True
-    if value in ("false", "no", "off", "0"):
+    if value in FALSE_WORDS:
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
@@ -80,6 +81,59 @@ def list_of(kind: type) -> Callable[[str], list[Any]]:
             ) from error
 
     return parse
+
+
+def path_list(text: str) -> list[str]:
+    """An argparse ``type`` for file lists: ``"a.jpg,b.jpg"`` -> both (a file whose own name
+    holds a comma stays whole)."""
+    if Path(text).expanduser().exists():
+        return [text]
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+class JoinLists(argparse.Action):
+    """``nargs="+"`` over a list-valued ``type``: ``--x a,b c`` -> ``[a, b, c]``, so every list
+    flag takes commas, spaces or both."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, [item for value in values for item in value])
+
+
+def add_model_flag(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    hidden: tuple[str, ...] = ("--checkpoint",),
+) -> None:
+    """``--model NAME_OR_PATH``, what every command that uses a trained model calls it;
+    ``hidden``: older spellings still accepted (not shown in ``--help``). Check presence with
+    ``require_model``."""
+    parser.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        help="a shipped model's name (texture-nets models), a saved model folder, a training "
+        "run directory or a .ckpt file",
+    )
+    for flag in hidden:
+        parser.add_argument(flag, dest="model", help=argparse.SUPPRESS)
+
+
+def require_model(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    if not getattr(args, "model", None):
+        parser.error("the following arguments are required: --model")
+    return str(args.model)
+
+
+def add_device_flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="auto (a GPU if there is one), cpu, cuda, cuda:N or mps",
+    )
 
 
 def parse_device(text: str) -> torch.device:

@@ -9,24 +9,34 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from argparse import SUPPRESS
 from pathlib import Path
 
 from texture_nets.baselines.gatys import OPTIMIZERS
-from texture_nets.cli.args import positive_int
+from texture_nets.cli.args import (
+    JoinLists,
+    add_device_flag,
+    add_model_flag,
+    parse_device,
+    path_list,
+    positive_int,
+    require_model,
+)
 from texture_nets.errors import DefaultsHelpFormatter, UserErrorParser, exit_on_user_error
 from texture_nets.evaluation.compare import CompareOptions, compare
 from texture_nets.evaluation.report import format_seconds
+from texture_nets.inference.pretrained import is_model_folder, resolve_model
 from texture_nets.nets.checkpoint import find_checkpoint
-from texture_nets.precision import PRECISIONS, default_device
+from texture_nets.precision import PRECISIONS
 
 log = logging.getLogger("texture_nets.evaluation.compare")
 
 
 EXAMPLES = """\
 examples:
-  texture-nets compare --checkpoint runs/peppers --gatys-steps 150 --out compare/peppers
-  texture-nets compare --checkpoint runs/wave --content photo.jpg --gatys-steps 100
-  python -m texture_nets compare --checkpoint runs/peppers --samples 8 --size 512
+  texture-nets compare --model runs/peppers --steps 150 --out compare/peppers
+  texture-nets compare --model vangogh_starry_night --content builtin:astronaut --steps 100
+  python -m texture_nets compare --model runs/peppers --samples 8 --size 512
 """
 
 
@@ -38,26 +48,34 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs, descriptor and loss: image grid, metrics, time and memory.",
         formatter_class=DefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--checkpoint", required=True, metavar="RUN", help="run directory or .ckpt file"
-    )
-    parser.add_argument(
+    what = parser.add_argument_group("what to compare")
+    add_model_flag(what)
+    what.add_argument(
         "--texture",
         metavar="IMG",
         help="texture checkpoints: the example (default: the one it was trained on)",
     )
-    parser.add_argument(
+    what.add_argument(
         "--style",
         metavar="IMG",
         help="stylization checkpoints: the style image (default: the one it was trained on)",
     )
-    parser.add_argument(
-        "--content", metavar="PHOTO", nargs="+", default=[], help="stylization: content photos"
+    what.add_argument(
+        "--content",
+        metavar="PHOTO",
+        type=path_list,
+        nargs="+",
+        action=JoinLists,
+        default=[],
+        help="stylization: content photos (spaces or commas between them)",
     )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: RUN/compare)"
+    what.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: RUN/compare for a run, compare/NAME for a model folder)",
     )
-    parser.add_argument(
+    what.add_argument(
         "--size",
         type=positive_int,
         default=256,
@@ -69,8 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help="network samples (noise seeds SEED, SEED+1, ...), per photo when stylizing",
     )
-    parser.add_argument("--gatys-steps", type=positive_int, default=300, help="iterations")
-    parser.add_argument("--gatys-optimizer", choices=OPTIMIZERS, default="lbfgs")
+    gatys = parser.add_argument_group("Gatys et al.'s optimisation")
+    gatys.add_argument(
+        "--steps",
+        dest="gatys_steps",
+        type=positive_int,
+        default=300,
+        metavar="N",
+        help="iterations",
+    )
+    gatys.add_argument("--gatys-steps", dest="gatys_steps", type=positive_int, help=SUPPRESS)
+    gatys.add_argument("--optimizer", dest="gatys_optimizer", choices=OPTIMIZERS,
+                       default="lbfgs", help="L-BFGS (Gatys et al.) or Adam")  # fmt: skip
+    gatys.add_argument("--gatys-optimizer", dest="gatys_optimizer", choices=OPTIMIZERS,
+                       help=SUPPRESS)  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="noise seed of both methods")
     parser.add_argument(
         "--descriptor",
@@ -87,18 +117,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--repeats", type=positive_int, default=5, help="least number of timed network passes"
     )
-    parser.add_argument("--device", default=default_device())
+    add_device_flag(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
 
+def default_out(model: str) -> Path:
+    """RUN/compare for a training run (it keeps its checkpoints in RUN/checkpoints/), else
+    compare/NAME here (a model folder, maybe the installed package, stays untouched)."""
+    path = resolve_model(model)
+    if is_model_folder(path):
+        return Path("compare") / path.name
+    folder = find_checkpoint(path).parent
+    return (folder.parent if folder.name == "checkpoints" else folder) / "compare"
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.checkpoint = require_model(parser, args)
+    del args.model
+    args.device = str(parse_device(args.device))  # "auto" -> the device the children use
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
-    if args.out is None:  # RUN/compare (a run keeps its checkpoints in RUN/checkpoints/)
-        folder = find_checkpoint(args.checkpoint).parent
-        args.out = (folder.parent if folder.name == "checkpoints" else folder) / "compare"
+    if args.out is None:
+        args.out = default_out(args.checkpoint)
     options = CompareOptions(**{k: v for k, v in vars(args).items() if k != "verbose"})
     report = compare(options)
     log.info(

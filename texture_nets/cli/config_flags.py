@@ -11,8 +11,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, Field, fields
 from typing import Any, cast
 
-from texture_nets.cli.args import list_of, parse_bool
-from texture_nets.training.config import TrainConfig
+from texture_nets.cli.args import JoinLists, list_of, parse_bool
+from texture_nets.precision import SHOWN_TRAIN_PRECISIONS, normalize_precision
+from texture_nets.training.config import SECTIONS, TrainConfig
+
+# more spellings of a key's flag (issues and docs used them; one vocabulary across commands)
+ALIASES = {"max_steps": ("--steps",)}
 
 
 def _optional(parse_value: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -46,29 +50,57 @@ def add_config_flags(
 ) -> None:
     """Add one ``--key-name`` flag per config key; help shows the effective default, and the
     modes whose file changes it (``by_mode``: ``mode_files()``)."""
-    group = parser.add_argument_group("config keys (also settable in the YAML file)")
     hints = typing.get_type_hints(TrainConfig)
+    group: argparse._ArgumentGroup | None = None
 
     def shown(value: Any) -> str:
         return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
     for f in fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
+        if f.name in SECTIONS:
+            group = parser.add_argument_group(f"{SECTIONS[f.name]} (config keys)")
+        assert group is not None, "SECTIONS must name the first key"
         default = defaults.get(f.name)
         modes = "".join(
             f"; {mode}: {shown(keys[f.name])}"
             for mode, keys in (by_mode or {}).items()
             if f.name != "mode" and f.name in keys and keys[f.name] != default
         )
+        help_text = f.metadata["help"]
+        if "(default:" not in help_text:
+            help_text += f" (default: {shown(default)}{modes})"
+        flags = ["--" + f.name.replace("_", "-"), *ALIASES.get(f.name, ())]
         group.add_argument(
-            flag,
+            *flags,
             dest=f.name,
-            type=flag_type(hints[f.name]),
-            choices=f.metadata.get("choices"),
             default=argparse.SUPPRESS,
-            help=f"{f.metadata['help']} (default: {shown(default)}{modes})",
-            metavar=f.name.upper() if not f.metadata.get("choices") else None,
+            help=help_text,
+            **_kind(f, hints[f.name]),
         )
+
+
+def _kind(f: Field[Any], hint: Any) -> dict[str, Any]:
+    """How a key's flag parses: a switch, a list (commas or spaces), a precision, a value."""
+    choices = f.metadata.get("choices")
+    if hint is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if f.name == "precision":
+        return {
+            "type": normalize_precision,
+            "metavar": "{" + ",".join(SHOWN_TRAIN_PRECISIONS) + "}",
+        }
+    if any(typing.get_origin(h) is list for h in (hint, *typing.get_args(hint))):
+        return {
+            "type": flag_type(hint),
+            "nargs": "+",
+            "action": JoinLists,
+            "metavar": f.name.upper().removesuffix("S"),
+        }
+    return {
+        "type": flag_type(hint),
+        "choices": choices,
+        "metavar": None if choices else f.name.upper(),
+    }
 
 
 # The keys of the objective (descriptor and loss): what a command that optimises against the
@@ -81,6 +113,9 @@ LOSS_KEYS = (
     "style_layer_weights",
     "content_layers",
     "texture_loss",
+    "shift_weight",
+    "shift_layers",
+    "shifts",
     "style_weight",
     "content_weight",
     "tv_weight",
@@ -105,12 +140,13 @@ def add_key_flags(
     for key in keys:
         f = by_name[key]
         allowed = (choices or {}).get(key) or f.metadata.get("choices")
+        kind = _kind(f, hints[key])
+        if allowed:  # a choice is a name, never None
+            kind = {"type": str, "choices": allowed}
         group.add_argument(
             "--" + key.replace("_", "-"),
             dest=key,
-            type=str if allowed else flag_type(hints[key]),  # a choice is a name, never None
-            choices=allowed,
             default=_field_default(f),
             help=f.metadata["help"],
-            metavar=key.upper() if not allowed else None,
+            **kind,
         )

@@ -28,7 +28,15 @@ from texture_nets.baselines.gatys import (
     stylize,
     synthesize,
 )
-from texture_nets.cli.args import parse_device, parse_size, positive_int
+from texture_nets.cli.args import (
+    JoinLists,
+    add_device_flag,
+    list_of,
+    parse_device,
+    parse_size,
+    path_list,
+    positive_int,
+)
 from texture_nets.cli.config_flags import LOSS_KEYS, add_key_flags
 from texture_nets.errors import (
     DefaultsHelpFormatter,
@@ -47,13 +55,13 @@ from texture_nets.image import (
     save_image,
 )
 from texture_nets.inference.stylize import Size, output_size
-from texture_nets.objective.descriptor import ARCHITECTURES, min_input_side
+from texture_nets.objective.descriptor import ARCHITECTURES
 from texture_nets.objective.objective import (
     LossSettings,
     Objective,
     loss_settings,
 )
-from texture_nets.precision import PRECISIONS, default_device, resolve_bf16
+from texture_nets.precision import PRECISIONS, resolve_bf16
 from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets.baselines.gatys")
@@ -83,12 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what = parser.add_argument_group("what to make")
     what.add_argument("--texture", metavar="IMG", help="texture synthesis from this example")
-    what.add_argument("--style", metavar="IMG", nargs="+", help="style transfer: style image(s)")
+    what.add_argument(
+        "--style",
+        metavar="IMG",
+        type=path_list,
+        nargs="+",
+        action=JoinLists,
+        help="style transfer: style image(s) (spaces or commas between them)",
+    )
     what.add_argument(
         "--style-blend",
         metavar="W",
-        type=float,
+        type=list_of(float),
         nargs="+",
+        action=JoinLists,
         help="weights of the style images' Grams (default: equal)",
     )
     what.add_argument("--content", metavar="PHOTO", help="style transfer: the content photo")
@@ -107,7 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="style/texture images are downscaled to this longer side if larger",
     )
-    what.add_argument("--out", default="result.png", help="output image (.png or .jpg)")
+    what.add_argument(
+        "--out",
+        default="result.png",
+        help="output image (.png or .jpg), or a folder (writes NAME_gatys.png there)",
+    )
     what.add_argument(
         "--save-every",
         type=positive_int,
@@ -117,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opt = parser.add_argument_group("optimisation")
     opt.add_argument("--steps", type=positive_int, default=300, help="iterations")
-    opt.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    opt.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default="lbfgs", help="L-BFGS (Gatys et al.) or Adam"
+    )
     opt.add_argument(
         "--lr",
         type=float,
@@ -140,12 +162,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="descriptor precision: auto = bf16 where it is fast",
     )
-    opt.add_argument("--device", default=default_device())
+    add_device_flag(opt)
     loss = parser.add_argument_group("descriptor and loss")
     # From the config schema: the same spellings, types and defaults as the train flags.
     add_key_flags(loss, LOSS_KEYS, choices={"descriptor_arch": ARCHITECTURES})
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
+
+
+def output_file(args: argparse.Namespace) -> Path:
+    """``--out``: an image file, or a folder like every command's (NAME_gatys.png inside)."""
+    out = Path(args.out).expanduser()
+    if out.suffix and not out.is_dir():
+        return out
+    images = [args.content, *(args.style or [])] if args.style else [args.texture]
+    name = "_".join(Path(str(image).removeprefix("builtin:")).stem for image in images)
+    return out / f"{name}_gatys.png"
 
 
 def check_args(args: argparse.Namespace) -> str:
@@ -232,13 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     use_physical_cores()
+    args.out = str(output_file(args))
     mode = check_args(args)
     settings = _loss_settings(args, mode)
     device = parse_device(args.device)
 
     # Images first (fast failures), then the descriptor.
     check_output_dir(Path(args.out).parent)
-    min_side = min_input_side(settings.arch, settings.layers)
+    min_side = settings.min_side()
     style_paths: list[str] = [args.texture] if mode == "texture" else list(args.style)
     styles = [load_image(path, args.style_size, min_side=min_side) for path in style_paths]
     photo = open_image(args.content) if mode == "style" else None

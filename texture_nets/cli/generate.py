@@ -1,7 +1,8 @@
 """``python generate.py``: texture samples or stylized photos from a checkpoint (no VGG needed).
 
-``--texture RUN``: draw texture samples of any size. ``--checkpoint RUN --content FILE_OR_DIR``:
-stylize one photo or a folder of photos (see ``texture_nets.inference.stylize``).
+``--model NAME_OR_PATH``: draw texture samples of any size; with ``--content FILE_OR_DIR``:
+stylize one photo or a folder of photos (see ``texture_nets.inference.stylize``). The older
+spellings ``--texture RUN`` and ``--checkpoint RUN`` still name the model.
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ from pathlib import Path
 from typing import Any, cast
 
 import torch
+from PIL import Image
 from rich.console import Console
 from rich.progress import Progress
 
 from texture_nets.api import PretrainedModel, Stylizer, TextureModel, load
 from texture_nets.cli.args import (
+    add_device_flag,
+    add_model_flag,
     parse_device,
     parse_size,
     parse_tile,
     positive_float,
     positive_int,
+    require_model,
 )
 from texture_nets.errors import (
     DefaultsHelpFormatter,
@@ -37,6 +42,7 @@ from texture_nets.errors import (
 )
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
 from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_large
+from texture_nets.inference.bands.executor import LARGE_SIDE
 from texture_nets.inference.stylize import (
     StylizeOptions,
     is_out_of_memory,
@@ -47,17 +53,16 @@ from texture_nets.inference.temporal import DEFAULT_TEMPORAL
 from texture_nets.inference.video import is_video, list_videos, output_suffix
 from texture_nets.nets.networks import Network, render_steps, sample_textures
 from texture_nets.nets.ulyanov import Generator
-from texture_nets.precision import default_device
 from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets")
 
 EXAMPLES = """\
 examples:
-  texture-nets generate --texture tn_red_peppers --size 1024 --count 4 --out samples/
-  texture-nets generate --checkpoint vangogh_starry_night --content photo.jpg --out out/
-  python generate.py --checkpoint runs/wave --content photos/ --size 768 --original-colors
-  texture-nets generate --checkpoint vangogh_starry_night --content clip.mp4 --out out/
+  texture-nets generate --model tn_red_peppers --size 1024 --count 4 --out samples/
+  texture-nets generate --model vangogh_starry_night --content builtin:astronaut --out out/
+  python generate.py --model runs/wave --content photos/ --size 768 --original-colors
+  texture-nets generate --model vangogh_starry_night --content clip.mp4 --out out/
 """
 
 
@@ -65,51 +70,57 @@ def build_parser() -> argparse.ArgumentParser:
     parser = UserErrorParser(
         prog="texture-nets generate",
         epilog=EXAMPLES,
-        description="Sample textures (--texture RUN) or stylize photos "
-        "(--checkpoint RUN --content FILE_OR_DIR) with a trained network.",
+        description="Sample textures (--model NAME_OR_PATH) or stylize photos "
+        "(--model NAME_OR_PATH --content FILE_OR_DIR) with a trained network.",
         formatter_class=DefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--texture",
-        "--checkpoint",
-        dest="checkpoint",
-        required=True,
-        metavar="RUN_OR_CKPT",
-        help="a run directory (uses checkpoints/last.ckpt), a .ckpt file, a saved model folder "
-        "or the name of a shipped model (see texture_nets.list_models())",
-    )
-    parser.add_argument(
+    what = parser.add_argument_group("model and input")
+    add_model_flag(what, hidden=("--texture", "--checkpoint"))
+    what.add_argument(
         "--content",
         metavar="FILE_OR_DIR",
-        help="stylize this photo, or every image below this folder (stylization checkpoints)",
+        help="stylize this photo or clip, or every image and clip below this folder (stylizers)",
     )
-    parser.add_argument(
+    what.add_argument(
         "--size",
         metavar="N|WxH",
         help="textures: output size in pixels, any size (default 512); photos: longer side "
         "of the outputs (default: the photo's own size)",
     )
-    parser.add_argument("--count", type=positive_int, default=1, help="number of texture samples")
-    parser.add_argument(
+    what.add_argument("--count", type=positive_int, help="number of texture samples (default: 1)")
+    what.add_argument(
         "--seed", type=int, default=0, help="texture sample i uses noise seed SEED+i; photos: SEED"
     )
-    parser.add_argument(
-        "--batch-size", type=positive_int, default=4, help="images per forward pass"
-    )
-    parser.add_argument(
+    photos = parser.add_argument_group("photos")
+    photos.add_argument(
         "--content-scale",
         type=positive_float,
         default=1.0,
-        help="photos: paint at this factor x the model's training scale (its photos' longer "
-        "side; models without one: x the output size), then resize to the output size "
-        "(< 1: larger strokes relative to the photo, > 1: finer)",
+        help="paint at this factor x the model's training scale (its photos' longer side; "
+        "models without one: x the output size), then resize to the output size (< 1: larger "
+        "strokes relative to the photo, > 1: finer)",
     )
-    parser.add_argument(
+    photos.add_argument(
         "--original-colors",
-        action="store_true",
-        help="photos: keep the photo's colours, transfer luminance only (Gatys et al. 2016)",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="keep the photo's colours, transfer luminance only (Gatys et al. 2016)",
     )
-    parser.add_argument(
+    clips = parser.add_argument_group("clips")
+    clips.add_argument(
+        "--temporal",
+        type=float,
+        default=DEFAULT_TEMPORAL,
+        metavar="W",
+        help="blend this much of the previous stylized frame, moved along the optical flow, "
+        "into each frame where the flow is reliable (steadier strokes; 0: off, below 1)",
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument("--out", default="samples", help="output folder")
+    output.add_argument("--format", choices=("png", "jpg"), default="png", help="image file format")
+    speed = parser.add_argument_group("memory and speed")
+    speed.add_argument("--batch-size", type=positive_int, default=4, help="images per forward pass")
+    speed.add_argument(
         "--tile",
         type=parse_tile,
         default="auto",
@@ -117,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="images are made layer by layer in bands of rows (same result as one pass): auto "
         "keeps under --max-memory; N: bands of at most N rows; off: everything in memory",
     )
-    parser.add_argument(
+    speed.add_argument(
         "--max-memory",
         type=positive_float,
         default=DEFAULT_MAX_MEMORY / 2**30,
@@ -125,18 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the process under about this much memory (a GPU: its memory); larger "
         "intermediate maps go to temporary files (same result, a little slower)",
     )
-    parser.add_argument(
-        "--temporal",
-        type=float,
-        default=DEFAULT_TEMPORAL,
-        metavar="W",
-        help="clips: blend this much of the previous stylized frame, moved along the optical "
-        "flow, into each frame where the flow is reliable (steadier strokes; 0: off, below 1)",
-    )
-    parser.add_argument("--out", default="samples", help="output directory")
-    parser.add_argument("--format", choices=("png", "jpg"), default="png")
-    parser.add_argument("--device", default=default_device())
-    parser.add_argument(
+    add_device_flag(speed)
+    speed.add_argument(
         "--backend",
         choices=("torch", "onnxruntime"),
         default="torch",
@@ -155,11 +156,11 @@ def read_for_mode(checkpoint: str, mode: str) -> PretrainedModel:
     if model.info.mode == "stylize":
         raise UserError(
             f"{checkpoint} is a stylize-mode checkpoint (it stylizes photos, it does not sample "
-            f"textures): use --checkpoint {checkpoint} --content PHOTO_OR_DIR"
+            f"textures): use --model {checkpoint} --content PHOTO_OR_DIR"
         )
     raise UserError(
         f"{checkpoint} is a {model.info.mode}-mode checkpoint (it samples textures from noise, "
-        f"it does not stylize photos): drop --content and use --texture {checkpoint} --size N"
+        f"it does not stylize photos): drop --content and use --model {checkpoint} --size N"
     )
 
 
@@ -169,7 +170,7 @@ def onnx_network(network: Network, args: argparse.Namespace, folder: Path) -> to
 
     if args.tile not in ("auto", "off"):
         raise UserError("--backend onnxruntime runs in one pass: drop --tile (or use --tile off)")
-    if args.device != "cpu":
+    if args.device.type != "cpu":
         raise UserError("--backend onnxruntime runs on the CPU: use --device cpu")
     return OnnxNetwork.from_network(network, folder)
 
@@ -185,14 +186,19 @@ def main(argv: list[str] | None = None) -> int:
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace, workdir: Path) -> int:
     use_physical_cores()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args.checkpoint = require_model(parser, args)
+    args.device = parse_device(args.device)
     if args.content is not None:
+        if args.count is not None:
+            parser.error("--count is for texture samples; a photo gives one image per --seed")
         return stylize_main(parser, args, workdir)
+    args.count = args.count or 1
     try:
         height, width = parse_size(args.size or "512")
     except argparse.ArgumentTypeError as error:
         parser.error(f"argument --size: {error}")
     model = read_for_mode(args.checkpoint, "texture")
-    device = parse_device(args.device)
+    device = args.device
     out = check_output_dir(args.out)
     assert isinstance(model, TextureModel)  # read_for_mode checked the mode
     generator = model.generator.to(device)
@@ -201,39 +207,75 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, workdir: Path
     min_side = generator.config.min_side
     if min(height, width) < min_side:
         raise UserError(f"--size: this generator needs at least {min_side} px per side")
-    stem = model.name
+    args.stem = model.name
     seeds = [args.seed + i for i in range(args.count)]
     tile, max_memory = band_options(args.tile, args.max_memory * 2**30)
     large = is_large(height, width) and args.backend == "torch"
     batch_size = 1 if large else args.batch_size  # a large sample is made alone
     start = time.perf_counter()
-    written = []
-    for first in range(0, len(seeds), batch_size):
-        batch = seeds[first : first + batch_size]
-        try:
-            with progress_bar(enabled=large, label="bands") as progress:
-                on_step = None
-                if progress is not None:
-                    on_step = progress(render_steps(generator, len(batch), height, width, tile))
-                images = sample_textures(
-                    generator, height, width, batch, device, tile, max_memory, on_step
-                )
-        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
-            if not is_out_of_memory(error):
-                raise
-            raise UserError(
-                f"out of memory at {width}x{height}; lower --batch-size or --size"
-            ) from error
-        for seed, image in zip(batch, images, strict=True):
-            try:
-                written.append(
-                    save_image(image, out / f"{stem}_{width}x{height}_seed{seed}.{args.format}")
-                )
-            except OSError as error:
-                raise UserError(f"cannot write to {out}: {error.strerror}") from error
+    written: list[Path] = []
+    # one live bar at a time: a large sample shows its bands instead
+    with progress_bar(enabled=len(seeds) > batch_size and not large, label="samples") as bar:
+        advance = bar(len(seeds)) if bar is not None else None
+        for first in range(0, len(seeds), batch_size):
+            batch = seeds[first : first + batch_size]
+            written += make_batch(generator, batch, height, width, args, tile, max_memory, out)
+            if advance is not None:
+                advance(len(batch))
     elapsed = time.perf_counter() - start
-    log.info("%d sample(s) of %dx%d in %.2f s -> %s", len(written), width, height, elapsed, out)
+    log.info("%d sample(s) of %dx%d in %.2f s", len(written), width, height, elapsed)
+    report_written(written, out)
     return 0
+
+
+def make_batch(
+    generator: Generator,
+    seeds: list[int],
+    height: int,
+    width: int,
+    args: argparse.Namespace,
+    tile: int | None,
+    max_memory: float,
+    out: Path,
+) -> list[Path]:
+    """The samples of ``seeds``, written to ``out``; a large one shows a bar of its bands."""
+    large = is_large(height, width) and args.backend == "torch"
+    try:
+        with progress_bar(enabled=large, label="bands") as progress:
+            on_step = None
+            if progress is not None:
+                on_step = progress(render_steps(generator, len(seeds), height, width, tile))
+            images = sample_textures(
+                generator, height, width, seeds, args.device, tile, max_memory, on_step
+            )
+    except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
+        if not is_out_of_memory(error):
+            raise
+        raise UserError(
+            f"out of memory at {width}x{height}; lower --batch-size or --size"
+        ) from error
+    written = []
+    for seed, image in zip(seeds, images, strict=True):
+        name = f"{args.stem}_{width}x{height}_seed{seed}.{args.format}"
+        try:
+            written.append(save_image(image, out / name))
+        except OSError as error:
+            raise UserError(f"cannot write to {out}: {error.strerror}") from error
+    return written
+
+
+def report_written(written: list[Path], out: Path, shown: int = 5) -> None:
+    """End by naming what was written: the files, or their folder and the first few."""
+    if len(written) <= shown:
+        for path in written:
+            log.info("wrote %s", path)
+        return
+    log.info(
+        "wrote %d files to %s (%s, ...)",
+        len(written),
+        out,
+        ", ".join(path.name for path in written[:shown]),
+    )
 
 
 def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, workdir: Path) -> int:
@@ -247,7 +289,7 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
             )
         longer_side = int(args.size)
     model = read_for_mode(args.checkpoint, "stylize")
-    device = parse_device(args.device)
+    device = args.device
     out = check_output_dir(args.out)
     content = Path(args.content).expanduser()
     videos: list[Path] = []  # clips: stylize_videos, after the photos
@@ -281,7 +323,8 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
     start = time.perf_counter()
     written: list[Path] = []
     if sources:
-        with progress_bar(enabled=root is not None) as progress:
+        long_job = root is not None or (longer_side or photo_side(sources[0])) ** 2 > LARGE_SIDE**2
+        with progress_bar(enabled=long_job) as progress:
             written = stylize_files(network, sources, root, out, model.name, options, progress)
     written += stylize_videos(model.to(device), videos, root, out, args)
     elapsed = time.perf_counter() - start
@@ -290,8 +333,19 @@ def stylize_main(parser: argparse.ArgumentParser, args: argparse.Namespace, work
             f"no image in {content} could be stylized (every file was skipped: see the "
             "warning above); check that the folder holds readable photos"
         )
-    log.info("%d image(s) stylized in %.2f s -> %s", len(written), elapsed, out)
+    log.info("%d image(s) stylized in %.2f s", len(written), elapsed)
+    report_written(written, out)
     return 0
+
+
+def photo_side(path: Path) -> int:
+    """A photo's longer side from its header (0 if unreadable or refused: the stylizing says
+    why, with the checks every reader has)."""
+    try:
+        with Image.open(path) as image:
+            return max(image.size)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return 0
 
 
 def stylize_videos(

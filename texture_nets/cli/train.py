@@ -19,12 +19,8 @@ from lightning.pytorch.utilities import rank_zero_only
 from texture_nets.cli.config_flags import add_config_flags
 from texture_nets.errors import DefaultsHelpFormatter, UserErrorParser, exit_on_user_error
 from texture_nets.threads import use_physical_cores
-from texture_nets.training.config import (
-    ConfigError,
-    TrainConfig,
-    code_defaults,
-    mode_files,
-)
+from texture_nets.training.config import ConfigError, TrainConfig
+from texture_nets.training.config_files import code_defaults, mode_files
 from texture_nets.training.fit import TrainingInterrupted, resolve, train
 
 log = logging.getLogger("texture_nets")

@@ -2,8 +2,8 @@
 
 ::
 
-    python -m texture_nets compare --checkpoint runs/peppers --texture peppers.jpg --out cmp/
-    python -m texture_nets compare --checkpoint runs/wave --style wave.jpg --content a.jpg b.jpg
+    python -m texture_nets compare --model runs/peppers --texture peppers.jpg --out cmp/
+    python -m texture_nets compare --model runs/wave --style wave.jpg --content a.jpg b.jpg
 
 The loss settings come from the checkpoint's config (style layers and their weights, pooling,
 ``style_size``, style/content/TV weights, content layers): the Gatys baseline optimises exactly
@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-import statistics
 import tempfile
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -45,14 +43,8 @@ from texture_nets.baselines.gatys import OPTIMIZERS, GatysResult
 from texture_nets.cli.args import parse_device
 from texture_nets.errors import UserError
 from texture_nets.evaluation.measure import MemoryProbe, run_in_fresh_process, timed
-from texture_nets.evaluation.metrics import (
-    ContentDistance,
-    ContentSSIM,
-    Diversity,
-    SlicedWassersteinDistance,
-    StyleDistance,
-)
 from texture_nets.evaluation.report import build_report, to_markdown, write_images
+from texture_nets.evaluation.scoring import score
 from texture_nets.image import (
     atomic_write,
     check_output_dir,
@@ -61,10 +53,11 @@ from texture_nets.image import (
     open_image,
     pil_to_tensor,
 )
+from texture_nets.inference.pretrained import read_trained
 from texture_nets.inference.stylize import output_size, stylize_tensor
-from texture_nets.nets.checkpoint import CheckpointInfo, read_checkpoint
+from texture_nets.nets.checkpoint import CheckpointInfo
 from texture_nets.nets.networks import min_side, sample_textures
-from texture_nets.objective.descriptor import VGGDescriptor, min_input_side
+from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.objective import (
     LossSettings,
     Objective,
@@ -146,7 +139,7 @@ def _run_network(
     job: MethodJob, device: torch.device, contents: list[Tensor], isolated: bool
 ) -> MethodRun:
     """Every output timed once (topped up to ``--repeats`` passes), after a warm-up pass."""
-    options, info = job.options, read_checkpoint(job.checkpoint)
+    options, info = job.options, read_trained(job.checkpoint)
     if job.mode == "texture":
         generator = info.build_generator().to(device)
         seeds = [options.seed + i for i in range(options.samples)]
@@ -173,6 +166,9 @@ def _run_network(
     return MethodRun(per_input, seconds, memory, seeds=seeds)
 
 
+WARM_UP_STEPS = 2  # Gatys' untimed warm-up run
+
+
 def _run_gatys(
     job: MethodJob, device: torch.device, style: Tensor, contents: list[Tensor], isolated: bool
 ) -> MethodRun:
@@ -186,19 +182,20 @@ def _run_gatys(
         # The style targets are built inside: they are part of the timed work.
         objective = Objective.build(descriptor, job.loss, [style], use_bf16=job.use_bf16)
         optimizer, seed = options.gatys_optimizer, options.seed
+        progress = steps > WARM_UP_STEPS  # a bar per timed image (minutes each), not the warm-up
         if content is None:  # a texture
             size = (options.size, options.size)
             return gatys.synthesize(
-                objective, size, steps, seed=seed, optimizer=optimizer, progress=False
+                objective, size, steps, seed=seed, optimizer=optimizer, progress=progress
             )
         return gatys.stylize(
-            objective, content, steps, seed=seed, optimizer=optimizer, progress=False
+            objective, content, steps, seed=seed, optimizer=optimizer, progress=progress
         )
 
     inputs: list[Tensor | None] = list(contents) or [None]  # a texture: one image from noise
     probe = MemoryProbe(device, isolated)
     probe.start()
-    timed(device, partial(synthesize, inputs[0], min(2, options.gatys_steps)))  # warm-up
+    timed(device, partial(synthesize, inputs[0], min(WARM_UP_STEPS, options.gatys_steps)))
     outputs: list[Tensor] = []
     seconds: list[float] = []
     curves: list[list[float]] = []
@@ -212,82 +209,6 @@ def _run_gatys(
 
 def _run_in_child(job: MethodJob) -> dict[str, Any]:
     return asdict(run_method(job, isolated=True))
-
-
-# -- scoring ----------------------------------------------------------------------------------
-
-
-def score(
-    descriptor: VGGDescriptor,
-    style: Tensor,
-    outputs: Sequence[Tensor],
-    settings: LossSettings,
-    seed: int,
-    contents: Sequence[Tensor] | None = None,
-) -> dict[str, float]:
-    """Every metric of one method's outputs (fp32, ``texture_nets.evaluation.metrics``).
-
-    ``outputs[i]`` (S, 3, H, W) are the outputs for input i: the texture example (one input),
-    or ``contents[i]`` (1, 3, H, W) when stylizing, which adds the content distance (per layer
-    too) and SSIM. Diversity (mean pixel distance between the S outputs of one input) only when
-    every S >= 2.
-    """
-    device = descriptor.mean.device
-    style = style.to(device)
-    style_distance = StyleDistance(descriptor, style, settings.style_layers)
-    swd = SlicedWassersteinDistance(descriptor, style, list(settings.style_layers), seed=seed)
-    diversity = Diversity().to(device) if all(o.shape[0] >= 2 for o in outputs) else None
-    content_distances = {n: ContentDistance(descriptor, n) for n in settings.content_layers}
-    ssim = ContentSSIM().to(device)
-    for index, images in enumerate(outputs):
-        images = images.to(device)
-        style_distance.update(images)
-        swd.update(images)
-        if diversity is not None:
-            diversity.update(images)
-        if contents is not None:
-            content = contents[index].to(device)
-            for metric in content_distances.values():
-                metric.update(images, content)
-            ssim.update(images, content)
-    report = {k: float(v) for k, v in (style_distance.compute() | swd.compute()).items()}
-    if contents is not None:
-        per_layer = {n: float(m.compute()) for n, m in content_distances.items()}
-        report["content_distance"] = sum(
-            settings.content_layers[n] * per_layer[n] for n in per_layer
-        )
-        report.update({f"content_distance/{n}": value for n, value in per_layer.items()})
-        report["content_ssim"] = float(cast(Tensor, ssim.compute()))
-    if diversity is not None:
-        report["diversity"] = float(diversity.compute())
-    return {"loss": _objective(descriptor, style, outputs, settings, contents), **report}
-
-
-def _objective(
-    descriptor: VGGDescriptor,
-    style: Tensor,
-    outputs: Sequence[Tensor],
-    settings: LossSettings,
-    contents: Sequence[Tensor] | None,
-) -> float:
-    """The training objective (fp32), averaged over every output, each against its content."""
-    loss = settings.build_loss().to(descriptor.mean.device)
-    batches: list[tuple[Tensor, Tensor | None]]
-    if contents is None:  # textures: one image at a time
-        batches = [(image[None], None) for images in outputs for image in images]
-    else:
-        batches = list(zip(outputs, contents, strict=True))
-    values: list[float] = []
-    with torch.no_grad():
-        loss.set_style([descriptor(style, list(loss.style_layers))])
-        for images, content in batches:
-            images = images.to(style.device)
-            targets = None
-            if content is not None:
-                targets = descriptor(content.to(style.device), list(loss.content_layers))
-            total = loss(descriptor(images, loss.layers), targets, images).total
-            values.extend([float(total)] * images.shape[0])
-    return statistics.fmean(values)
 
 
 # -- reports ----------------------------------------------------------------------------------
@@ -344,12 +265,12 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
         if getattr(options, name) <= 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive")
     if options.gatys_optimizer not in OPTIMIZERS:
-        raise UserError(f"--gatys-optimizer must be one of {', '.join(OPTIMIZERS)}")
+        raise UserError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
     if options.precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}")
     device = parse_device(options.device)
     check_output_dir(options.out)
-    info = read_checkpoint(options.checkpoint)
+    info = read_trained(options.checkpoint)
     info.build_network()  # a damaged checkpoint fails here, not in a worker process
     mode = _check_mode(options, info)
     settings = loss_settings(info.config, mode == "stylize")
@@ -360,10 +281,10 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
     )
     if not style_path:
         flag = "--texture" if mode == "texture" else "--style"
-        raise UserError(f"give {flag} IMG (the checkpoint does not name its example)")
-    example = load_image(
-        style_path, settings.style_size, min_side=min_input_side(settings.arch, settings.layers)
-    )
+        raise UserError(
+            f"give {flag} IMG: the model does not name its example, or it is not on this machine"
+        )
+    example = load_image(style_path, settings.style_size, min_side=settings.min_side())
     if info.style_sha256 and image_sha256(style_path) != info.style_sha256:
         log.warning("note: %s is not the image this network was trained on", style_path)
     if mode == "texture" and options.size < minimum:

@@ -71,7 +71,8 @@ def export_onnx(network: Network, path: str | Path) -> Path:
         _PyramidGraph(generator)
         if generator is not None
         else _PaddedGraph(cast(JohnsonNet, network))
-    )
+    ).eval()  # a new wrapper is in training mode: the exporter would then trace batch norm
+    # with batch statistics, and restoring the wrapper's mode would leave ``network`` training
     names = input_names(network)
     axes = {name: {0: "batch", 2: f"height_{name}", 3: f"width_{name}"} for name in names}
     axes["image"] = {0: "batch", 2: "height", 3: "width"}

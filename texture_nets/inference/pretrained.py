@@ -9,6 +9,7 @@ huggingface_hub's mixin: the same three files, and no hub package in the core in
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -19,8 +20,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from texture_nets.errors import UserError
-from texture_nets.image import atomic_write
+from texture_nets.image import atomic_write, is_builtin
+from texture_nets.nets.checkpoint import CheckpointInfo, read_checkpoint
 from texture_nets.nets.networks import Network, build_network, config_from_dict
+
+log = logging.getLogger("texture_nets")
 
 FORMAT = "texture-nets-model/1"
 WEIGHTS = "model.safetensors"
@@ -46,6 +50,7 @@ class ModelInfo:
     training: dict[str, Any] = field(default_factory=dict)  # the run's full TrainConfig
     descriptor_source: str = ""
     style_sha256: str = ""
+    terms: str = ""  # terms of use of the weights, from those of their training data
     format: str = FORMAT
 
     @property
@@ -99,11 +104,8 @@ def load_model(folder: str | Path) -> tuple[Network, ModelInfo]:
     folder = Path(folder).expanduser()
     if not is_model_folder(folder):
         raise ModelFolderError(f"{folder}: not a saved model (needs {CONFIG} and {WEIGHTS})")
+    info = read_info(folder)
     try:
-        data = json.loads((folder / CONFIG).read_text())
-        if data.get("format") != FORMAT:
-            raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
-        info = ModelInfo(**data)
         network = build_network(config_from_dict(info.architecture, info.network))
         state = load_file(str(folder / WEIGHTS))
         network.load_state_dict({name: tensor.float() for name, tensor in state.items()})
@@ -113,20 +115,95 @@ def load_model(folder: str | Path) -> tuple[Network, ModelInfo]:
 
 
 def shipped_models() -> dict[str, str]:
-    """The models that come with the package: name -> one-line description."""
+    """The models that come with the package: name -> its description and terms, one line."""
+    return {name: summary(info) for name, info in shipped_infos().items()}
+
+
+def shipped_infos() -> dict[str, ModelInfo]:
+    """The models that come with the package: name -> ``ModelInfo`` (no weights loaded)."""
     if not MODELS_DIR.is_dir():
         return {}
-    models = {}
-    for folder in sorted(MODELS_DIR.iterdir()):
-        if is_model_folder(folder):
-            models[folder.name] = str(json.loads((folder / CONFIG).read_text())["description"])
-    return models
+    return {
+        folder.name: read_info(folder)
+        for folder in sorted(MODELS_DIR.iterdir())
+        if is_model_folder(folder)
+    }
+
+
+def read_info(folder: Path) -> ModelInfo:
+    """A model folder's ``config.json`` (what it is, how it was trained), without weights."""
+    try:
+        data = json.loads((folder / CONFIG).read_text())
+        if data.get("format") != FORMAT:
+            raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
+        return ModelInfo(**data)
+    except (OSError, ValueError, TypeError) as error:
+        raise ModelFolderError(f"{folder}: unreadable saved model ({error})") from error
+
+
+def summary(info: ModelInfo) -> str:
+    """One line: the description, then the terms of use when the model has any."""
+    return info.description + (f" [terms: {info.terms}]" if info.terms else "")
+
+
+def resolve_model(name_or_path: str | Path) -> Path:
+    """A shipped model's name -> its folder; anything else -> the path as given. A local path
+    that shadows a shipped name is loaded, and said so (a log warning)."""
+    path = Path(name_or_path).expanduser()
+    if str(name_or_path) not in shipped_infos():
+        return path
+    if not path.exists():
+        return MODELS_DIR / str(name_or_path)
+    log.warning(
+        "%s: using the local %s, not the shipped model of that name (rename or move it to use "
+        "the shipped one)",
+        name_or_path,
+        "folder" if path.is_dir() else "file",
+    )
+    return path
+
+
+def read_trained(name_or_path: str | Path) -> CheckpointInfo:
+    """A checkpoint, run, model folder or shipped name as a ``CheckpointInfo`` (what
+    ``compare`` reads). A model folder's example is its ``style.jpg`` when the recorded path
+    is not on this machine; "" when neither is (the caller asks for one)."""
+    path = resolve_model(name_or_path)
+    if not is_model_folder(path):
+        return read_checkpoint(path)
+    network, info = load_model(path)
+    config = dict(info.training)
+    style, sha256 = str(config.get("style_image") or ""), info.style_sha256
+    if not (is_builtin(style) or Path(style).expanduser().is_file()):
+        style = str(path / "style.jpg") if (path / "style.jpg").is_file() else ""
+        sha256 = ""  # a thumbnail, not the training image: nothing to check it against
+    config["style_image"] = style
+    return CheckpointInfo(
+        path=path,
+        config=config,
+        generator_config=network.config,
+        generator_state=network.state_dict(),
+        descriptor_source=info.descriptor_source,
+        style_sha256=sha256,
+        global_step=info.global_step,
+        architecture=info.architecture,
+    )
+
+
+def find_runs(folder: Path) -> list[Path]:
+    """Training runs (``checkpoints/last.ckpt``) and saved model folders below ``folder``."""
+    if not folder.is_dir():
+        return []
+    runs = {last.parent.parent for last in folder.glob("**/checkpoints/last.ckpt")}
+    runs |= {
+        config.parent for config in folder.glob(f"**/{CONFIG}") if is_model_folder(config.parent)
+    }
+    return sorted(runs)
 
 
 def training_command(training: Mapping[str, Any]) -> str:
     """The ``texture-nets train`` command that reproduces a run: the flags whose values differ
     from the defaults of its mode (paths as they were given)."""
-    from texture_nets.training.config import code_defaults, mode_file
+    from texture_nets.training.config_files import code_defaults, mode_file
 
     mode = str(training.get("mode", "texture"))
     defaults = {**code_defaults(), **mode_file(mode)}
@@ -150,9 +227,10 @@ def model_card(info: ModelInfo, sections: Mapping[str, str] | None = None) -> st
     usage = (
         f'tn.load({name}).stylize("photo.jpg").save("out.png")'
         if info.mode == "stylize"
-        else f'tn.load({name}).sample(size=512, seed=0)[0].save("out.png")'
+        else f'tn.load({name}).sample(size=512, seed=0).save("out.png")'
     )
     lines = [
+        *card_metadata(info),
         f"# {info.name}",
         "",
         info.description or f"A texture-nets {kind}.",
@@ -173,6 +251,23 @@ def model_card(info: ModelInfo, sections: Mapping[str, str] | None = None) -> st
     for title, body in (sections or {}).items():
         lines += ["", f"## {title}", "", body.rstrip()]
     return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def card_metadata(info: ModelInfo) -> list[str]:
+    """The YAML header model hubs read (licence, library, task, tags)."""
+    task = "image-to-image" if info.mode == "stylize" else "unconditional-image-generation"
+    tags = ["texture-nets", "style-transfer" if info.mode == "stylize" else "texture-synthesis"]
+    licence = ["license: other", f"license_name: {json.dumps(info.terms)}"] if info.terms else []
+    return [
+        "---",
+        *licence,
+        "library_name: texture-nets",
+        f"pipeline_tag: {task}",
+        "tags:",
+        *(f"- {tag}" for tag in [*tags, info.architecture]),
+        "---",
+        "",
+    ]
 
 
 def _network_summary(network: Mapping[str, Any]) -> str:

@@ -51,6 +51,24 @@ def relative_squared_error(value: Tensor, target: Tensor) -> Tensor:
     return error / energy
 
 
+def shifted_gram(features: Tensor, shift: int, axis: int) -> Tensor:
+    """(B, C, H, W) -> (B, C, C): mean outer product of every feature vector with the one
+    ``shift`` pixels further along ``axis`` (3: to the right, 2: below), in float32.
+
+    Berger & Memisevic 2016 ("Incorporating long-range consistency in CNN-based texture
+    generation"): a Gram matrix forgets where features are; these cross-correlations keep how
+    a feature at one place goes with the features a fixed distance away, which is the order of
+    a regular texture (bricks, weaves)."""
+    size = features.shape[axis]
+    if not 0 < shift < size:
+        raise ValueError(f"shift {shift} needs a feature map longer than {shift} px, got {size}")
+    flat = features.float()
+    batch, channels = flat.shape[:2]
+    here = flat.narrow(axis, 0, size - shift).reshape(batch, channels, -1)
+    there = flat.narrow(axis, shift, size - shift).reshape(batch, channels, -1)
+    return torch.bmm(here, there.transpose(1, 2)) / here.shape[-1]
+
+
 def style_layer_loss(features: Tensor, target_gram: Tensor) -> Tensor:
     """Per-sample relative Gram distance for one layer; ``target_gram`` is (C, C) or (B, C, C)."""
     return relative_squared_error(gram_matrix(features), target_gram)
@@ -203,6 +221,10 @@ class TextureLoss(nn.Module):
             vectors, Heitz et al. 2021: the whole distribution of every projection, not only
             second moments; new random directions at every ``draw``).
         seed: the seed of the sliced Wasserstein directions (with the draw number).
+        shift_layers, shifts, shift_weight: the shifted-Gram term (``shifted_gram``): at each
+            of these style layers, the relative distance of the cross-correlations at every
+            shift (feature-map pixels, right and down) to the example's, averaged; times
+            ``shift_weight`` (0: off).
     """
 
     def __init__(
@@ -214,6 +236,9 @@ class TextureLoss(nn.Module):
         tv_weight: float = 0.0,
         texture_loss: str = "gram",
         seed: int = 0,
+        shift_layers: Sequence[str] = (),
+        shifts: Sequence[int] = (),
+        shift_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if not style_layers:
@@ -232,6 +257,15 @@ class TextureLoss(nn.Module):
         self.tv_weight = tv_weight
         for name in self.style_layers:
             self.register_buffer(_gram_key(name), torch.empty(0), persistent=True)
+        self.shift_weight = shift_weight
+        self.shift_layers = list(shift_layers) if shift_weight else []
+        self.shifts = [int(shift) for shift in shifts]
+        if self.shift_layers and not self.shifts:
+            raise ValueError("the shifted-Gram term needs at least one shift")
+        if unknown := set(self.shift_layers) - set(self.style_layers):
+            raise ValueError(f"shift layers must be style layers: {sorted(unknown)}")
+        for key in self._shift_keys():
+            self.register_buffer(key, torch.empty(0), persistent=True)
         # the example's feature vectors per layer (swd only): large (~130 MB for a 512 px
         # example), so neither buffers (DDP would broadcast them every step) nor saved;
         # set_style recomputes them where they are used
@@ -266,6 +300,34 @@ class TextureLoss(nn.Module):
                 for feats, w in zip(style_features, blend, strict=True)
             ]
             setattr(self, _gram_key(name), torch.stack(grams).sum(0).detach())
+        for name in self.shift_layers:
+            for shift in self.shifts:
+                for axis in (2, 3):
+                    grams = [
+                        shifted_gram(feats[name], shift, axis)[0] * (w / total)
+                        for feats, w in zip(style_features, blend, strict=True)
+                    ]
+                    key = _shift_key(name, shift, axis)
+                    setattr(self, key, torch.stack(grams).sum(0).detach())
+
+    def _shift_keys(self) -> list[str]:
+        return [
+            _shift_key(name, shift, axis)
+            for name in self.shift_layers
+            for shift in self.shifts
+            for axis in (2, 3)
+        ]
+
+    def shift_layer(self, name: str, features: Tensor) -> Tensor:
+        """One layer's per-sample shifted-Gram loss, the mean over shifts and directions."""
+        losses = []
+        for shift in self.shifts:
+            for axis in (2, 3):
+                target: Tensor = getattr(self, _shift_key(name, shift, axis))
+                if target.numel() == 0:
+                    raise RuntimeError("TextureLoss.set_style() has not been called")
+                losses.append(relative_squared_error(shifted_gram(features, shift, axis), target))
+        return torch.stack(losses).mean(0)
 
     def target_gram(self, layer: str) -> Tensor:
         gram: Tensor = getattr(self, _gram_key(layer))
@@ -300,6 +362,8 @@ class TextureLoss(nn.Module):
         out = {
             f"style/{name}": self.style_layer(name, features[name]) for name in self.style_layers
         }
+        for name in self.shift_layers:
+            out[f"shift/{name}"] = self.shift_layer(name, features[name])
         if self.content_layers:
             if content_targets is None:
                 raise ValueError("content layers are set but no content targets were given")
@@ -323,6 +387,13 @@ class TextureLoss(nn.Module):
         )
         total = self.style_weight * style
         terms["style"] = self.style_weight * style.mean()
+        if self.shift_layers:
+            shift = sum(
+                (self.style_layers[n] * parts[f"shift/{n}"] for n in self.shift_layers),
+                start=torch.zeros(()),
+            )
+            total = total + self.shift_weight * shift
+            terms["shift"] = self.shift_weight * shift.mean()
         if self.content_layers:
             content = sum(
                 (self.content_layers[n] * parts[f"content/{n}"] for n in self.content_layers),
@@ -338,3 +409,7 @@ class TextureLoss(nn.Module):
 
 def _gram_key(layer: str) -> str:
     return f"target_gram_{layer}"
+
+
+def _shift_key(layer: str, shift: int, axis: int) -> str:
+    return f"target_shift_{layer}_{'xy'[axis - 2]}{shift}"

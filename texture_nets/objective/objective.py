@@ -21,7 +21,12 @@ import torch
 from torch import Tensor
 
 from texture_nets.errors import UserError
-from texture_nets.objective.descriptor import VGGDescriptor, check_layers, deepest_layer
+from texture_nets.objective.descriptor import (
+    VGGDescriptor,
+    check_layers,
+    deepest_layer,
+    min_input_side,
+)
 from texture_nets.objective.losses import TextureLoss
 from texture_nets.precision import bf16_autocast
 
@@ -30,6 +35,10 @@ log = logging.getLogger(__name__)
 # Gatys et al. 2015: the first ReLU of every block for the Gram loss; relu4_2 for the content.
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+# The shifted-Gram term (Berger & Memisevic 2016), off by default (shift_weight 0): relu4_1's
+# map is 1/8 of the image, so shifts of 2, 4 and 8 of its pixels span 16-64 image pixels.
+DEFAULT_SHIFT_LAYERS = ("relu4_1",)
+DEFAULT_SHIFTS = (2, 4, 8)
 # Layer names are checked (and the deepest layer found) against this architecture when the
 # descriptor's is not fixed (``descriptor_arch`` unset): the weights source decides it later.
 FALLBACK_DESCRIPTOR_ARCH = "vgg16"
@@ -48,6 +57,9 @@ class LossSettings:
     style_size: int
     descriptor_arch: str | None
     texture_loss: str = "gram"
+    shift_layers: tuple[str, ...] = ()
+    shifts: tuple[int, ...] = ()
+    shift_weight: float = 0.0
 
     @property
     def layers(self) -> list[str]:
@@ -59,9 +71,29 @@ class LossSettings:
         """The descriptor architecture layer names are checked against."""
         return self.descriptor_arch or FALLBACK_DESCRIPTOR_ARCH
 
+    def min_side(self) -> int:
+        """The smallest image side the loss works at: the deepest layer keeps 2x2 activations,
+        and every shift layer's map is longer than its largest shift."""
+        side = min_input_side(self.arch, self.layers)
+        for name in self.shift_layers if self.shift_weight else ():
+            stride = min_input_side(self.arch, [name]) // 2  # the layer's poolings
+            side = max(side, stride * (max(self.shifts, default=0) + 1))
+        return side
+
     def check_layers(self) -> None:
         """Every layer exists in ``arch``, else a ``UserError`` (that names the flag to set
-        when the architecture is the fallback)."""
+        when the architecture is the fallback); the shifted-Gram term's layers and shifts fit
+        the style layers."""
+        if self.shift_weight < 0:
+            raise UserError(f"shift_weight must be >= 0, got {self.shift_weight}")
+        if self.shift_weight:
+            if unknown := [name for name in self.shift_layers if name not in self.style_layers]:
+                raise UserError(
+                    f"shift_layers must be style layers: {', '.join(unknown)} is not one of "
+                    f"{', '.join(self.style_layers)}"
+                )
+            if not self.shifts or min(self.shifts) <= 0:
+                raise UserError(f"shifts must be positive numbers of pixels, got {self.shifts}")
         try:
             check_layers(self.arch, self.layers)
         except ValueError as error:
@@ -80,6 +112,9 @@ class LossSettings:
             tv_weight=self.tv_weight,
             texture_loss=self.texture_loss,
             seed=seed,
+            shift_layers=self.shift_layers,
+            shifts=self.shifts,
+            shift_weight=self.shift_weight,
         )
 
 
@@ -105,6 +140,9 @@ def loss_settings(config: Mapping[str, Any], stylize: bool) -> LossSettings:
         style_size=int(config.get("style_size", 512)),
         descriptor_arch=config.get("descriptor_arch"),
         texture_loss=str(config.get("texture_loss") or "gram"),
+        shift_layers=tuple(_or_default(config, "shift_layers", DEFAULT_SHIFT_LAYERS)),
+        shifts=tuple(int(s) for s in _or_default(config, "shifts", DEFAULT_SHIFTS)),
+        shift_weight=float(config.get("shift_weight") or 0.0),
     )
 
 

@@ -1,35 +1,30 @@
-"""Training configuration: one flat list of keys, read from YAML and overridable by flags.
+"""Training configuration: one flat list of typed keys (``TrainConfig``) and their checks.
 
-Precedence: code defaults < ``texture_nets/configs/<mode>.yaml`` < ``--config FILE``
-(repeatable, each on top of the last) < command-line flags. Every key is a flag
-(``image_size`` -> ``--image-size``); ``--help`` lists them with their effective defaults.
+Every key is a flag (``image_size`` -> ``--image-size``, generated in ``cli.config_flags``);
+``--help`` lists them with their effective defaults. Where the values come from (code
+defaults < ``texture_nets/configs/<mode>.yaml`` < ``--config FILE`` < flags) and how files
+are read and layered: ``config_files.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from texture_nets.errors import UserError
 from texture_nets.nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
 from texture_nets.nets.johnson import JohnsonConfig
 from texture_nets.nets.networks import ARCHITECTURES, NetworkConfig
 from texture_nets.nets.ulyanov import NORMS, PADDINGS, GeneratorConfig, min_image_size
-from texture_nets.objective.descriptor import (
-    POOLING_MODES,
-    check_layers,
-    deepest_layer,
-    min_input_side,
-)
+from texture_nets.objective.descriptor import POOLING_MODES, deepest_layer
 from texture_nets.objective.losses import TEXTURE_LOSSES
 from texture_nets.objective.objective import (
     DEFAULT_CONTENT_LAYERS,
+    DEFAULT_SHIFT_LAYERS,
+    DEFAULT_SHIFTS,
     DEFAULT_STYLE_LAYERS,
     loss_settings,
 )
@@ -39,7 +34,17 @@ MODES = ("texture", "stylize")
 LR_SCHEDULES = ("step", "cosine")
 LOGGERS = ("csv", "wandb", "tensorboard", "none")
 RANDOM_SIZE_STEP = 32  # random training sides are image_size minus multiples of this
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"  # package data: wheels ship it
+
+
+# the first key of each section of TrainConfig -> its title (the groups of ``train --help``)
+SECTIONS = {
+    "mode": "what to learn",
+    "descriptor": "descriptor and loss",
+    "generator": "generator",
+    "image_size": "optimisation",
+    "accelerator": "where it runs",
+    "log_every": "bookkeeping",
+}
 
 
 class ConfigError(UserError, ValueError):
@@ -75,6 +80,18 @@ class TrainConfig:
         "how style layers are compared with the example: gram (Gram matrices, Gatys et al.) | "
         "swd (sliced Wasserstein distance of the features, Heitz et al. 2021)",
         TEXTURE_LOSSES,
+    )
+    shift_weight: float = _key(
+        0.0,
+        "weight of the shifted-Gram term (Berger & Memisevic 2016): how each feature goes with "
+        "the ones SHIFTS pixels to the right and below, the order of a regular texture that "
+        "Gram matrices discard; 0: off",
+    )
+    shift_layers: list[str] = _key(
+        list(DEFAULT_SHIFT_LAYERS), "style layers of the shifted-Gram term"
+    )
+    shifts: list[int] = _key(
+        list(DEFAULT_SHIFTS), "shifts of the shifted-Gram term, in pixels of each layer's map"
     )
     normalize_gradients: bool = _key(
         False,
@@ -149,9 +166,10 @@ class TrainConfig:
     )
     precision: str = _key(
         "auto",
-        "auto|bf16|fp32: fp32 weights, generator and descriptor under bf16 autocast where "
-        "fast (auto) or as named; bf16-descriptor: only the descriptor; 32|bf16-mixed|16-mixed: "
-        "Lightning's precision for the whole step (docs/scaling.md)",
+        "auto|fp32|bf16: fp32 weights, generator and descriptor under bf16 autocast where "
+        "fast (auto) or as named; bf16-mixed|16-mixed: Lightning's precision for the whole "
+        "step (16-mixed: GPUs); also accepted: 32 (= fp32), bf16-descriptor (only the "
+        "descriptor in bf16) (docs/scaling.md)",
         TRAIN_PRECISIONS,
     )
     seed: int = _key(0, "seed of weights init and noise")
@@ -290,19 +308,19 @@ class TrainConfig:
         if self.mode == "texture" and self.noise_depth == 0:
             raise ConfigError("texture mode needs noise_depth > 0")
         settings = loss_settings(self.to_dict(), stylize=self.mode == "stylize")
-        arch = settings.arch
         try:
-            check_layers(arch, settings.layers)
-        except ValueError as error:
+            settings.check_layers()
+        except UserError as error:
             raise ConfigError(str(error)) from error
-        deepest = deepest_layer(arch, settings.layers)
-        min_side = min_input_side(arch, [deepest])
+        deepest = deepest_layer(settings.arch, settings.layers)
+        min_side = settings.min_side()
         sides = ["image_size", "style_size"] + ["random_size_min"] * bool(self.random_size_min)
         for name in sides:
             if getattr(self, name) < min_side:
                 raise ConfigError(
-                    f"{name} {getattr(self, name)} is too small for {deepest} (the descriptor "
-                    f"pools down to it: it needs at least {min_side} px a side); use "
+                    f"{name} {getattr(self, name)} is too small for {deepest} and the shifts "
+                    f"(the descriptor pools down to it: it needs at least {min_side} px a "
+                    f"side); use "
                     f"--{name.replace('_', '-')} {min_side} or more, or shallower layers"
                 )
         self.validate_scaling()
@@ -357,71 +375,17 @@ class TrainConfig:
         return int(self.devices)
 
 
-FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
-# Keys train.py adds to a run's config.yaml for the record (the launch's world size and global
-# batch); reading that file back with --config ignores them.
-DERIVED_KEYS = ("world_size", "global_batch_size")
+# Reading and layering config files moved to config_files.py (which imports this module, so
+# it cannot be re-exported by an import here); code written before the split still finds them.
+_MOVED_TO_CONFIG_FILES = (
+    "CONFIG_DIR", "DERIVED_KEYS", "FIELD_NAMES", "check_keys", "code_defaults",
+    "default_config_file", "load_yaml", "make_config", "mode_config", "mode_file", "mode_files",
+)  # fmt: skip
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file; unknown keys are an error that lists the valid ones."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of config keys")
-    for key in DERIVED_KEYS:
-        data.pop(key, None)
-    check_keys(data, str(path))
-    return data
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_CONFIG_FILES:
+        from texture_nets.training import config_files
 
-
-def check_keys(data: Mapping[str, Any], where: str) -> None:
-    unknown = sorted(set(data) - set(FIELD_NAMES))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown config key(s) {unknown}; valid keys: {', '.join(FIELD_NAMES)}"
-        )
-
-
-def make_config(*layers: Mapping[str, Any]) -> TrainConfig:
-    """Merge mappings (later wins) into a validated ``TrainConfig``."""
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        check_keys(layer, "config")
-        merged.update({k: v for k, v in layer.items()})
-    try:
-        return TrainConfig(**merged)
-    except TypeError as error:
-        raise ConfigError(str(error)) from error
-
-
-def code_defaults() -> dict[str, Any]:
-    return {
-        f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
-        for f in fields(TrainConfig)
-    }
-
-
-def default_config_file(mode: str) -> Path:
-    return CONFIG_DIR / f"{mode}.yaml"
-
-
-def mode_file(mode: str) -> dict[str, Any]:
-    """The keys a mode's default file (``configs/<mode>.yaml``) changes; none if it has none."""
-    path = default_config_file(mode)
-    return load_yaml(path) if path.is_file() else {}
-
-
-def mode_files() -> dict[str, dict[str, Any]]:
-    """Every mode's ``mode_file``."""
-    return {mode: mode_file(mode) for mode in MODES}
-
-
-def mode_config(mode: str, **overrides: Any) -> TrainConfig:
-    """A mode's default config (code defaults < ``configs/<mode>.yaml``) plus ``overrides``."""
-    return make_config(mode_file(mode), {"mode": mode, **overrides})
+        return getattr(config_files, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -47,14 +47,8 @@ from texture_nets.training.callbacks import (
     UnreadableImagesReport,
     WholeStepsOnInterrupt,
 )
-from texture_nets.training.config import (
-    ConfigError,
-    TrainConfig,
-    code_defaults,
-    load_yaml,
-    make_config,
-    mode_file,
-)
+from texture_nets.training.config import ConfigError, TrainConfig
+from texture_nets.training.config_files import code_defaults, load_yaml, make_config, mode_file
 from texture_nets.training.data import NoiseDataModule, PhotoDataModule, photo_split
 from texture_nets.training.module import TextureNetsModule
 
@@ -165,16 +159,23 @@ def make_loggers(config: TrainConfig, out: Path) -> list[Logger]:
         # Offline unless the user has configured wandb for online use: never needs an account.
         online = os.environ.get("WANDB_MODE") == "online" or bool(os.environ.get("WANDB_API_KEY"))
         os.environ.setdefault("WANDB_SILENT", "true")
-        return [
-            WandbLogger(
-                project="texture-nets", name=out.name, save_dir=str(out), offline=not online
-            )
-        ]
+        try:
+            return [
+                WandbLogger(
+                    project="texture-nets", name=out.name, save_dir=str(out), offline=not online
+                )
+            ]
+        except ModuleNotFoundError as error:
+            raise ConfigError(
+                "--logger wandb needs wandb: pip install 'texture-nets[wandb]' (or wandb)"
+            ) from error
     if config.logger == "tensorboard":
         try:
             return [TensorBoardLogger(str(out), name="tensorboard", version="")]
         except ModuleNotFoundError as error:
-            raise ConfigError("--logger tensorboard needs `pip install tensorboard`") from error
+            raise ConfigError(
+                "--logger tensorboard needs tensorboard: pip install 'texture-nets[tensorboard]'"
+            ) from error
     return [CSVLogger(str(out), name="logs", version="")]
 
 
@@ -385,7 +386,7 @@ def train(
         raise TrainingInterrupted(out)
     if config.max_time is not None and trainer.global_step < config.max_steps:
         log.info("time budget of %g min reached at step %d", config.max_time, trainer.global_step)
-    usage = "--texture {out}" if config.mode == "texture" else "--checkpoint {out} --content PHOTO"
+    usage = "--model {out}" + ("" if config.mode == "texture" else " --content PHOTO")
     log.info(
         "done: %s (use with: python generate.py %s)",
         out / "checkpoints" / "last.ckpt",

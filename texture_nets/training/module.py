@@ -20,16 +20,14 @@ import contextlib
 import logging
 import math
 import random
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, cast
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Timer
-from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel
+from torch import Tensor
 
 from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
 from texture_nets.image import image_sha256, load_image
@@ -42,10 +40,11 @@ from texture_nets.nets.networks import (
     texture_generator,
 )
 from texture_nets.nets.ulyanov import seeded_rng
-from texture_nets.objective.descriptor import VGGDescriptor, min_input_side
+from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.losses import LossTerms, nearest_neighbour_entropy, unit_gradient
 from texture_nets.objective.objective import build_objective_descriptor, loss_settings
 from texture_nets.precision import bf16_autocast, generator_bf16, resolve_bf16
+from texture_nets.training.averaging import average_of
 from texture_nets.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -68,36 +67,6 @@ def rank_seed(seed: int, step: int, rank: int = 0, batch: int = 0) -> int:
 def fp32_region(device: torch.device) -> contextlib.AbstractContextManager[object]:
     """No autocast inside (losses, Grams and scores stay fp32 under mixed precision)."""
     return torch.autocast(device.type, enabled=False)
-
-
-def average_of(network: nn.Module, decay: float) -> AveragedModel:
-    """An exponential moving average of ``network``'s weights and buffers (not trained: no
-    gradients, so data parallelism never waits for them)."""
-    average = AveragedModel(network, multi_avg_fn=NormalisedEMA(decay), use_buffers=True)
-    average.requires_grad_(False)
-    return average
-
-
-@dataclass(frozen=True)
-class NormalisedEMA:
-    """The update of a moving average normalised by its weights so far: after n steps it is
-    sum(decay^(n-i) w_i) / sum(decay^(n-i)). A plain one (torch's ``get_ema_multi_avg_fn``)
-    keeps the first step's weights at decay^(n-1), a third of the average after 100 steps at
-    0.99: worse than the last iterate in short runs. Integer buffers (counters) are copied.
-    A class, not a closure: ``ddp_spawn`` pickles the module with it."""
-
-    decay: float
-
-    @torch.no_grad()
-    def __call__(
-        self, averages: Sequence[Tensor], currents: Sequence[Tensor], n_averaged: Tensor | int
-    ) -> None:
-        weight = (1 - self.decay) / (1 - self.decay ** (int(n_averaged) + 1))  # new step's share
-        for average, current in zip(averages, currents, strict=True):
-            if average.is_floating_point():
-                average.lerp_(current, weight)
-            else:
-                average.copy_(current)
 
 
 def at_least_fp32(tensor: Tensor) -> Tensor:
@@ -133,6 +102,7 @@ class TextureNetsModule(pl.LightningModule):
                 self.config.descriptor, settings, seed=self.config.seed
             )
         self.descriptor = descriptor
+        self.loss_settings = settings
         self.loss = settings.build_loss(seed=self.config.seed)
         self.descriptor_source = descriptor_source or "unknown"
         self.style_sha256 = image_sha256(self.config.style_image) if self.config.style_image else ""
@@ -158,11 +128,10 @@ class TextureNetsModule(pl.LightningModule):
         # actually is, as buffers and metric states that follow the module when it moves.
         if self.config.style_image is None:
             raise ValueError("no style/texture image configured")
-        arch = self.descriptor.arch
         style = load_image(
             self.config.style_image,
             self.config.style_size,
-            min_side=min_input_side(arch, self.loss.style_layers),
+            min_side=self.loss_settings.min_side(),
         ).to(self.descriptor.mean)
         with torch.no_grad():
             features = self.features(style, self.loss.style_layers)
