@@ -19,6 +19,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from torch import Tensor
+
 from benchmarks.common import data_root, table, write_results
 from benchmarks.order_score import crops, scores
 from texture_nets.baselines.gatys import synthesize
@@ -33,8 +35,14 @@ LEVERS: dict[str, dict[str, Any]] = {
     "shift 1": {"shift_weight": 1.0},
     "shift 4": {"shift_weight": 4.0},
 }
-SIZE = 256
+SIZE = 256  # the largest side; smaller examples get crops of 60% of their shorter side
 SCORES = ("gram", "swd", "structure_distance")
+
+
+def crop_size(example: Tensor) -> int:
+    """The side of the real crops and of Gatys' images: at most ``SIZE``, and at most 60% of
+    the example's shorter side, so the crops differ from each other and from the example."""
+    return max(64, min(SIZE, int(0.6 * min(example.shape[-2:])) // 32 * 32))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         path = data_root() / "textures" / f"{name}.jpg"
         config = mode_config("texture", style_image=str(path))
         example = load_image(path, config.style_size)
-        real = crops(example, SIZE, 0)
+        size = crop_size(example)
+        real = crops(example, size, 0)
         base = loss_settings(config.to_dict(), stylize=False)
         descriptor, _ = load_descriptor(args.descriptor, base)
         layers = list(base.style_layers)
@@ -62,26 +71,28 @@ def main(argv: list[str] | None = None) -> int:
         for lever, keys in LEVERS.items():
             settings = dataclasses.replace(base, **keys)
             objective = Objective.build(descriptor, settings, [example])
-            result = synthesize(objective, (SIZE, SIZE), args.steps, seed=0, progress=False)
+            result = synthesize(objective, (size, size), args.steps, seed=0, progress=False)
             got = scores(descriptor, example, result.image, layers)
             ratios = {key: got[key] / floor[key] for key in SCORES}
-            rows.append([name, kind, lever, *(f"{ratios[key]:.2f}" for key in SCORES)])
-            payload.append({"texture": name, "kind": kind, "lever": lever, "settings": keys,
+            rows.append([name, kind, size, lever, *(f"{ratios[key]:.2f}" for key in SCORES)])
+            payload.append({"texture": name, "kind": kind, "size": size, "lever": lever,
+                            "settings": keys,
                             "scores": got, "floor": floor, "ratios": ratios})  # fmt: skip
             pictures.append(tensor_to_pil(result.image[0]))
             print(rows[-1], flush=True)
         grid = image_grid([pictures], ["real crop", *LEVERS])
         grid.save(args.work / f"{name}.jpg", quality=90)
     markdown = table(
-        ["texture", "kind", "loss", "Gram / floor", "SWD / floor", "structure / floor"], rows
+        ["texture", "kind", "px", "loss", "Gram / floor", "SWD / floor", "structure / floor"],
+        rows,
     )
     markdown += (
-        f"\n\nGatys L-BFGS, {args.steps} iterations from the same noise at {SIZE} px; floor: "
-        f"8 real {SIZE} px crops of the example. Shift term: layers "
+        f"\n\nGatys L-BFGS, {args.steps} iterations from the same noise at px x px; floor: "
+        f"8 real crops of the example of that size. Shift term: layers "
         f"{', '.join(base.shift_layers)}, shifts {', '.join(map(str, base.shifts))} (feature "
         "pixels). Grids (not committed: research-only examples): --work/<texture>.jpg."
     )
-    write_results("order_levers", markdown, {"steps": args.steps, "size": SIZE, "runs": payload})
+    write_results("order_levers", markdown, {"steps": args.steps, "runs": payload})
     return 0
 
 

@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, tuple[list[str], str]] = {
     "training_speed": ([], "Training throughput"),
     "precision": ([], "Training precisions: loss and step time"),
     "order_score": ([], "Which score sees a texture's order: real crops vs shuffled tiles"),
+    "order_levers": ([], "Textures with order: the shifted-Gram term on Gatys"),
     "texture_quality": (
         ["--max-steps", "400", "--gatys-steps", "150"],
         "Texture quality at 400 steps (5 textures)",
