@@ -15,6 +15,7 @@ float32 in pixels, ``flow[y, x] = (dx, dy)``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -47,16 +48,20 @@ class VideoDependencyError(UserError, ImportError):
     """PyAV or OpenCV is not installed (the ``[video]`` extra)."""
 
 
-def require_cv2() -> Any:
-    """The ``cv2`` module, or a one-line ``UserError`` that says how to install it."""
+def require_video_module(name: str, what: str) -> Any:
+    """Import one of the ``[video]`` extra's modules, or raise a one-line ``UserError`` that
+    says how to install it (``what``: the module and its pip package, for the message)."""
     try:
-        import cv2
+        return importlib.import_module(name)
     except ImportError as error:
         raise VideoDependencyError(
-            "video needs OpenCV for optical flow: pip install 'texture-nets[video]' "
-            "(or opencv-python-headless)"
+            f"video needs {what}: pip install 'texture-nets[video]'"
         ) from error
-    return cv2
+
+
+def require_cv2() -> Any:
+    """The ``cv2`` module (optical flow)."""
+    return require_video_module("cv2", "OpenCV for optical flow (opencv-python-headless)")
 
 
 def as_array(frame: Frame) -> np.ndarray:

@@ -25,8 +25,8 @@ from texture_nets.image import atomic_path
 from texture_nets.inference.temporal import (
     Frame,
     TemporalBlender,
-    VideoDependencyError,
     as_array,
+    require_video_module,
 )
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts")
@@ -47,14 +47,8 @@ class VideoError(UserError, ValueError):
 
 
 def require_av() -> Any:
-    """The ``av`` module (PyAV), or a one-line ``UserError`` that says how to install it."""
-    try:
-        import av
-    except ImportError as error:
-        raise VideoDependencyError(
-            "video needs PyAV: pip install 'texture-nets[video]' (or pip install av)"
-        ) from error
-    return av
+    """The ``av`` module (PyAV)."""
+    return require_video_module("av", "PyAV (av)")
 
 
 def is_video(path: str | Path) -> bool:
