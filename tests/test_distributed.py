@@ -408,8 +408,8 @@ def test_module_tensors_follow_to_float64_after_setup(stylize_module: TextureNet
 def test_device_convention_is_shared_by_generate_and_gatys() -> None:
     from texture_nets.cli import gatys as gatys_cli
     from texture_nets.cli import generate as generate_cli
-    from texture_nets.cli.args import default_device, parse_device
     from texture_nets.errors import UserError
+    from texture_nets.precision import default_device, parse_device
 
     assert parse_device("auto") == parse_device(" AUTO ") == torch.device(default_device())
     assert parse_device("cpu") == torch.device("cpu")

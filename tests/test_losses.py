@@ -13,14 +13,13 @@ from texture_nets.objective.losses import (
     content_loss,
     gram_matrix,
     nearest_neighbour_entropy,
-    random_projections,
     relative_squared_error,
     shifted_gram,
     style_layer_loss,
-    swd_layer_loss,
     tv_loss,
     unit_gradient,
 )
+from texture_nets.objective.swd import random_projections, swd_layer_loss
 
 # --- independent references (float64, loops / einsum) ----------------------------------------
 

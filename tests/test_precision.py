@@ -50,7 +50,8 @@ def test_bf16_is_fast_where_supported_and_measured_faster(
 
 
 def test_the_bf16_speedup_is_measured() -> None:
-    assert 0.05 < precision._cpu_bf16_speedup() < 20  # a real ratio of two timings
+    # a real ratio of two timings (wide: emulated bf16 on a loaded AVX2 CPU can be 30x slower)
+    assert 0.001 < precision._cpu_bf16_speedup() < 100
 
 
 @pytest.mark.parametrize("supported", [True, False])

@@ -9,6 +9,7 @@ import warnings
 
 import torch
 
+from texture_nets.errors import UserError
 from texture_nets.threads import read_cpuinfo
 
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -41,6 +42,28 @@ def default_device() -> str:
     """The device when none is given (``--device``'s default, ``texture_nets.load``): the GPU
     when there is one."""
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def parse_device(text: str) -> torch.device:
+    """``--device``: ``auto`` (``default_device``) or a torch device that exists here
+    (``cpu``, ``cuda``, ``cuda:N``, ``mps``); anything else is a ``UserError``."""
+    text = text.strip()
+    if text.lower() == "auto":
+        return torch.device(default_device())
+    try:
+        device = torch.device(text)
+    except RuntimeError as error:
+        raise UserError(f"--device {text}: not a device name (cpu, cuda, cuda:1, ...)") from error
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {text}: CUDA is not available here; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UserError(
+                f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {text}: MPS is not available here; use --device cpu")
+    return device
 
 
 def bf16_supported(device: torch.device) -> bool:

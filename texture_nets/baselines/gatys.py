@@ -30,10 +30,12 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
+from typing_extensions import Unpack
 
 from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.losses import TextureLoss
@@ -264,6 +266,17 @@ def optimize_image(
     return GatysResult(best_image, losses, seconds, best_loss, interrupted)
 
 
+class Options(TypedDict, total=False):
+    """``optimize_image``'s options that ``synthesize`` and ``stylize`` pass through (its
+    defaults apply to those left out)."""
+
+    optimizer: str
+    lr: float | None
+    callback: Callable[[int, Tensor, float], None] | None
+    progress: bool
+    stop_at_loss: float | None
+
+
 def synthesize(
     objective: Objective,
     size: tuple[int, int],
@@ -271,11 +284,7 @@ def synthesize(
     *,
     seed: int = 0,
     use_bf16: bool | None = None,
-    optimizer: str = "lbfgs",
-    lr: float | None = None,
-    callback: Callable[[int, Tensor, float], None] | None = None,
-    progress: bool = True,
-    stop_at_loss: float | None = None,
+    **options: Unpack[Options],
 ) -> GatysResult:
     """Texture synthesis: optimise a ``make_init("noise")`` image of ``size`` (height, width)
     against ``objective`` (no content term).
@@ -286,16 +295,7 @@ def synthesize(
     init = make_init("noise", size, seed=seed)
     bf16 = objective.use_bf16 if use_bf16 is None else use_bf16
     return optimize_image(
-        objective.descriptor,
-        objective.loss,
-        init,
-        steps,
-        use_bf16=bf16,
-        optimizer=optimizer,
-        lr=lr,
-        callback=callback,
-        progress=progress,
-        stop_at_loss=stop_at_loss,
+        objective.descriptor, objective.loss, init, steps, use_bf16=bf16, **options
     )
 
 
@@ -308,11 +308,7 @@ def stylize(
     noise_ratio: float = 0.5,
     seed: int = 0,
     use_bf16: bool | None = None,
-    optimizer: str = "lbfgs",
-    lr: float | None = None,
-    callback: Callable[[int, Tensor, float], None] | None = None,
-    progress: bool = True,
-    stop_at_loss: float | None = None,
+    **options: Unpack[Options],
 ) -> GatysResult:
     """Style transfer: the content targets of ``photo`` (1, 3, H, W), an ``init`` image of its
     size (``make_init``: the photo itself by default), then ``optimize_image`` as in
@@ -327,11 +323,7 @@ def stylize(
         steps,
         content_targets=targets,
         use_bf16=bf16,
-        optimizer=optimizer,
-        lr=lr,
-        callback=callback,
-        progress=progress,
-        stop_at_loss=stop_at_loss,
+        **options,
     )
 
 

@@ -8,10 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from texture_nets.errors import FALSE_WORDS, TRUE_WORDS, UserError
-from texture_nets.precision import default_device
+from texture_nets.errors import FALSE_WORDS, TRUE_WORDS
 
 
 def positive_int(text: str) -> int:
@@ -134,25 +131,3 @@ def add_device_flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -
         default="auto",
         help="auto (a GPU if there is one), cpu, cuda, cuda:N or mps",
     )
-
-
-def parse_device(text: str) -> torch.device:
-    """``--device``: ``auto`` (``default_device``) or a torch device that exists here
-    (``cpu``, ``cuda``, ``cuda:N``, ``mps``); anything else is a ``UserError``."""
-    text = text.strip()
-    if text.lower() == "auto":
-        return torch.device(default_device())
-    try:
-        device = torch.device(text)
-    except RuntimeError as error:
-        raise UserError(f"--device {text}: not a device name (cpu, cuda, cuda:1, ...)") from error
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError(f"--device {text}: CUDA is not available here; use --device cpu")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UserError(
-                f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)"
-            )
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(f"--device {text}: MPS is not available here; use --device cpu")
-    return device

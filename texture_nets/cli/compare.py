@@ -17,7 +17,6 @@ from texture_nets.cli.args import (
     JoinLists,
     add_device_flag,
     add_model_flag,
-    parse_device,
     path_list,
     positive_int,
     require_model,
@@ -27,7 +26,7 @@ from texture_nets.evaluation.compare import CompareOptions, compare
 from texture_nets.evaluation.report import format_seconds
 from texture_nets.inference.pretrained import is_model_folder, resolve_model
 from texture_nets.nets.checkpoint import find_checkpoint
-from texture_nets.precision import PRECISIONS
+from texture_nets.precision import PRECISIONS, parse_device
 
 log = logging.getLogger("texture_nets.evaluation.compare")
 

@@ -6,6 +6,7 @@ flags are spelled, typed and defaulted once."""
 from __future__ import annotations
 
 import argparse
+import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, Field, fields
@@ -13,7 +14,7 @@ from typing import Any, cast
 
 from texture_nets.cli.args import JoinLists, list_of, parse_bool
 from texture_nets.precision import SHOWN_TRAIN_PRECISIONS, normalize_precision
-from texture_nets.training.config import SECTIONS, TrainConfig
+from texture_nets.training.config import SECTIONS, ConfigError, TrainConfig
 
 # more spellings of a key's flag (issues and docs used them; one vocabulary across commands)
 ALIASES = {"max_steps": ("--steps",)}
@@ -150,3 +151,15 @@ def add_key_flags(
             help=f.metadata["help"],
             **kind,
         )
+
+
+def check_key_flags(args: argparse.Namespace, keys: Sequence[str]) -> None:
+    """Refuse what the schema refuses (``TrainConfig.validate``), in the flags' spelling: a
+    command taking config keys as flags checks them by the same rules as training."""
+    try:
+        TrainConfig(**{key: getattr(args, key) for key in keys})
+    except ConfigError as error:
+        message = str(error)
+        for key in keys:
+            message = re.sub(rf"\b{key}\b", "--" + key.replace("_", "-"), message)
+        raise ConfigError(message) from None

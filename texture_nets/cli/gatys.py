@@ -25,6 +25,7 @@ from texture_nets.baselines.gatys import (
     DEFAULT_LR,
     INIT_KINDS,
     OPTIMIZERS,
+    Options,
     stylize,
     synthesize,
 )
@@ -32,12 +33,11 @@ from texture_nets.cli.args import (
     JoinLists,
     add_device_flag,
     list_of,
-    parse_device,
     parse_size,
     path_list,
     positive_int,
 )
-from texture_nets.cli.config_flags import LOSS_KEYS, add_key_flags
+from texture_nets.cli.config_flags import LOSS_KEYS, add_key_flags, check_key_flags
 from texture_nets.errors import (
     DefaultsHelpFormatter,
     UserError,
@@ -61,7 +61,7 @@ from texture_nets.objective.objective import (
     Objective,
     loss_settings,
 )
-from texture_nets.precision import PRECISIONS, resolve_bf16
+from texture_nets.precision import PRECISIONS, parse_device, resolve_bf16
 from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets.baselines.gatys")
@@ -212,21 +212,9 @@ def check_args(args: argparse.Namespace) -> str:
         raise UserError(f"--noise-ratio must be in [0, 1], got {args.noise_ratio}")
     if args.lr is not None and not args.lr > 0:
         raise UserError(f"--lr must be positive, got {args.lr}")
-    for name in ("style_weight", "content_weight", "tv_weight"):
-        if not getattr(args, name) >= 0:
-            raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
-    if not args.style_layers:
-        raise UserError("--style-layers must name at least one layer")
+    check_key_flags(args, LOSS_KEYS)
     if mode == "style" and not args.content_layers:
         raise UserError("--content-layers must name at least one layer for style transfer")
-    weights = args.style_layer_weights
-    if weights is not None and len(weights) != len(args.style_layers):
-        raise UserError(
-            f"--style-layer-weights: {len(weights)} weight(s) for "
-            f"{len(args.style_layers)} style layer(s)"
-        )
-    if weights is not None and any(w < 0 for w in weights):
-        raise UserError("--style-layer-weights must be >= 0")
     settings = _loss_settings(args, mode)
     settings.check_layers()
     if Image.registered_extensions().get(Path(args.out).suffix.lower()) is None:
@@ -326,17 +314,13 @@ def main(argv: list[str] | None = None) -> int:
             _write(out.with_name(f"{out.stem}_iter{iteration:04d}{out.suffix}"), image)
 
     with sigterm_as_interrupt():  # the best image is written, as for Ctrl-C
-        callback = save_intermediate if args.save_every else None
+        options: Options = {
+            "optimizer": args.optimizer,
+            "lr": lr,
+            "callback": save_intermediate if args.save_every else None,
+        }
         if content is None:
-            result = synthesize(
-                objective,
-                (height, width),
-                args.steps,
-                seed=args.seed,
-                optimizer=args.optimizer,
-                lr=lr,
-                callback=callback,
-            )
+            result = synthesize(objective, (height, width), args.steps, seed=args.seed, **options)
         else:
             result = stylize(
                 objective,
@@ -345,17 +329,14 @@ def main(argv: list[str] | None = None) -> int:
                 init=init_kind,
                 noise_ratio=args.noise_ratio,
                 seed=args.seed,
-                optimizer=args.optimizer,
-                lr=lr,
-                callback=callback,
+                **options,
             )
 
-    if result.interrupted:
-        stopped = "interrupted"
-    elif len(result.losses) < args.steps:
-        stopped = "non-finite loss"  # the optimisation stops early only for that here
-    else:
-        stopped = "completed"
+    # The optimisation stops early only when interrupted or on a non-finite loss.
+    finished = len(result.losses) >= args.steps
+    stopped = (
+        "interrupted" if result.interrupted else "completed" if finished else "non-finite loss"
+    )
     _write(out, result.image)
     plot_losses(
         result.losses, paths["loss_curve"], f"gatys {args.optimizer}, {mode}, {width}x{height}"

@@ -27,7 +27,6 @@ from texture_nets.api import PretrainedModel, Stylizer, TextureModel, load
 from texture_nets.cli.args import (
     add_device_flag,
     add_model_flag,
-    parse_device,
     parse_size,
     parse_tile,
     positive_float,
@@ -53,6 +52,7 @@ from texture_nets.inference.temporal import DEFAULT_TEMPORAL
 from texture_nets.inference.video import is_video, list_videos, output_suffix
 from texture_nets.nets.networks import Network, render_steps, sample_textures
 from texture_nets.nets.ulyanov import Generator
+from texture_nets.precision import parse_device
 from texture_nets.threads import use_physical_cores
 
 log = logging.getLogger("texture_nets")

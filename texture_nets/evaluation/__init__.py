@@ -2,6 +2,6 @@
 structure distance of feature autocorrelations), time and memory measurement in fresh
 processes, the network-vs-Gatys comparison, plots and the report.
 
-May import: ``objective``, ``nets``, ``inference``, ``baselines`` and the top-level helpers;
-of ``cli`` only ``cli.args`` (``parse_device``). Never the commands or ``app``.
+May import: ``objective``, ``nets``, ``inference``, ``baselines`` and the top-level helpers.
+Never ``cli`` or ``app``.
 """

@@ -40,7 +40,6 @@ from torch import Tensor
 
 from texture_nets.baselines import gatys
 from texture_nets.baselines.gatys import OPTIMIZERS, GatysResult
-from texture_nets.cli.args import parse_device
 from texture_nets.errors import UserError
 from texture_nets.evaluation.measure import MemoryProbe, run_in_fresh_process, timed
 from texture_nets.evaluation.report import build_report, to_markdown, write_images
@@ -64,7 +63,7 @@ from texture_nets.objective.objective import (
     load_descriptor,
     loss_settings,
 )
-from texture_nets.precision import PRECISIONS, resolve_bf16
+from texture_nets.precision import PRECISIONS, parse_device, resolve_bf16
 
 __all__ = ["CompareOptions", "MethodRun", "compare", "loss_settings", "run_method", "score"]
 

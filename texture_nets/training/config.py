@@ -265,12 +265,14 @@ class TrainConfig:
             "val_batches",
             "val_samples",
         ):
-            if getattr(self, name) < 0:
+            if not getattr(self, name) >= 0:  # NaN included
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.style_layer_weights is not None and len(self.style_layer_weights) != len(
             self.style_layers
         ):
             raise ConfigError("style_layer_weights must have one weight per style layer")
+        if any(weight < 0 for weight in self.style_layer_weights or ()):
+            raise ConfigError("style_layer_weights must be >= 0")
         if not self.style_layers:
             raise ConfigError("style_layers must name at least one layer")
         if self.normalize_gradients and self.precision == "16-mixed":

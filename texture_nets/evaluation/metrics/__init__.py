@@ -18,7 +18,7 @@ from texture_nets.evaluation.metrics.distances import ContentDistance, ContentSS
 from texture_nets.evaluation.metrics.diversity import Diversity, shift_invariant_distance
 from texture_nets.evaluation.metrics.summary import texture_report
 from texture_nets.evaluation.metrics.swd import SlicedWassersteinDistance, sliced_wasserstein
-from texture_nets.objective.losses import random_projections, resample_sorted
+from texture_nets.objective.swd import random_projections, resample_sorted
 
 __all__ = [
     "ContentDistance",

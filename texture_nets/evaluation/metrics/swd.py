@@ -20,7 +20,7 @@ from texture_nets.evaluation.metrics.base import (
     _DescriptorMetric,
 )
 from texture_nets.objective.descriptor import VGGDescriptor
-from texture_nets.objective.losses import (
+from texture_nets.objective.swd import (
     random_projections,
     sliced_wasserstein_sorted,
     sorted_projections,
