@@ -309,3 +309,25 @@ def test_cli_bad_clip_is_one_line_and_writes_nothing(
     assert error.startswith("error: ") and "is not a video" in error
     assert "Traceback" not in error and len(error.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_cli_ctrl_c_is_one_line_exit_130_and_leaves_no_partial_clip(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = {"n": 0}
+    real = Stylizer.stylize
+
+    def interrupted(self: Stylizer, *args: Any, **kwargs: Any) -> Image.Image:
+        calls["n"] += 1
+        if calls["n"] == 3:  # Ctrl-C in the middle of the clip
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Stylizer, "stylize", interrupted)
+    out = tmp_path / "out"
+    argv = ["--model", "vangogh_starry_night", "--content", str(clip), "--out", str(out)]
+    assert generate.main(argv) == 130
+    error = capsys.readouterr().err
+    assert "Traceback" not in error and error.strip().splitlines()[-1] == "interrupted"
+    assert calls["n"] == 3
+    assert [p for p in out.rglob("*") if p.is_file()] == []

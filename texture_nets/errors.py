@@ -21,15 +21,22 @@ class UserError(Exception):
 
 
 def exit_on_user_error(main: Callable[..., int]) -> Callable[..., int]:
-    """Run a CLI ``main``; user errors become ``error: <message>`` on stderr and exit code 2."""
+    """Run a CLI ``main``; user errors become ``error: <message>`` on stderr and exit code 2,
+    and Ctrl-C or SIGTERM that the command did not handle itself a one-line ``interrupted``
+    and exit code 130 (the shell's code for SIGINT), not a traceback: whatever the command
+    writes is atomic, so nothing half-written is left."""
 
     @wraps(main)
     def wrapper(*args: Any, **kwargs: Any) -> int:
         try:
-            return main(*args, **kwargs)
+            with sigterm_as_interrupt():
+                return main(*args, **kwargs)
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
 
     return wrapper
 
