@@ -37,7 +37,7 @@ from benchmarks.common import REPO, RESULTS, data_root, machine_info, train_run
 from texture_nets.baselines.gatys import stylize
 from texture_nets.cli import train as train_cli
 from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
-from texture_nets.evaluation.plots import image_grid
+from texture_nets.evaluation.plots import Curve, image_grid, plot_curves
 from texture_nets.image import list_images, load_image, open_image, pil_to_tensor, tensor_to_pil
 from texture_nets.inference.stylize import stylize_tensor
 from texture_nets.nets.checkpoint import read_checkpoint
@@ -378,22 +378,55 @@ def part_grid(part: str, runs: list[dict[str, Any]], work: Path) -> str | None:
     return str(path)
 
 
+def part_curve(part: str, runs: list[dict[str, Any]]) -> Path:
+    """Style and content distance over Gatys' against training steps, every run of a part."""
+    curves = []
+    for run in runs:
+        steps = [p["step"] for p in run["points"]]
+        for key, what in (("style_distance", "style"), ("content_distance", "content")):
+            values = [over(run, p, key) for p in run["points"]]
+            curves.append(Curve(values, f"{run['config']} {what} / Gatys", steps))
+    path = IMAGES / f"{part}_curve.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return plot_curves(curves, path, f"stylize study, part {part}", "training step", "over Gatys")
+
+
 def write_report(work: Path) -> None:
-    sections = []
+    """docs/stylize.md: per part the final scores, the curve (table and plot) and where the
+    grid of pictures is (not committed: the held-out photos are research-only)."""
+    sections = [
+        "# Stylizers against Gatys: the stylize study",
+        "",
+        f"`python -m benchmarks.stylize_study --part NAME` ({__name__.split('.')[-1]}.py): "
+        f"stylizers trained on BSDS500 `content/train`, scored on the first {PHOTOS} photos of "
+        f"`content/val` at {SIDE} px against Gatys ({ITERATIONS} L-BFGS iterations, the run's "
+        "own objective, same descriptor, weights and size). Distances by the evaluator: the "
+        "relative Gram distance summed over relu1_1..relu5_1 (style) and relu4_2 (content); "
+        "the per-layer columns give the network's value and Gatys' in brackets.",
+        "",
+    ]
     for name in PARTS:
         runs = load_runs(name)
         if not runs:
             continue
         grid = part_grid(name, runs, work)
+        curve = part_curve(name, runs)
+        machines = sorted({run.get("machine", "?") for run in runs})
         sections += [
             f"## Part `{name}`",
             "",
+            f"Machine: {'; '.join(machines)}.",
+            "",
             *part_tables(runs),
+            "",
+            f"![{name}: distances over Gatys' against steps](images/stylize/{curve.name})",
             "",
             f"Grid (not committed: the held-out photos are BSDS500, research-only): `{grid}`",
             "",
         ]
-    print("\n".join(sections))
+    text = "\n".join(sections)
+    REPORT.write_text(text)
+    print(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
