@@ -19,6 +19,7 @@ from texture_nets.cli.args import (
     JoinLists,
     add_device_flag,
     add_model_flag,
+    list_of,
     path_list,
     positive_float,
     positive_int,
@@ -94,10 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what.add_argument(
         "--methods",
+        type=list_of(str),
+        nargs="+",
+        action=JoinLists,
         default=None,
-        metavar="LIST",
-        help=f"which of {','.join(METHODS)} to run (commas; default: every installed one; "
-        "ps needs the [ps] extra; stylize models: network,gatys)",
+        metavar="METHOD",
+        help=f"which of {', '.join(METHODS)} to run (commas or spaces; default: every installed "
+        "one; ps needs the [ps] extra; stylize models: network and gatys)",
     )
     gatys = parser.add_argument_group("Gatys et al.'s optimisation")
     gatys.add_argument(
