@@ -65,9 +65,11 @@ def require_plenoptic() -> Any:
 
 @dataclass
 class PSResult:
-    """The synthesised image (1, 3, H, W) in [0, 1] and plenoptic's loss per iteration."""
+    """The synthesised image (1, 3, H, W) in [0, 1], the noise it started from (in RGB) and
+    plenoptic's loss per iteration."""
 
     image: Tensor
+    initial: Tensor
     losses: list[float]
     n_scales: int
 
@@ -183,4 +185,5 @@ def synthesize(
         metamer.synthesize(max_iter=steps)  # a tqdm bar on stderr, like Gatys' bar
     image = metamer.metamer.detach()[..., :height, :width]
     losses = [float(value) for value in metamer.losses]
-    return PSResult(colour.inverse(image), losses, scales)
+    start = colour.inverse(init[..., :height, :width])
+    return PSResult(colour.inverse(image), start, losses, scales)
