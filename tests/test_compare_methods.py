@@ -31,6 +31,9 @@ def hide_plenoptic(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_methods_parse_commas_lists_and_keep_order() -> None:
     assert methods.parse_methods("gan, network") == ["gan", "network"]
     assert methods.parse_methods(["ps,gatys", "ps"]) == ["ps", "gatys"]
+    parser = compare_cli.build_parser()
+    assert parser.parse_args(["--methods", "gan,network", "ps"]).methods == ["gan", "network", "ps"]
+    assert parser.parse_args([]).methods is None  # compare picks every installed method
 
 
 def test_unknown_method_names_the_choices() -> None:
