@@ -1,7 +1,8 @@
-"""The comparison's outputs: image grid and loss curves, ``report.json`` and ``report.md``.
+"""The comparison's tables: ``report.json`` and ``report.md`` (the pictures:
+``texture_nets.evaluation.figures``).
 
-``texture_nets.evaluation.compare`` runs and scores both methods; this module only renders what they
-produced (no measurement, no model).
+``texture_nets.evaluation.compare`` runs and scores the methods; this module only renders what
+they produced (no measurement, no model).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ TIME_NOTE = (
     "are inside the memory measurement (the GAN's training has its own)."
 )
 METRICS_NOTE = (
-    "computed afterwards in fp32 with the descriptor above, on the saved outputs of both "
-    "methods (texture_nets.evaluation.metrics); 'loss' is the training objective (TextureLoss) "
+    "computed afterwards in fp32 with the descriptor above, on the saved outputs of every "
+    "method (texture_nets.evaluation.metrics); 'loss' is the training objective (TextureLoss) "
     "with the checkpoint's weights. '/ floor': the method's value over that of random crops of "
     "the example at the same size, scored the same way (1 = as good as real samples)."
 )
