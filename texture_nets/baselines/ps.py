@@ -84,16 +84,20 @@ class _AnySize(nn.Module):
         self.models: dict[tuple[int, int], nn.Module] = {}
         self.eval()
 
-    def model(self, shape: tuple[int, int]) -> nn.Module:
+    def model(self, shape: tuple[int, int], device: torch.device) -> nn.Module:
         if shape not in self.models:
             plenoptic = require_plenoptic()
-            self.models[shape] = plenoptic.models.PortillaSimoncelli(
-                shape, self.n_scales, N_ORIENTATIONS, SPATIAL_CORR_WIDTH
-            ).eval()
+            self.models[shape] = (
+                plenoptic.models.PortillaSimoncelli(
+                    shape, self.n_scales, N_ORIENTATIONS, SPATIAL_CORR_WIDTH
+                )
+                .to(device)
+                .eval()
+            )
         return self.models[shape]
 
     def forward(self, image: Tensor) -> Tensor:
-        return self.model((image.shape[-2], image.shape[-1]))(image)
+        return self.model((image.shape[-2], image.shape[-1]), image.device)(image)
 
 
 def _fits(side: int, scales: int) -> bool:
@@ -152,30 +156,33 @@ def synthesize(
     steps: int = DEFAULT_STEPS,
     *,
     seed: int = 0,
+    device: torch.device | str = "cpu",
 ) -> PSResult:
     """A new texture of ``size`` (height, width) with the example's PS statistics.
 
     ``example`` (1, 3, H, W) or (3, H, W) in [0, 1]; ``steps``: ``Metamer.synthesize``
     iterations (plenoptic's convergence check may stop it earlier); ``seed``: the initial
-    noise (uniform in [0, 1], ``Metamer``'s default initialisation).
+    noise (uniform in [0, 1], ``Metamer``'s default initialisation, drawn on the CPU);
+    ``device``: where the statistics and the optimisation run.
     """
     plenoptic = require_plenoptic()
     if steps <= 0:
         raise ValueError(f"steps must be positive, got {steps}")
+    device = torch.device(device)
     example = example.detach().float().cpu()
     example = example[None] if example.dim() == 3 else example
     height, width = size
     scales = n_scales_for(height, width, *example.shape[-2:])
     step = 2**scales
     colour = _Decorrelate(example)
-    target = _crop_to_multiple(colour.forward(example), step)
+    target = _crop_to_multiple(colour.forward(example), step).to(device)
     model = _AnySize(scales)
     loss = plenoptic.loss.portilla_simoncelli_loss_factory(
-        model.model((target.shape[-2], target.shape[-1])), target
+        model.model((target.shape[-2], target.shape[-1]), device), target
     )
     shape = (math.ceil(height / step) * step, math.ceil(width / step) * step)
     rng = torch.Generator().manual_seed(seed)
-    init = torch.rand(1, 3, *shape, generator=rng)
+    init = torch.rand(1, 3, *shape, generator=rng).to(device)
     metamer = plenoptic.Metamer(target, model, loss_function=loss)
     with warnings.catch_warnings():
         # "initial_image and image are different sizes": intended, the statistics are
@@ -183,7 +190,7 @@ def synthesize(
         warnings.simplefilter("ignore", UserWarning)
         metamer.setup(init, optimizer=torch.optim.LBFGS, optimizer_kwargs=dict(LBFGS_OPTIONS))
         metamer.synthesize(max_iter=steps)  # a tqdm bar on stderr, like Gatys' bar
-    image = metamer.metamer.detach()[..., :height, :width]
+    image = metamer.metamer.detach().cpu()[..., :height, :width]
     losses = [float(value) for value in metamer.losses]
-    start = colour.inverse(init[..., :height, :width])
+    start = colour.inverse(init.cpu()[..., :height, :width])
     return PSResult(colour.inverse(image), start, losses, scales)

@@ -206,13 +206,13 @@ def _run_ps(job: MethodJob, device: torch.device, style: Tensor, isolated: bool)
     size = (options.size, options.size)
     probe = MemoryProbe(device, isolated)
     probe.start()
-    timed(device, partial(ps.synthesize, style, size, PS_WARM_UP_STEPS, seed=options.seed))
+    run = partial(ps.synthesize, style, size, device=device)
+    timed(device, partial(run, PS_WARM_UP_STEPS, seed=options.seed))
     images: list[Tensor] = []
     seconds: list[float] = []
     curves: list[list[float]] = []
     for seed in seeds:
-        result, elapsed = timed(device, partial(ps.synthesize, style, size, options.ps_steps,
-                                                seed=seed))  # fmt: skip
+        result, elapsed = timed(device, partial(run, options.ps_steps, seed=seed))
         images.append(result.image)
         seconds.append(elapsed)
         curves.append(result.losses)
