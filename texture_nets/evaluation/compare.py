@@ -22,7 +22,7 @@ photo (longer side ``--size``) through the network (``--samples`` seeds per phot
 network takes noise) and through Gatys (initialised with the photo, as ``python -m
 texture_nets gatys`` does).
 
-The output folder (written by ``texture_nets.evaluation.report``) holds ``comparison.png``
+The output folder (``texture_nets.evaluation.report`` and ``.figures``) holds ``comparison.png``
 (textures: example | Portilla-Simoncelli | GAN | Gatys | network samples; stylization, one
 row per photo: content | style | Gatys | network), ``report.json``, ``report.md`` (every metric
 of ``texture_nets.evaluation.metrics``, per layer too, the objective, the ratios over the
