@@ -44,6 +44,7 @@ from texture_nets.evaluation.report import (
     format_number,
     format_seconds,
 )
+from texture_nets.image import open_image, resize_max_side
 from texture_nets.inference.pretrained import MODELS_DIR, shipped_infos
 
 DEFAULT_TEXTURES = (  # the four shipped texture models' examples, and bricks (trained here)
@@ -122,7 +123,7 @@ def build_outputs(folders: list[Path], results: Path) -> tuple[str, dict[str, An
     rows, table_rows = [], []
     for folder in folders:
         report = reports[folder.name]
-        cells = [Image.open(report["inputs"]["texture"]).convert("RGB")]
+        cells = [example_crop(report)]
         for method in shown:
             image = first_image(folder, method, report) if method in report["methods"] else None
             cells.append(image or Image.new("RGB", (FIGURE_CELL, FIGURE_CELL), "white"))
@@ -154,6 +155,17 @@ def build_outputs(folders: list[Path], results: Path) -> tuple[str, dict[str, An
     payload = {name: {k: r[k] for k in ("methods", "floor", "settings")}
                for name, r in reports.items()}  # fmt: skip
     return markdown, payload
+
+
+def example_crop(report: dict[str, Any]) -> Image.Image:
+    """The example as compare saw it (longer side at most ``style_size``), centre-cropped to
+    the outputs' size: the same pixel scale as the methods' images beside it."""
+    example = resize_max_side(open_image(report["inputs"]["texture"]),
+                              report["settings"]["loss"]["style_size"])  # fmt: skip
+    height, width = report["settings"]["size"]
+    left, top = max(0, (example.width - width) // 2), max(0, (example.height - height) // 2)
+    return example.crop((left, top, left + min(width, example.width),
+                         top + min(height, example.height)))  # fmt: skip
 
 
 def _fit(image: Image.Image, side: int) -> Image.Image:
