@@ -110,6 +110,8 @@ def test_all_four_methods_write_the_table_and_the_paper_figure(
             )
     gan = report["methods"]["gan"]
     assert gan["training"]["steps"] >= 1 and gan["training_seconds"] > 0
+    assert gan["training"]["seconds"] == gan["training_seconds"]  # from the training run
+    assert "memory" in gan["training"] and gan["timed_passes"] == 2  # samples: the other run
     assert (
         report["methods"]["ps"]["training_seconds"] == report["methods"]["ps"]["seconds_per_image"]
     )

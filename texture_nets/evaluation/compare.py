@@ -52,6 +52,7 @@ from texture_nets.evaluation.figures import write_images
 from texture_nets.evaluation.measure import run_in_fresh_process
 from texture_nets.evaluation.methods import (
     DEFAULT_GAN_MINUTES,
+    STAGES,
     CompareOptions,
     MethodJob,
     MethodRun,
@@ -242,22 +243,27 @@ def _run_methods(setup: Setup, options: CompareOptions) -> dict[str, MethodRun]:
         torch.save({"style": setup.example, "contents": setup.contents}, Path(workdir, "inputs.pt"))
         torch.save(setup.descriptor, Path(workdir, "descriptor.pt"))
         for method in setup.methods:  # the network first: on CUDA, its peak without VGG
-            job = MethodJob(
-                method=method,
-                options=options,
-                mode=setup.mode,
-                checkpoint=str(setup.info.path),
-                workdir=workdir,
-                loss=setup.settings,
-                threads=torch.get_num_threads(),
-                use_bf16=setup.use_bf16,
-                gan_minutes=setup.gan_minutes,
-            )
-            log.info("running %s%s", method, " (in a fresh process)" if setup.isolate else "")
-            if setup.isolate:
-                runs[method] = MethodRun(**run_in_fresh_process(method, run_in_child, job))
-            else:
-                runs[method] = run_method(job)
+            stages = []
+            for stage in STAGES.get(method, (method,)):  # the GAN: training, then sampling
+                job = MethodJob(
+                    method=stage,
+                    options=options,
+                    mode=setup.mode,
+                    checkpoint=str(setup.info.path),
+                    workdir=workdir,
+                    loss=setup.settings,
+                    threads=torch.get_num_threads(),
+                    use_bf16=setup.use_bf16,
+                    gan_minutes=setup.gan_minutes,
+                )
+                log.info("running %s%s", stage, " (in a fresh process)" if setup.isolate else "")
+                if setup.isolate:
+                    stages.append(MethodRun(**run_in_fresh_process(stage, run_in_child, job)))
+                else:
+                    stages.append(run_method(job))
+            runs[method] = stages[-1]
+            if len(stages) > 1:
+                runs[method].training = stages[0].training
     return runs
 
 

@@ -5,7 +5,9 @@ Why one module: every method takes the same plain-data ``MethodJob`` (it crosses
 boundary, so each method runs in a fresh process and its peak memory is its own) and returns
 a ``MethodRun`` with its images, seconds and memory, measured by the same rules
 (``texture_nets.evaluation.measure``): generators (network, GAN) are timed per batch-1 pass
-after a warm-up pass; optimisations (Gatys, PS) per image, after a short untimed warm-up.
+after a warm-up pass; optimisations (Gatys, PS) per image, after a short untimed warm-up. The
+GAN is two runs (``STAGES``): training, then sampling from the saved generator in a process
+that did not train it (a process's freed training memory would hide the sampling peak).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from texture_nets.objective.objective import LossSettings, Objective
 
 METHODS = ("network", "gatys", "ps", "gan")
 TEXTURE_ONLY = ("ps", "gan")  # they make textures from noise; no content photo
+STAGES = {"gan": ("gan-training", "gan")}  # runs of a method, each in its own process
 EXTRAS = {"ps": ("plenoptic", "ps")}  # method -> (module, extra)
 WARM_UP_STEPS = 2  # Gatys' untimed warm-up run
 PS_WARM_UP_STEPS = 1
@@ -131,8 +134,10 @@ def run_method(job: MethodJob, isolated: bool = False) -> MethodRun:
         return _run_gatys(job, device, inputs["style"], inputs["contents"], isolated)
     if job.method == "ps":
         return _run_ps(job, device, inputs["style"], isolated)
+    if job.method == "gan-training":  # the first of the GAN's two runs (see STAGES)
+        return _run_gan_training(job, device, inputs["style"], isolated)
     if job.method == "gan":
-        return _run_gan(job, device, inputs["style"], isolated)
+        return _run_gan(job, device, isolated)
     raise ValueError(f"unknown method {job.method!r}")
 
 
@@ -179,20 +184,38 @@ def _run_network(
     return MethodRun(outputs, seconds, probe.stop(), seeds=seeds)
 
 
-def _run_gan(job: MethodJob, device: torch.device, style: Tensor, isolated: bool) -> MethodRun:
-    """Training (timed, its own memory peak), then samples timed like the network's."""
-    options = job.options
+def _run_gan_training(
+    job: MethodJob, device: torch.device, style: Tensor, isolated: bool
+) -> MethodRun:
+    """The GAN's training (timed, its own memory peak); the generator goes to ``gan.pt`` in
+    the work folder, for ``_run_gan`` in a fresh process."""
     probe = MemoryProbe(device, isolated)
     probe.start()
-    result = gan.train(style, job.gan_minutes, seed=options.seed, device=device)
+    result = gan.train(style, job.gan_minutes, seed=job.options.seed, device=device)
+    memory = probe.stop()
+    config = asdict(result.generator.config)
+    state = {k: v.cpu() for k, v in result.generator.state_dict().items()}
+    torch.save({"config": config, "state": state}, Path(job.workdir, "gan.pt"))
     training = {"seconds": result.seconds, "steps": result.steps, "minutes": job.gan_minutes,
-                "memory": probe.stop(), "config": asdict(result.generator.config)}  # fmt: skip
+                "memory": memory, "config": config}  # fmt: skip
+    return MethodRun([], [], memory, training=training)
+
+
+def _run_gan(job: MethodJob, device: torch.device, isolated: bool) -> MethodRun:
+    """The trained generator's samples, timed and measured like the network's (loaded in a
+    process that did not train it: freed training memory would hide its peak)."""
+    saved = torch.load(Path(job.workdir, "gan.pt"), map_location="cpu", weights_only=True)
+    generator = gan.SpatialGenerator(gan.GANConfig(**saved["config"]))
+    generator.load_state_dict(saved["state"])
+    generator = generator.to(device).eval()
+    options = job.options
     seeds = [options.seed + i for i in range(options.samples)]
     size = (options.size, options.size)
-    plan = [partial(gan.sample, result.generator, size, s) for s in seeds]
+    plan = [partial(gan.sample, generator, size, s) for s in seeds]
+    probe = MemoryProbe(device, isolated)
     probe.start()
     outputs, seconds = _time_passes(device, plan, options.repeats, seeds)
-    return MethodRun(outputs, seconds, probe.stop(), seeds=seeds, training=training)
+    return MethodRun(outputs, seconds, probe.stop(), seeds=seeds)
 
 
 def _optimisation_seeds(job: MethodJob) -> list[int]:

@@ -41,7 +41,8 @@ TIME_NOTE = (
     "computation plus the whole optimisation loop, after an untimed 2-iteration warm-up. "
     "Portilla-Simoncelli: per image, the example's statistics plus the metamer optimisation, "
     "after an untimed 1-iteration warm-up. Model and image loading excluded for all; warm-ups "
-    "are inside the memory measurement (the GAN's training has its own)."
+    "are inside the memory measurement. The GAN trains in a process of its own (its peak "
+    "memory while training is reported apart) and samples in another."
 )
 METRICS_NOTE = (
     "computed afterwards in fp32 with the descriptor above, on the saved outputs of every "
