@@ -10,11 +10,12 @@ shipped models do not record their training time; a network trained here records
 GAN then gets the same budget unless ``--gan-minutes`` is given).
 
 Resumable: everything goes under ``--work`` (outside the checkout). A texture whose
-``compare/<texture>/report.json`` exists is done and skipped; a network trained here resumes
-from its last checkpoint. Delete a texture's folder to redo it. At the end (and with
-``--report-only``) the figure (rows: textures; columns: example | Portilla-Simoncelli | GAN |
-Gatys | texture network) and the table are rebuilt from the reports and written to
-``--results`` (default ``benchmarks/results/paper_figure``).
+``compare/<texture>/report.json`` exists is done and skipped; within a texture, each finished
+method's run is kept under ``methods/<texture>/`` and reused (``compare --work``); a network
+trained here resumes from its last checkpoint. Delete a texture's folders to redo it. At the
+end (and with ``--report-only``) the figure (rows: textures; columns: example |
+Portilla-Simoncelli | GAN | Gatys | texture network) and the table are rebuilt from the
+reports and written to ``--results`` (default ``benchmarks/results/paper_figure``).
 
     python -m benchmarks.paper_figure --work ~/texture-nets-runs/paper_figure
     python -m benchmarks.paper_figure --report-only
@@ -102,6 +103,7 @@ def run_texture(texture: Path, args: argparse.Namespace, work: Path) -> Path:
         samples=args.samples, gatys_steps=args.gatys_steps, descriptor=args.descriptor,
         repeats=args.repeats, methods=args.methods, ps_steps=args.ps_steps,
         gan_minutes=args.gan_minutes, baseline_samples=args.baseline_samples, seed=args.seed,
+        work=work / "methods" / texture.stem,
     )  # fmt: skip
     log.info("%s: comparing %s", texture.name, ", ".join(args.methods))
     compare(options, isolate=None if args.isolate else False)

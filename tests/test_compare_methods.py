@@ -137,3 +137,37 @@ def test_all_four_methods_write_the_table_and_the_paper_figure(
     for name in ("ps_seed0.png", "gan_seed1.png", "gatys_seed1.png", "network_seed0.png"):
         with Image.open(out / "images" / name) as image:
             assert image.size == (32, 32)
+
+
+def test_kept_runs_are_reused_with_the_same_settings_only(
+    texture_run: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, texture = texture_run
+    calls: list[str] = []
+    real = compare.run_method
+
+    def counted(job: methods.MethodJob, isolated: bool = False) -> methods.MethodRun:
+        calls.append(job.method)
+        return real(job, isolated)
+
+    monkeypatch.setattr(compare, "run_method", counted)
+    work = tmp_path / "work"
+
+    def options(seed: int) -> compare.CompareOptions:
+        return compare.CompareOptions(
+            checkpoint=str(run), out=tmp_path / f"cmp{seed}", texture=str(texture), size=32,
+            samples=2, gatys_steps=2, descriptor="random", precision="fp32", repeats=1,
+            methods=["network", "gan"], gan_minutes=0.005, seed=seed, work=work,
+        )  # fmt: skip
+
+    first = compare.compare(options(0), isolate=False)
+    assert calls == ["network", "gan-training", "gan"]
+    assert {p.name for p in work.glob("*.pt")} >= {"network.pt", "gan-training.pt", "gan.pt"}
+    again = compare.compare(options(0), isolate=False)
+    assert calls == ["network", "gan-training", "gan"]  # nothing ran again
+    assert again["methods"]["gan"]["metrics"] == first["methods"]["gan"]["metrics"]
+    (work / "gan-training.pt").unlink()  # an earlier stage reruns: so do the later ones
+    compare.compare(options(0), isolate=False)
+    assert calls[3:] == ["gan-training", "gan"]
+    compare.compare(options(1), isolate=False)  # other settings: everything reruns
+    assert calls[5:] == ["network", "gan-training", "gan"]

@@ -57,3 +57,9 @@ def test_tiny_run_writes_figure_and_table_and_resumes(tmp_path: Path) -> None:
     assert report_path.stat().st_mtime_ns == stamp
     assert (results / "paper_figure.png").is_file()
     assert paper_figure.main([*argv, "--report-only"]) == 0
+
+    kept = work / "methods" / "tiny" / "ps.pt"  # each method's run, kept for a resume
+    ps_stamp = kept.stat().st_mtime_ns
+    report_path.unlink()  # interrupted after the methods ran, before the report
+    assert paper_figure.main(argv) == 0
+    assert report_path.is_file() and kept.stat().st_mtime_ns == ps_stamp

@@ -142,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="noise seed of every method")
     parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep each method's finished run here; a rerun with the same settings reuses it "
+        "(default: a temporary folder)",
+    )
+    parser.add_argument(
         "--descriptor",
         default="auto",
         help="VGG weights for Gatys and the metrics: auto|torchvision|onnx|onnx:FILE|FILE.pth|"

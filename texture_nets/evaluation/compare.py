@@ -35,10 +35,12 @@ are measured is written into both reports (``report.TIME_NOTE``, ``MEMORY_NOTE_*
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -237,34 +239,79 @@ def floor_scores(setup: Setup, options: CompareOptions) -> dict[str, Any] | None
 
 
 def _run_methods(setup: Setup, options: CompareOptions) -> dict[str, MethodRun]:
-    """The asked methods, each in a fresh process when ``setup.isolate``; the network first."""
+    """The asked methods, each in a fresh process when ``setup.isolate``; the network first.
+    With ``options.work``, each finished run is kept there and reused by a rerun with the
+    same settings (a later stage of a method reruns whenever an earlier one did)."""
     runs: dict[str, MethodRun] = {}
-    with tempfile.TemporaryDirectory(prefix="texture-nets-compare-") as workdir:
-        torch.save({"style": setup.example, "contents": setup.contents}, Path(workdir, "inputs.pt"))
-        torch.save(setup.descriptor, Path(workdir, "descriptor.pt"))
+    with contextlib.ExitStack() as stack:
+        if options.work is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="texture-nets-")))
+        else:
+            workdir = options.work.expanduser()
+            workdir.mkdir(parents=True, exist_ok=True)
+        torch.save({"style": setup.example, "contents": setup.contents}, workdir / "inputs.pt")
+        torch.save(setup.descriptor, workdir / "descriptor.pt")
+        key = _settings_key(setup, options)
         for method in setup.methods:  # the network first: on CUDA, its peak without VGG
-            stages = []
+            stages: list[MethodRun] = []
+            rerun = False
             for stage in STAGES.get(method, (method,)):  # the GAN: training, then sampling
                 job = MethodJob(
                     method=stage,
                     options=options,
                     mode=setup.mode,
                     checkpoint=str(setup.info.path),
-                    workdir=workdir,
+                    workdir=str(workdir),
                     loss=setup.settings,
                     threads=torch.get_num_threads(),
                     use_bf16=setup.use_bf16,
                     gan_minutes=setup.gan_minutes,
                 )
-                log.info("running %s%s", stage, " (in a fresh process)" if setup.isolate else "")
-                if setup.isolate:
-                    stages.append(MethodRun(**run_in_fresh_process(stage, run_in_child, job)))
-                else:
-                    stages.append(run_method(job))
+                kept = workdir / f"{stage}.pt" if options.work is not None else None
+                run, reused = _run_stage(job, setup.isolate, kept, key, rerun)
+                stages.append(run)
+                rerun = rerun or not reused
             runs[method] = stages[-1]
             if len(stages) > 1:
                 runs[method].training = stages[0].training
     return runs
+
+
+def _run_stage(
+    job: MethodJob, isolate: bool, kept: Path | None, key: str, rerun: bool
+) -> tuple[MethodRun, bool]:
+    """One run (``job.method``), or its kept result when the settings match; and whether it
+    was reused."""
+    if kept is not None and kept.is_file() and not rerun:
+        saved = torch.load(kept, map_location="cpu", weights_only=True)
+        if saved.get("key") == key:
+            log.info("reusing %s (%s)", job.method, kept)
+            return MethodRun(**saved["run"]), True
+    log.info("running %s%s", job.method, " (in a fresh process)" if isolate else "")
+    if isolate:
+        run = MethodRun(**run_in_fresh_process(job.method, run_in_child, job))
+    else:
+        run = run_method(job)
+    if kept is not None:
+        record = {"key": key, "run": asdict(run)}
+        atomic_write(kept, lambda tmp: torch.save(record, tmp))
+    return run, False
+
+
+def _settings_key(setup: Setup, options: CompareOptions) -> str:
+    """Everything a method's result depends on, as one string (kept runs are reused only
+    under the same key)."""
+    settings = {k: v for k, v in asdict(options).items() if k not in ("out", "methods", "work")}
+    settings.update(
+        model=str(setup.info.path),
+        step=setup.info.global_step,
+        example=hashlib.sha256(setup.example.numpy().tobytes()).hexdigest(),
+        descriptor_source=setup.descriptor_source,
+        gan_minutes=setup.gan_minutes,
+        use_bf16=setup.use_bf16,
+        threads=torch.get_num_threads(),
+    )
+    return json.dumps(settings, sort_keys=True, default=str)
 
 
 def compare(options: CompareOptions, isolate: bool | None = None) -> dict[str, Any]:

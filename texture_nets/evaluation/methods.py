@@ -93,6 +93,7 @@ class CompareOptions:
     ps_steps: int = ps.DEFAULT_STEPS
     gan_minutes: float | None = None  # None: the network's training time, if recorded
     baseline_samples: int = 1  # Gatys and PS images (seeds SEED, SEED+1, ...)
+    work: Path | None = None  # keeps each finished run; a rerun reuses it (None: temporary)
 
 
 @dataclass
