@@ -39,6 +39,10 @@ BENCHMARKS: dict[str, tuple[list[str], str]] = {
         "Texture quality at 400 steps (5 textures)",
     ),
     "video_temporal": ([], "Video: temporal stability (--temporal), speed, memory"),
+    "paper_figure": (
+        ["--work", "~/texture-nets-runs/paper_figure"],
+        "The paper's comparison: Portilla-Simoncelli, GAN, Gatys, texture network (5 textures)",
+    ),
 }
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 ZOO_START, ZOO_END = "<!-- zoo:start -->", "<!-- zoo:end -->"

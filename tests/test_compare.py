@@ -44,6 +44,7 @@ TRAIN_TINY = [
     "0",
 ]
 COMPARE_TINY = ["--gatys-steps", "3", "--size", "32", "--samples", "2", "--descriptor", "random"]
+COMPARE_TINY += ["--methods", "network,gatys"]  # the default runs every installed method
 METHOD_KEYS = {"images", "metrics", "seconds_per_image", "seconds", "memory"}
 TEXTURE_METRICS = {
     "loss",

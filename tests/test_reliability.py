@@ -50,6 +50,7 @@ GATYS_TINY = [
     "--size", "32", "--precision", "fp32", "--steps", "1",
 ]  # fmt: skip
 COMPARE_TINY = ["--gatys-steps", "1", "--size", "32", "--samples", "1", "--descriptor", "random"]
+COMPARE_TINY += ["--methods", "network,gatys"]  # the default runs every installed method
 
 
 def random_image(path: Path, width: int, height: int, seed: int = 0, mode: str = "RGB") -> Path:

@@ -1,4 +1,5 @@
-"""``python -m texture_nets compare``: a trained network against Gatys et al. (command line).
+"""``python -m texture_nets compare``: a trained network against Gatys et al., Portilla-Simoncelli
+and a texture GAN (command line).
 
 See ``texture_nets.evaluation.compare`` for what is compared and
 ``texture_nets.evaluation.report`` for the outputs.
@@ -13,16 +14,20 @@ from argparse import SUPPRESS
 from pathlib import Path
 
 from texture_nets.baselines.gatys import OPTIMIZERS
+from texture_nets.baselines.ps import DEFAULT_STEPS as PS_STEPS
 from texture_nets.cli.args import (
     JoinLists,
     add_device_flag,
     add_model_flag,
+    list_of,
     path_list,
+    positive_float,
     positive_int,
     require_model,
 )
 from texture_nets.errors import DefaultsHelpFormatter, UserErrorParser, exit_on_user_error
 from texture_nets.evaluation.compare import CompareOptions, compare
+from texture_nets.evaluation.methods import DEFAULT_GAN_MINUTES, METHODS, parse_methods
 from texture_nets.evaluation.report import format_seconds
 from texture_nets.inference.pretrained import is_model_folder, resolve_model
 from texture_nets.nets.checkpoint import find_checkpoint
@@ -36,6 +41,7 @@ examples:
   texture-nets compare --model runs/peppers --steps 150 --out compare/peppers
   texture-nets compare --model vangogh_starry_night --content builtin:astronaut --steps 100
   python -m texture_nets compare --model runs/peppers --samples 8 --size 512
+  texture-nets compare --model tn_pebbles --methods network,gatys,ps,gan --gan-minutes 10
 """
 
 
@@ -43,8 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = UserErrorParser(
         prog="texture-nets compare",
         epilog=EXAMPLES,
-        description="Compare a trained network with Gatys et al.'s optimisation on the same "
-        "inputs, descriptor and loss: image grid, metrics, time and memory.",
+        description="Compare a trained network with Gatys et al.'s optimisation, "
+        "Portilla-Simoncelli and a texture GAN on the same inputs, descriptor and loss: image "
+        "grid, metrics (also over the floor of real crops), time and memory.",
         formatter_class=DefaultsHelpFormatter,
     )
     what = parser.add_argument_group("what to compare")
@@ -86,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help="network samples (noise seeds SEED, SEED+1, ...), per photo when stylizing",
     )
+    what.add_argument(
+        "--methods",
+        type=list_of(str),
+        nargs="+",
+        action=JoinLists,
+        default=None,
+        metavar="METHOD",
+        help=f"which of {', '.join(METHODS)} to run (commas or spaces; default: every installed "
+        "one; ps needs the [ps] extra; stylize models: network and gatys)",
+    )
     gatys = parser.add_argument_group("Gatys et al.'s optimisation")
     gatys.add_argument(
         "--steps",
@@ -100,7 +117,38 @@ def build_parser() -> argparse.ArgumentParser:
                        default="lbfgs", help="L-BFGS (Gatys et al.) or Adam")  # fmt: skip
     gatys.add_argument("--gatys-optimizer", dest="gatys_optimizer", choices=OPTIMIZERS,
                        help=SUPPRESS)  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0, help="noise seed of both methods")
+    baselines = parser.add_argument_group("the other baselines (textures)")
+    baselines.add_argument(
+        "--baseline-samples",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="Gatys and Portilla-Simoncelli images (seeds SEED, SEED+1, ...); 2+ give diversity",
+    )
+    baselines.add_argument(
+        "--ps-steps",
+        type=positive_int,
+        default=PS_STEPS,
+        metavar="N",
+        help="Portilla-Simoncelli: plenoptic Metamer iterations (L-BFGS, <= 10 evaluations each)",
+    )
+    baselines.add_argument(
+        "--gan-minutes",
+        type=positive_float,
+        default=None,
+        metavar="MIN",
+        help="GAN training budget (default: the network's recorded training time, else "
+        f"{DEFAULT_GAN_MINUTES:g})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="noise seed of every method")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep each method's finished run here; a rerun with the same settings reuses it "
+        "(default: a temporary folder)",
+    )
     parser.add_argument(
         "--descriptor",
         default="auto",
@@ -141,15 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     if args.out is None:
         args.out = default_out(args.checkpoint)
+    args.methods = None if args.methods is None else parse_methods(args.methods)
     options = CompareOptions(**{k: v for k, v in vars(args).items() if k != "verbose"})
     report = compare(options)
-    log.info(
-        "Gatys %s per image, network %s per image: %.4gx faster -> %s",
-        format_seconds(report["methods"]["gatys"]["seconds_per_image"]),
-        format_seconds(report["methods"]["network"]["seconds_per_image"]),
-        report["speed_ratio"],
-        options.out / "report.md",
+    times = ", ".join(
+        f"{name} {format_seconds(method['seconds_per_image'])}"
+        for name, method in report["methods"].items()
     )
+    log.info("per image: %s -> %s", times, options.out / "report.md")
     return 0
 
 

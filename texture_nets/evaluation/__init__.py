@@ -1,6 +1,7 @@
 """Measuring results: the metrics (Gram distances, sliced Wasserstein, SSIM, diversity, the
 structure distance of feature autocorrelations), time and memory measurement in fresh
-processes, the network-vs-Gatys comparison, plots and the report.
+processes, the comparison of the network with Gatys, Portilla-Simoncelli and a GAN, plots
+and the report.
 
 May import: ``objective``, ``nets``, ``inference``, ``baselines`` and the top-level helpers.
 Never ``cli`` or ``app``.

@@ -1,48 +1,68 @@
-"""A trained network against Gatys et al.'s optimisation: same inputs, descriptor and loss.
+"""A trained network against Gatys et al.'s optimisation, Portilla-Simoncelli and a texture
+GAN: same example, same sizes, same descriptor and metrics.
 
 ::
 
     python -m texture_nets compare --model runs/peppers --texture peppers.jpg --out cmp/
+    python -m texture_nets compare --model tn_pebbles --methods network,gatys,ps,gan
     python -m texture_nets compare --model runs/wave --style wave.jpg --content a.jpg b.jpg
 
 The loss settings come from the checkpoint's config (style layers and their weights, pooling,
 ``style_size``, style/content/TV weights, content layers): the Gatys baseline optimises exactly
 the objective the network was trained on, under the descriptor given by ``--descriptor``
 (default ``auto``; the checkpoint's own source is recorded beside it). Texture checkpoints:
-``--samples`` network samples (noise seeds ``SEED``, ``SEED+1``, ...) and one Gatys image of
-``--size`` px from seeded noise. Stylization checkpoints: every ``--content`` photo (longer side
-``--size``) through the network (``--samples`` seeds per photo if the network takes noise) and
-through Gatys (initialised with the photo, as ``python -m texture_nets gatys`` does).
+``--samples`` network samples (noise seeds ``SEED``, ``SEED+1``, ...) and as many GAN samples
+(``texture_nets.baselines.gan``, trained here for ``--gan-minutes``, by default the network's
+recorded training time), ``--baseline-samples`` Gatys and Portilla-Simoncelli images
+(``texture_nets.baselines.ps``, the ``[ps]`` extra) of ``--size`` px from seeded noise; which
+of them run is ``--methods`` (default: every installed one; ``texture_nets.evaluation.methods``
+runs and measures each). Quality is also given over the floor of real crops: random crops of
+the example at ``--size``, scored the same way. Stylization checkpoints: every ``--content``
+photo (longer side ``--size``) through the network (``--samples`` seeds per photo if the
+network takes noise) and through Gatys (initialised with the photo, as ``python -m
+texture_nets gatys`` does).
 
-The output folder (written by ``texture_nets.evaluation.report``) holds ``comparison.png``
-(textures: example | Gatys | network samples; stylization, one row per photo: content | style |
-Gatys | network), ``report.json``, ``report.md`` (every metric of
-``texture_nets.evaluation.metrics``, per layer too, the objective, wall time and peak memory
-per method, and the speed ratio), the single images under ``images/`` and Gatys' loss
-curve(s). How time, memory and metrics are measured is written into both reports
-(``report.TIME_NOTE``, ``MEMORY_NOTE_*``, ``METRICS_NOTE``; see
-``texture_nets.evaluation.measure``). The command line is ``texture_nets.cli.compare``.
+The output folder (``texture_nets.evaluation.report`` and ``.figures``) holds ``comparison.png``
+(textures: example | Portilla-Simoncelli | GAN | Gatys | network samples; stylization, one
+row per photo: content | style | Gatys | network), ``report.json``, ``report.md`` (every metric
+of ``texture_nets.evaluation.metrics``, per layer too, the objective, the ratios over the
+floor, wall time, training time and peak memory per method, and the speed ratio), the single
+images under ``images/`` and the optimisations' loss curve(s). How time, memory and metrics
+are measured is written into both reports (``report.TIME_NOTE``, ``MEMORY_NOTE_*``,
+``METRICS_NOTE``; see ``texture_nets.evaluation.measure``). The command line is
+``texture_nets.cli.compare``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import tempfile
-from dataclasses import asdict, dataclass, field
-from functools import partial
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
 from PIL import Image
 from torch import Tensor
 
-from texture_nets.baselines import gatys
-from texture_nets.baselines.gatys import OPTIMIZERS, GatysResult
+from texture_nets.baselines.gatys import OPTIMIZERS
 from texture_nets.errors import UserError
-from texture_nets.evaluation.measure import MemoryProbe, run_in_fresh_process, timed
-from texture_nets.evaluation.report import build_report, to_markdown, write_images
+from texture_nets.evaluation.figures import write_images
+from texture_nets.evaluation.measure import run_in_fresh_process
+from texture_nets.evaluation.methods import (
+    DEFAULT_GAN_MINUTES,
+    STAGES,
+    CompareOptions,
+    MethodJob,
+    MethodRun,
+    parse_methods,
+    run_in_child,
+    run_method,
+)
+from texture_nets.evaluation.report import build_report, to_markdown
 from texture_nets.evaluation.scoring import score
 from texture_nets.image import (
     atomic_write,
@@ -53,164 +73,28 @@ from texture_nets.image import (
     pil_to_tensor,
 )
 from texture_nets.inference.pretrained import read_trained
-from texture_nets.inference.stylize import output_size, stylize_tensor
-from texture_nets.nets.checkpoint import CheckpointInfo
-from texture_nets.nets.networks import min_side, sample_textures
+from texture_nets.inference.stylize import output_size
+from texture_nets.nets.checkpoint import CheckpointError, CheckpointInfo, find_checkpoint
+from texture_nets.nets.networks import min_side
 from texture_nets.objective.descriptor import VGGDescriptor
 from texture_nets.objective.objective import (
     LossSettings,
-    Objective,
     load_descriptor,
     loss_settings,
 )
 from texture_nets.precision import PRECISIONS, parse_device, resolve_bf16
 
-__all__ = ["CompareOptions", "MethodRun", "compare", "loss_settings", "run_method", "score"]
+__all__ = [
+    "CompareOptions",
+    "MethodJob",
+    "MethodRun",
+    "compare",
+    "loss_settings",
+    "run_method",
+    "score",
+]
 
 log = logging.getLogger(__name__)
-
-
-# -- settings ---------------------------------------------------------------------------------
-
-
-@dataclass
-class CompareOptions:
-    """The command line's settings (see ``build_parser``)."""
-
-    checkpoint: str
-    out: Path
-    texture: str | None = None
-    style: str | None = None
-    content: list[str] = field(default_factory=list)
-    size: int = 256
-    samples: int = 4
-    gatys_steps: int = 300
-    gatys_optimizer: str = "lbfgs"
-    seed: int = 0
-    descriptor: str = "auto"
-    precision: str = "auto"
-    repeats: int = 5
-    device: str = "cpu"
-
-
-# -- one method, in this process or a spawned one ---------------------------------------------
-
-
-@dataclass
-class MethodJob:
-    """Everything one method run needs; plain data, so it crosses a spawn boundary."""
-
-    method: str
-    options: CompareOptions
-    mode: str
-    checkpoint: str  # the checkpoint file
-    workdir: str  # holds inputs.pt ({"style": T, "contents": [T, ...]}) and descriptor.pt
-    loss: LossSettings
-    threads: int
-    use_bf16: bool
-
-
-@dataclass
-class MethodRun:
-    """What one method produced, how long it took and how much memory it needed."""
-
-    outputs: list[Tensor]  # (S, 3, H, W) per input: the texture example, or each content photo
-    seconds: list[float]  # network: every timed pass; gatys: every image
-    memory: dict[str, Any]
-    curves: list[list[float]] = field(default_factory=list)  # gatys: loss per iteration
-    seeds: list[int] = field(default_factory=list)  # network: the noise seeds of each input
-
-
-def run_method(job: MethodJob, isolated: bool = False) -> MethodRun:
-    """Run one method of the comparison (``job.method``) and measure it; ``isolated``: this
-    process runs nothing else (CPU peak memory is measured only then)."""
-    torch.set_num_threads(job.threads)
-    device = torch.device(job.options.device)
-    inputs = torch.load(Path(job.workdir, "inputs.pt"), map_location="cpu", weights_only=True)
-    if job.method == "network":
-        return _run_network(job, device, inputs["contents"], isolated)
-    if job.method == "gatys":
-        return _run_gatys(job, device, inputs["style"], inputs["contents"], isolated)
-    raise ValueError(f"unknown method {job.method!r}")
-
-
-def _run_network(
-    job: MethodJob, device: torch.device, contents: list[Tensor], isolated: bool
-) -> MethodRun:
-    """Every output timed once (topped up to ``--repeats`` passes), after a warm-up pass."""
-    options, info = job.options, read_trained(job.checkpoint)
-    if job.mode == "texture":
-        generator = info.build_generator().to(device)
-        seeds = [options.seed + i for i in range(options.samples)]
-        side = options.size
-        plan = [partial(sample_textures, generator, side, side, [s], device) for s in seeds]
-    else:
-        network = info.build_network().to(device)
-        contents = [c.to(device) for c in contents]
-        samples = options.samples if network.stochastic else 1
-        seeds = [options.seed + i for i in range(samples)]
-        plan = [partial(stylize_tensor, network, c, s) for c in contents for s in seeds]
-    probe = MemoryProbe(device, isolated)
-    probe.start()
-    timed(device, plan[0])  # warm-up (allocator, kernels, lazy init)
-    outputs: list[Tensor] = []
-    seconds: list[float] = []
-    for index in range(max(options.repeats, len(plan))):
-        output, elapsed = timed(device, plan[index % len(plan)])
-        seconds.append(elapsed)
-        if index < len(plan):
-            outputs.append(output.cpu())
-    memory = probe.stop()
-    per_input = [torch.cat(outputs[i : i + len(seeds)]) for i in range(0, len(outputs), len(seeds))]
-    return MethodRun(per_input, seconds, memory, seeds=seeds)
-
-
-WARM_UP_STEPS = 2  # Gatys' untimed warm-up run
-
-
-def _run_gatys(
-    job: MethodJob, device: torch.device, style: Tensor, contents: list[Tensor], isolated: bool
-) -> MethodRun:
-    """One image per input (targets + optimisation timed), after a 2-iteration warm-up."""
-    # Written by the parent into its own temporary folder: unpickling the module is safe.
-    descriptor = torch.load(Path(job.workdir, "descriptor.pt"), weights_only=False)
-    descriptor = cast(VGGDescriptor, descriptor).to(device)
-    options = job.options
-
-    def synthesize(content: Tensor | None, steps: int) -> GatysResult:
-        # The style targets are built inside: they are part of the timed work.
-        objective = Objective.build(descriptor, job.loss, [style], use_bf16=job.use_bf16)
-        optimizer, seed = options.gatys_optimizer, options.seed
-        progress = steps > WARM_UP_STEPS  # a bar per timed image (minutes each), not the warm-up
-        if content is None:  # a texture
-            size = (options.size, options.size)
-            return gatys.synthesize(
-                objective, size, steps, seed=seed, optimizer=optimizer, progress=progress
-            )
-        return gatys.stylize(
-            objective, content, steps, seed=seed, optimizer=optimizer, progress=progress
-        )
-
-    inputs: list[Tensor | None] = list(contents) or [None]  # a texture: one image from noise
-    probe = MemoryProbe(device, isolated)
-    probe.start()
-    timed(device, partial(synthesize, inputs[0], min(WARM_UP_STEPS, options.gatys_steps)))
-    outputs: list[Tensor] = []
-    seconds: list[float] = []
-    curves: list[list[float]] = []
-    for content in inputs:
-        result, elapsed = timed(device, partial(synthesize, content, options.gatys_steps))
-        outputs.append(result.image.cpu())
-        seconds.append(elapsed)
-        curves.append(result.losses)
-    return MethodRun(outputs, seconds, probe.stop(), curves)
-
-
-def _run_in_child(job: MethodJob) -> dict[str, Any]:
-    return asdict(run_method(job, isolated=True))
-
-
-# -- reports ----------------------------------------------------------------------------------
 
 
 # -- the comparison ---------------------------------------------------------------------------
@@ -231,6 +115,9 @@ class Setup:
     descriptor: VGGDescriptor
     descriptor_source: str
     use_bf16: bool
+    methods: list[str]
+    gan_minutes: float
+    network_training_seconds: float | None
 
 
 def _check_mode(options: CompareOptions, info: CheckpointInfo) -> str:
@@ -260,9 +147,11 @@ def _content_tensor(path: str, side: int, minimum: int) -> Tensor:
 
 def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
     """Check the options, read the checkpoint, load the images and the descriptor."""
-    for name in ("size", "samples", "gatys_steps", "repeats"):
+    for name in ("size", "samples", "gatys_steps", "repeats", "ps_steps", "baseline_samples"):
         if getattr(options, name) <= 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive")
+    if options.gan_minutes is not None and not 0 < options.gan_minutes < float("inf"):
+        raise UserError("--gan-minutes must be a positive number")
     if options.gatys_optimizer not in OPTIMIZERS:
         raise UserError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
     if options.precision not in PRECISIONS:
@@ -272,6 +161,7 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
     info = read_trained(options.checkpoint)
     info.build_network()  # a damaged checkpoint fails here, not in a worker process
     mode = _check_mode(options, info)
+    methods = parse_methods(options.methods, mode)
     settings = loss_settings(info.config, mode == "stylize")
     minimum = min_side(info.generator_config)
 
@@ -290,6 +180,8 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
         raise UserError(f"--size: this generator needs at least {minimum} px per side")
     contents = [_content_tensor(p, options.size, minimum) for p in options.content]
 
+    trained = training_seconds(info)
+    gan_minutes = options.gan_minutes or (trained / 60 if trained else DEFAULT_GAN_MINUTES)
     descriptor, source = load_descriptor(
         options.descriptor, settings, int(info.config.get("seed", 0))
     )
@@ -309,36 +201,121 @@ def _prepare(options: CompareOptions, isolate: bool | None) -> Setup:
         descriptor=descriptor,
         descriptor_source=source,
         use_bf16=resolve_bf16(options.precision, device),
+        methods=methods,
+        gan_minutes=gan_minutes,
+        network_training_seconds=trained,
     )
 
 
+def training_seconds(info: CheckpointInfo) -> float | None:
+    """The network's training time from its checkpoint (Lightning's Timer), if recorded (a
+    shipped model folder does not keep it)."""
+    try:
+        checkpoint = torch.load(find_checkpoint(info.path), map_location="cpu", weights_only=False)
+        state = checkpoint["callbacks"]["Timer"]["time_elapsed"]["train"]
+    except (OSError, KeyError, TypeError, RuntimeError, CheckpointError):
+        return None
+    return float(state) if float(state) > 0 else None
+
+
+FLOOR_CROPS = 8
+
+
+def floor_scores(setup: Setup, options: CompareOptions) -> dict[str, Any] | None:
+    """The floor: ``FLOOR_CROPS`` random crops of the example at ``--size`` (what a perfect
+    generator of new samples could reach), scored like the methods; None if it is smaller."""
+    height, width = setup.example.shape[-2:]
+    side = options.size
+    if setup.mode != "texture" or min(height, width) < side:
+        return None
+    rng = torch.Generator().manual_seed(options.seed)
+    tops = torch.randint(0, height - side + 1, (FLOOR_CROPS,), generator=rng).tolist()
+    lefts = torch.randint(0, width - side + 1, (FLOOR_CROPS,), generator=rng).tolist()
+    crops = torch.cat([setup.example[..., t : t + side, x : x + side]
+                       for t, x in zip(tops, lefts, strict=True)])  # fmt: skip
+    descriptor = setup.descriptor.to(setup.device)
+    scores = score(descriptor, setup.example, [crops], setup.settings, options.seed)
+    return {"crops": FLOOR_CROPS, "size": side, "metrics": scores}
+
+
 def _run_methods(setup: Setup, options: CompareOptions) -> dict[str, MethodRun]:
-    """Both methods, each in a fresh process when ``setup.isolate``; the network first."""
+    """The asked methods, each in a fresh process when ``setup.isolate``; the network first.
+    With ``options.work``, each finished run is kept there and reused by a rerun with the
+    same settings (a later stage of a method reruns whenever an earlier one did)."""
     runs: dict[str, MethodRun] = {}
-    with tempfile.TemporaryDirectory(prefix="texture-nets-compare-") as workdir:
-        torch.save({"style": setup.example, "contents": setup.contents}, Path(workdir, "inputs.pt"))
-        torch.save(setup.descriptor, Path(workdir, "descriptor.pt"))
-        for method in ("network", "gatys"):  # the network first: on CUDA, its peak without VGG
-            job = MethodJob(
-                method=method,
-                options=options,
-                mode=setup.mode,
-                checkpoint=str(setup.info.path),
-                workdir=workdir,
-                loss=setup.settings,
-                threads=torch.get_num_threads(),
-                use_bf16=setup.use_bf16,
-            )
-            log.info("running %s%s", method, " (in a fresh process)" if setup.isolate else "")
-            if setup.isolate:
-                runs[method] = MethodRun(**run_in_fresh_process(method, _run_in_child, job))
-            else:
-                runs[method] = run_method(job)
+    with contextlib.ExitStack() as stack:
+        if options.work is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="texture-nets-")))
+        else:
+            workdir = options.work.expanduser()
+            workdir.mkdir(parents=True, exist_ok=True)
+        torch.save({"style": setup.example, "contents": setup.contents}, workdir / "inputs.pt")
+        torch.save(setup.descriptor, workdir / "descriptor.pt")
+        key = _settings_key(setup, options)
+        for method in setup.methods:  # the network first: on CUDA, its peak without VGG
+            stages: list[MethodRun] = []
+            rerun = False
+            for stage in STAGES.get(method, (method,)):  # the GAN: training, then sampling
+                job = MethodJob(
+                    method=stage,
+                    options=options,
+                    mode=setup.mode,
+                    checkpoint=str(setup.info.path),
+                    workdir=str(workdir),
+                    loss=setup.settings,
+                    threads=torch.get_num_threads(),
+                    use_bf16=setup.use_bf16,
+                    gan_minutes=setup.gan_minutes,
+                )
+                kept = workdir / f"{stage}.pt" if options.work is not None else None
+                run, reused = _run_stage(job, setup.isolate, kept, key, rerun)
+                stages.append(run)
+                rerun = rerun or not reused
+            runs[method] = stages[-1]
+            if len(stages) > 1:
+                runs[method].training = stages[0].training
     return runs
 
 
+def _run_stage(
+    job: MethodJob, isolate: bool, kept: Path | None, key: str, rerun: bool
+) -> tuple[MethodRun, bool]:
+    """One run (``job.method``), or its kept result when the settings match; and whether it
+    was reused."""
+    if kept is not None and kept.is_file() and not rerun:
+        saved = torch.load(kept, map_location="cpu", weights_only=True)
+        if saved.get("key") == key:
+            log.info("reusing %s (%s)", job.method, kept)
+            return MethodRun(**saved["run"]), True
+    log.info("running %s%s", job.method, " (in a fresh process)" if isolate else "")
+    if isolate:
+        run = MethodRun(**run_in_fresh_process(job.method, run_in_child, job))
+    else:
+        run = run_method(job)
+    if kept is not None:
+        record = {"key": key, "run": asdict(run)}
+        atomic_write(kept, lambda tmp: torch.save(record, tmp))
+    return run, False
+
+
+def _settings_key(setup: Setup, options: CompareOptions) -> str:
+    """Everything a method's result depends on, as one string (kept runs are reused only
+    under the same key)."""
+    settings = {k: v for k, v in asdict(options).items() if k not in ("out", "methods", "work")}
+    settings.update(
+        model=str(setup.info.path),
+        step=setup.info.global_step,
+        example=hashlib.sha256(setup.example.numpy().tobytes()).hexdigest(),
+        descriptor_source=setup.descriptor_source,
+        gan_minutes=setup.gan_minutes,
+        use_bf16=setup.use_bf16,
+        threads=torch.get_num_threads(),
+    )
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
 def compare(options: CompareOptions, isolate: bool | None = None) -> dict[str, Any]:
-    """Run both methods, score them, write the folder; returns the report (``report.json``).
+    """Run the methods, score them, write the folder; returns the report (``report.json``).
 
     ``isolate``: run each method in a spawned process (default: on the CPU, for the peak-RSS
     measurement); ``False`` runs them here and leaves CPU memory unmeasured.
@@ -351,8 +328,9 @@ def compare(options: CompareOptions, isolate: bool | None = None) -> dict[str, A
         name: score(descriptor, setup.example, run.outputs, setup.settings, options.seed, contents)
         for name, run in runs.items()
     }
+    floor = floor_scores(setup, options)
     written = write_images(setup, runs, options)
-    report = build_report(setup, runs, metrics, options, written)
+    report = build_report(setup, runs, metrics, options, written, floor)
     text, markdown = json.dumps(report, indent=2) + "\n", to_markdown(report)
     atomic_write(options.out / "report.json", lambda tmp: tmp.write_text(text))
     atomic_write(options.out / "report.md", lambda tmp: tmp.write_text(markdown))

@@ -1,7 +1,8 @@
-"""The comparison's outputs: image grid and loss curves, ``report.json`` and ``report.md``.
+"""The comparison's tables: ``report.json`` and ``report.md`` (the pictures:
+``texture_nets.evaluation.figures``).
 
-``texture_nets.evaluation.compare`` runs and scores both methods; this module only renders what they
-produced (no measurement, no model).
+``texture_nets.evaluation.compare`` runs and scores the methods; this module only renders what
+they produced (no measurement, no model).
 """
 
 from __future__ import annotations
@@ -13,13 +14,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image, ImageOps
-from torch import Tensor
-
 from texture_nets.baselines.gatys import DEFAULT_LR
 from texture_nets.evaluation.measure import machine_summary
-from texture_nets.evaluation.plots import image_grid, plot_losses
-from texture_nets.image import atomic_write, open_image, save_image, tensor_to_pil
 
 if TYPE_CHECKING:
     from texture_nets.evaluation.compare import CompareOptions, MethodRun, Setup
@@ -39,15 +35,20 @@ MEMORY_NOTE_CUDA = (
     "memory allocated on top of the loaded weights, caching-allocator slack excluded."
 )
 TIME_NOTE = (
-    "Wall time (time.perf_counter). Network: median of batch-1 forward passes (noise and input "
-    "pyramid included) after one warm-up pass. Gatys: per image, target computation plus the "
-    "whole optimisation loop, after an untimed 2-iteration warm-up. Model and image loading "
-    "excluded for both; warm-ups are inside the memory measurement."
+    "Wall time (time.perf_counter). Network and GAN: median of batch-1 forward passes (noise "
+    "and input pyramid included) after one warm-up pass; the GAN's training (on random crops "
+    "of the example, for the budget given) is timed apart. Gatys: per image, target "
+    "computation plus the whole optimisation loop, after an untimed 2-iteration warm-up. "
+    "Portilla-Simoncelli: per image, the example's statistics plus the metamer optimisation, "
+    "after an untimed 1-iteration warm-up. Model and image loading excluded for all; warm-ups "
+    "are inside the memory measurement. The GAN trains in a process of its own (its peak "
+    "memory while training is reported apart) and samples in another."
 )
 METRICS_NOTE = (
-    "computed afterwards in fp32 with the descriptor above, on the saved outputs of both "
-    "methods (texture_nets.evaluation.metrics); 'loss' is the training objective (TextureLoss) "
-    "with the checkpoint's weights."
+    "computed afterwards in fp32 with the descriptor above, on the saved outputs of every "
+    "method (texture_nets.evaluation.metrics); 'loss' is the training objective (TextureLoss) "
+    "with the checkpoint's weights. '/ floor': the method's value over that of random crops of "
+    "the example at the same size, scored the same way (1 = as good as real samples)."
 )
 
 
@@ -105,21 +106,41 @@ def format_bytes(value: float | None) -> str:
     return "not measured" if value is None else f"{value / 2**20:.1f} MiB"
 
 
+PAPER_ORDER = ("ps", "gan", "gatys", "network")  # the paper's figure, left to right
+METHOD_NAMES = {"ps": "Portilla-Simoncelli", "gan": "GAN", "gatys": "Gatys", "network": "network"}
+
+
+def method_heading(name: str, settings: Mapping[str, Any]) -> str:
+    """A method's column heading in report.md, with its budget."""
+    if name == "gatys":
+        return f"Gatys ({settings['gatys_optimizer']}, {settings['gatys_steps']} it.)"
+    if name == "ps":
+        return f"Portilla-Simoncelli ({settings['ps_steps']} it.)"
+    if name == "gan":
+        return f"GAN ({format_seconds(60 * settings['gan_minutes'])} training)"
+    return METHOD_NAMES.get(name, name)
+
+
 def to_markdown(report: Mapping[str, Any]) -> str:
     """``report.md``: settings, the picture, one table of every metric, time and memory."""
-    gatys, network = report["methods"]["gatys"], report["methods"]["network"]
+    methods: Mapping[str, Any] = report["methods"]
+    names = [name for name in PAPER_ORDER if name in methods]
     settings, inputs, checkpoint = report["settings"], report["inputs"], report["checkpoint"]
+    others = ", ".join(METHOD_NAMES[n] for n in names if n != "network") or "nothing"
+    network = methods.get("network")
     if report["mode"] == "texture":
-        title = f"Texture network vs Gatys et al.: {Path(inputs['texture']).name}"
+        title = f"Texture network vs {others}: {Path(inputs['texture']).name}"
         what = (
-            f"{settings['samples']} network sample(s) and 1 Gatys image of "
+            f"{settings['samples']} network and GAN sample(s), {settings['baseline_samples']} "
+            "Gatys / Portilla-Simoncelli image(s) of "
             f"{settings['size'][1]}x{settings['size'][0]} px"
         )
     else:
         title = f"Stylization network vs Gatys et al.: {Path(inputs['style']).name}"
+        per_photo = network["outputs_per_input"] if network else 0
         what = (
             f"{len(inputs['contents'])} content photo(s), longer side {settings['size'][0]} px; "
-            f"{network['outputs_per_input']} network output(s) and 1 Gatys image per photo"
+            f"{per_photo} network output(s) and 1 Gatys image per photo"
         )
     loss = settings["loss"]
     objective = f"Style layers {', '.join(f'{k} ({v:g})' for k, v in loss['style_layers'].items())}"
@@ -131,17 +152,28 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         )
     if loss["tv_weight"]:
         objective += f", TV weight {loss['tv_weight']:g}"
-    optimizer, steps = settings["gatys_optimizer"], settings["gatys_steps"]
-    keys = metric_order(list(dict.fromkeys([*gatys["metrics"], *network["metrics"]])))
-
-    def column(method: Mapping[str, Any]) -> list[str]:
-        return [
-            *(format_number(method["metrics"].get(key)) for key in keys),
-            format_seconds(method["seconds_per_image"]),
-            format_bytes(method["memory"]["peak_increase_bytes"]),
-        ]
-
-    labels = [*map(metric_label, keys), "wall time per image", "peak memory (increase)"]
+    keys = metric_order(list(dict.fromkeys(k for n in names for k in methods[n]["metrics"])))
+    floor = report.get("floor")
+    rows: list[tuple[str, list[str]]] = [
+        (metric_label(key), [format_number(methods[n]["metrics"].get(key)) for n in names])
+        for key in keys
+    ]
+    if floor:
+        for key, label in (("style_distance", "Gram / floor ↓"), ("swd", "SWD / floor ↓")):
+            rows.append((label, [format_number(methods[n]["over_floor"].get(key)) for n in names]))
+    training = [methods[n].get("training_seconds") for n in names]
+    rows += [
+        ("wall time per image (a new image)",
+         [format_seconds(methods[n]["seconds_per_image"]) for n in names]),
+        ("training (once) or optimisation (per image)",
+         ["–" if t is None else format_seconds(t) for t in training]),
+        ("peak memory (increase)", [format_bytes(methods[n]["memory"]["peak_increase_bytes"])
+                                    for n in names]),
+    ]  # fmt: skip
+    if "gan" in methods:
+        rows.append(("peak memory while training", [
+            format_bytes(methods[n]["training"]["memory"]["peak_increase_bytes"])
+            if n == "gan" else "–" for n in names]))  # fmt: skip
     lines = [
         f"# {title}",
         "",
@@ -150,20 +182,31 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"Descriptor `{report['descriptor']['source']}` ({loss['pooling']} pooling; the network "
         f"was trained with `{checkpoint['descriptor_source']}`). {objective}, "
         f"style size {loss['style_size']} px.",
-        f"Gatys: {steps} iterations of {optimizer} ({settings['gatys_precision']} descriptor), "
-        f"seed {settings['seed']}. {report['machine']['summary']}",
+        f"Gatys: {settings['gatys_steps']} iterations of {settings['gatys_optimizer']} "
+        f"({settings['gatys_precision']} descriptor), seed {settings['seed']}. "
+        f"{report['machine']['summary']}",
         "",
         f"![comparison]({report['outputs']['grid']})",
         "",
-        f"| metric | Gatys ({optimizer}, {steps} it.) | network |",
-        "|---|---|---|",
-        *(
-            f"| {label} | {g} | {n} |"
-            for label, g, n in zip(labels, column(gatys), column(network), strict=True)
-        ),
+        f"| metric | {' | '.join(method_heading(n, settings) for n in names)} |",
+        "|---|" + "---|" * len(names),
+        *(f"| {label} | {' | '.join(cells)} |" for label, cells in rows),
         "",
-        f"**Speed ratio** (Gatys time / network time per image): **{report['speed_ratio']:.4g}x**.",
-        "",
+    ]
+    if floor:
+        scores = floor["metrics"]
+        lines += [
+            f"Floor: {floor['crops']} random crops of the example at {floor['size']} px: Gram "
+            f"{format_number(scores['style_distance'])}, SWD {format_number(scores['swd'])}.",
+            "",
+        ]
+    if "speed_ratio" in report:
+        lines += [
+            "**Speed ratio** (Gatys time / network time per image): "
+            f"**{report['speed_ratio']:.4g}x**.",
+            "",
+        ]
+    lines += [
         "How it was measured:",
         "",
         f"* Metrics: {report['notes']['metrics']}",
@@ -188,16 +231,42 @@ def finite_or_none(value: Any) -> Any:
 # -- report.json and the images ----------------------------------------------------------------
 
 
+def _method_entry(
+    name: str, run: MethodRun, metrics: dict[str, float], setup: Setup
+) -> dict[str, Any]:
+    """One method's part of report.json."""
+    generator = name in ("network", "gan")
+    per_image = statistics.median(run.seconds) if generator else statistics.fmean(run.seconds)
+    entry: dict[str, Any] = {
+        "images": sum(o.shape[0] for o in run.outputs),
+        "metrics": metrics,
+        "seconds_per_image": per_image,
+        "seconds": run.seconds,
+        "memory": run.memory,
+    }
+    if generator:
+        entry["timed_passes"] = len(run.seconds)
+    else:  # an optimisation per image: its time is the time per image
+        entry["iterations"] = [len(curve) for curve in run.curves]
+        entry["final_losses"] = [curve[-1] if curve else None for curve in run.curves]
+        entry["training_seconds"] = per_image
+    if name == "network":
+        entry["outputs_per_input"] = len(run.seeds) if setup.mode == "stylize" else 1
+        entry["training_seconds"] = setup.network_training_seconds
+    if name == "gan":
+        entry["training"] = run.training
+        entry["training_seconds"] = run.training["seconds"]
+    return entry
+
+
 def build_report(
     setup: Setup,
     runs: Mapping[str, MethodRun],
     metrics: Mapping[str, dict[str, float]],
     options: CompareOptions,
     written: Mapping[str, Any],
+    floor: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    gatys, network = runs["gatys"], runs["network"]
-    gatys_per_image = statistics.fmean(gatys.seconds)
-    network_per_image = statistics.median(network.seconds)
     if setup.device.type == "cuda":
         memory_note = MEMORY_NOTE_CUDA
     elif setup.isolate:
@@ -216,6 +285,14 @@ def build_report(
             "content_sizes": [list(c.shape[-2:]) for c in setup.contents],
         }
     info = setup.info
+    methods = {name: _method_entry(name, run, metrics[name], setup) for name, run in runs.items()}
+    if floor:
+        for entry in methods.values():
+            entry["over_floor"] = {
+                key: entry["metrics"][key] / floor["metrics"][key]
+                for key in ("style_distance", "swd")
+                if floor["metrics"].get(key)
+            }
     report: dict[str, Any] = {
         "mode": setup.mode,
         "checkpoint": {
@@ -233,8 +310,10 @@ def build_report(
             "pooling": setup.settings.pooling,
         },
         "settings": {
+            "methods": list(runs),
             "size": [options.size, options.size],
             "samples": options.samples,
+            "baseline_samples": options.baseline_samples if setup.mode == "texture" else 1,
             "seed": options.seed,
             "repeats": options.repeats,
             "gatys_steps": options.gatys_steps,
@@ -243,30 +322,13 @@ def build_report(
             "gatys_init": "noise" if setup.mode == "texture" else "content",
             "gatys_precision": "bf16" if setup.use_bf16 else "fp32",
             "network_precision": "fp32",
+            "ps_steps": options.ps_steps,
+            "gan_minutes": setup.gan_minutes,
             "device": str(setup.device),
             "loss": asdict(setup.settings),
         },
-        "methods": {
-            "gatys": {
-                "images": len(gatys.outputs),
-                "metrics": metrics["gatys"],
-                "seconds_per_image": gatys_per_image,
-                "seconds": gatys.seconds,
-                "iterations": [len(curve) for curve in gatys.curves],
-                "final_losses": [curve[-1] if curve else None for curve in gatys.curves],
-                "memory": gatys.memory,
-            },
-            "network": {
-                "images": sum(o.shape[0] for o in network.outputs),
-                "outputs_per_input": len(network.seeds) if setup.mode == "stylize" else 1,
-                "metrics": metrics["network"],
-                "seconds_per_image": network_per_image,
-                "seconds": network.seconds,
-                "timed_passes": len(network.seconds),
-                "memory": network.memory,
-            },
-        },
-        "speed_ratio": gatys_per_image / network_per_image,
+        "methods": methods,
+        "floor": dict(floor) if floor else None,
         "notes": {
             "metrics": METRICS_NOTE,
             "time": TIME_NOTE,
@@ -276,47 +338,7 @@ def build_report(
         "machine": machine_summary(setup.device),
         "outputs": {**written, "report_json": "report.json", "report_md": "report.md"},
     }
+    if "gatys" in methods and "network" in methods:
+        ratio = methods["gatys"]["seconds_per_image"] / methods["network"]["seconds_per_image"]
+        report["speed_ratio"] = ratio
     return dict(finite_or_none(report))
-
-
-def _center_crop(image: Tensor, height: int, width: int) -> Tensor:
-    """A centred crop of at most (height, width): the example at its true pixel scale."""
-    h, w = image.shape[-2:]
-    top, left = max(0, (h - height) // 2), max(0, (w - width) // 2)
-    return image[..., top : top + height, left : left + width]
-
-
-def write_images(
-    setup: Setup, runs: Mapping[str, MethodRun], options: CompareOptions
-) -> dict[str, Any]:
-    """``comparison.png``, ``images/*.png`` and Gatys' loss curves; returns the file names."""
-    out = options.out
-    gatys, network = runs["gatys"], runs["network"]
-    seeds = network.seeds
-    written: dict[str, Any] = {"grid": "comparison.png", "images": [], "gatys_loss_curves": []}
-    texture = setup.mode == "texture"
-    style = None if texture else open_image(setup.style_path)
-    rows = []
-    for index, (result, outputs) in enumerate(zip(gatys.outputs, network.outputs, strict=True)):
-        if style is None:
-            stem = ""
-            row = [tensor_to_pil(_center_crop(setup.example, options.size, options.size))]
-        else:
-            stem = f"{index:02d}_{Path(options.content[index]).stem}_"
-            content = setup.contents[index]
-            box = (content.shape[-1], content.shape[-2])
-            row = [tensor_to_pil(content), ImageOps.contain(style, box, Image.Resampling.LANCZOS)]
-        rows.append([*row, tensor_to_pil(result), *map(tensor_to_pil, outputs)])
-        names = [f"{stem}gatys.png", *(f"{stem}network_seed{seed}.png" for seed in seeds)]
-        for image, name in zip([result, *outputs], names, strict=True):
-            save_image(image, out / "images" / name)
-            written["images"].append(f"images/{name}")
-    inputs = ["example (crop)"] if texture else ["content", "style"]
-    networks = [f"network seed {s}" for s in seeds] if texture or len(seeds) > 1 else ["network"]
-    grid = image_grid(rows, [*inputs, "Gatys", *networks])
-    atomic_write(out / "comparison.png", lambda tmp: grid.save(tmp, format="PNG"))
-    for index, curve in enumerate(gatys.curves):
-        name = "gatys_loss.png" if len(gatys.curves) == 1 else f"gatys_loss_{index:02d}.png"
-        plot_losses(curve, out / name, f"Gatys {options.gatys_optimizer}, image {index + 1}")
-        written["gatys_loss_curves"].append(name)
-    return written
