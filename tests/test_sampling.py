@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from texture_nets.training.data import CropPhoto, PhotoDataset
+from texture_nets.training.data import CropPhoto, PhotoDataModule, PhotoDataset, photo_split
 from texture_nets.training.sampling import PhotoStream, ShardedEpochSampler, crop_key
 
 
@@ -78,3 +78,24 @@ def test_crops_are_placed_by_their_key_alone(tmp_path: Path) -> None:
     assert torch.equal((crop(image) * 255).round().byte(), centre)
     dataset = PhotoDataset([str(tmp_path / "wide.png")], crop)
     assert torch.equal(dataset[0, 11], first) and torch.equal(dataset[0], crop(image))
+
+
+def test_the_batches_do_not_depend_on_the_loader_workers(tmp_path: Path) -> None:
+    """The crops are drawn in the worker processes from their keys alone: 0 or 2 workers,
+    the same batches (a global-RNG crop would differ with the workers' seeds)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(3):
+        pixels = np.random.default_rng(seed).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"p{seed}.png")
+    split = photo_split(str(folder), None, 0, seed=0)
+
+    def batches(workers: int) -> list[torch.Tensor]:
+        data = PhotoDataModule(split, 24, batch_size=2, num_workers=workers, seed=4)
+        loader = data.train_dataloader()
+        assert isinstance(loader.sampler, PhotoStream)
+        iterator = iter(loader)
+        return [next(iterator) for _ in range(3)]
+
+    for one, two in zip(batches(0), batches(2), strict=True):
+        assert torch.equal(one, two)
