@@ -5,8 +5,9 @@ so the loader only paces the loop. It is resumable (``state_dict``), so a run re
 mid-epoch checkpoint continues the epoch instead of replaying it.
 
 Stylize mode trains on photos (``PhotoDataModule``): a folder tree of images, or the built-in
-photos as a demo. Files that cannot be decoded never stop training: each is replaced by the
-next readable photo, and one warning counts them.
+photos as a demo. Which photo and which crop every sample is follows from the seed and the
+step (``sampling``), so stylize runs resume exactly too. Files that cannot be decoded never
+stop training: each is replaced by the next readable photo, and one warning counts them.
 """
 
 from __future__ import annotations
