@@ -380,8 +380,8 @@ def test_module_tensors_follow_to_float64_after_setup(stylize_module: TextureNet
     module.setup("fit")
     module.to(device="cpu", dtype=torch.float64)  # what the strategy does next (here: dtype)
     tensors = kept_tensors(module)
-    assert any(k.startswith("loss.target_gram") for k in tensors)
-    assert any(k.startswith("descriptor.") for k in tensors)
+    assert any(k.startswith("objective.loss.target_gram") for k in tensors)
+    assert any(k.startswith("objective.descriptor.") for k in tensors)
     assert any(k.startswith("val_style_distance.") for k in tensors)
     stayed = {k: v.dtype for k, v in tensors.items() if v.dtype != torch.float64}
     assert not stayed, stayed

@@ -178,6 +178,44 @@ def test_resume_reaches_the_same_weights(
     )
 
 
+def test_a_checkpoint_of_the_old_key_layout_loads_and_resumes(
+    texture: Path, tmp_path: Path
+) -> None:
+    """Checkpoints written before the module held an ``Objective`` keep the loss's buffers
+    under ``loss.*`` (now ``objective.loss.*``): the module renames them on load, so none is
+    left over and the targets come back, and ``--resume`` from such a file trains on to the
+    weights a resume from the new layout reaches."""
+    run = tmp_path / "run"
+    assert train(texture, run, 2, "--lr-schedule", "step") == 0
+    new = run / "checkpoints" / "last.ckpt"
+    raw = torch.load(new, weights_only=False)
+    keys = list(raw["state_dict"])
+    assert any(k.startswith("objective.loss.target_gram") for k in keys)
+    assert not any(k.startswith(("loss.", "descriptor.", "objective.descriptor.")) for k in keys)
+    raw["state_dict"] = {k.removeprefix("objective."): v for k, v in raw["state_dict"].items()}
+    old = tmp_path / "old.ckpt"
+    torch.save(raw, old)
+
+    with patched_vgg(), quiet_random_warning():
+        module = TextureNetsModule(raw["hyper_parameters"]["config"])
+    result = module.load_state_dict(raw["state_dict"], strict=False)
+    assert not result.unexpected_keys
+    assert all(k.startswith("objective.descriptor.") for k in result.missing_keys)
+    gram = "target_gram_relu1_1"
+    assert torch.equal(getattr(module.objective.loss, gram), raw["state_dict"][f"loss.{gram}"])
+
+    resumed: dict[str, dict[str, Any]] = {}
+    for name, checkpoint in (("from_old", old), ("from_new", new)):
+        out = tmp_path / name
+        assert train(texture, out, 3, "--lr-schedule", "step", "--resume", str(checkpoint)) == 0
+        assert read_checkpoint(out).global_step == 3
+        resumed[name] = _weights(out)["state_dict"]
+    assert resumed["from_old"].keys() == resumed["from_new"].keys()
+    assert any(k.startswith("objective.loss.") for k in resumed["from_old"])
+    for key, value in resumed["from_new"].items():
+        assert torch.equal(resumed["from_old"][key], value), key
+
+
 class _SignalAtBatch(pl.Callback):
     """Sends this process a SIGINT (a Ctrl-C) at the end of batch ``batch`` of the epoch."""
 

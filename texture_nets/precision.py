@@ -8,6 +8,7 @@ import time
 import warnings
 
 import torch
+from torch import Tensor
 
 from texture_nets.errors import UserError
 from texture_nets.threads import read_cpuinfo
@@ -145,3 +146,13 @@ def trainer_precision(precision: str) -> str:
     over the whole training step.
     """
     return precision if precision in ("bf16-mixed", "16-mixed") else "32-true"
+
+
+def fp32_region(device: torch.device) -> contextlib.AbstractContextManager[object]:
+    """No autocast inside (losses, Grams and scores stay fp32 under mixed precision)."""
+    return torch.autocast(device.type, enabled=False)
+
+
+def at_least_fp32(tensor: Tensor) -> Tensor:
+    """bf16/fp16 (a generator under autocast) -> fp32; fp32 and fp64 as they are."""
+    return tensor.float() if tensor.is_floating_point() and tensor.element_size() < 4 else tensor

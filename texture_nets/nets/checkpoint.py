@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,19 @@ GENERATOR_PREFIX = "generator."  # state_dict keys of the network (TextureNetsMo
 AVERAGE_PREFIX = "generator_average.module."
 AVERAGED_COUNT = "generator_average.n_averaged"  # 0: the average holds no step yet
 CHECKPOINT_FORMAT = 1  # hyper_parameters["format"]; raise it when the layout changes
+# TextureNetsModule's state_dict prefixes before it held an ``Objective`` (checkpoints of
+# earlier versions): renamed on load (readers take only ``generator*`` keys: still format 1)
+RENAMED_PREFIXES = {"loss.": "objective.loss.", "descriptor.": "objective.descriptor."}
+DESCRIPTOR_PREFIX = "objective.descriptor."  # not saved: frozen, and rebuilt from its source
+
+
+def renamed_keys(state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """``state_dict`` with the keys of the old layout (``loss.*``) under ``objective.``."""
+    renamed: dict[str, Any] = {}
+    for key, value in state_dict.items():
+        old = next((p for p in RENAMED_PREFIXES if key.startswith(p)), None)
+        renamed[key if old is None else RENAMED_PREFIXES[old] + key[len(old) :]] = value
+    return renamed
 
 
 class CheckpointError(UserError):

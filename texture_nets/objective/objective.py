@@ -5,8 +5,8 @@ benchmarks all build their ``TextureLoss`` and pick their descriptor here: ``los
 reads the loss keys of a training config (``TrainConfig.to_dict()`` or a checkpoint's
 ``config``), ``LossSettings.build_loss`` makes the loss, ``build_objective_descriptor`` the
 frozen VGG it is computed with. ``Objective`` puts the three together with the style targets
-set (``Objective.load`` / ``Objective.build``): what Gatys, compare and the benchmarks optimise
-and score against.
+set (``Objective.load`` / ``Objective.build``): what the training module holds, and what Gatys,
+compare and the benchmarks optimise and score against.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from texture_nets.errors import UserError
 from texture_nets.objective.descriptor import (
@@ -198,27 +198,38 @@ def describe(
         return {k: v.float() for k, v in descriptor(images, layers).items()}
 
 
-@dataclass
-class Objective:
+class Objective(nn.Module):
     """The descriptor, the loss settings and the loss with its style targets set: what a method
-    is optimised against, built once so that Gatys, compare and the benchmarks cannot differ.
+    is optimised against, built once (``build``) so that training, Gatys, compare and the
+    benchmarks cannot differ.
 
-    ``use_bf16`` is the precision the targets are computed in (style here, content in
-    ``content_targets``); the optimisation may choose its own precision.
+    A module, so that the training module holds it as a submodule (its targets move and are
+    saved with it: keys ``objective.loss.*``; ``objective.descriptor.*`` is left out of
+    checkpoints there). ``use_bf16`` is the precision the targets are computed in (style here,
+    content in ``content_targets``); the optimisation may choose its own precision.
     """
 
-    descriptor: VGGDescriptor
-    settings: LossSettings
-    loss: TextureLoss
-    use_bf16: bool = False
-    source: str = ""
+    def __init__(
+        self,
+        descriptor: VGGDescriptor,
+        settings: LossSettings,
+        loss: TextureLoss,
+        use_bf16: bool = False,
+        source: str = "",
+    ) -> None:
+        super().__init__()
+        self.descriptor = descriptor
+        self.settings = settings
+        self.loss = loss
+        self.use_bf16 = use_bf16
+        self.source = source
 
     @classmethod
     def build(
         cls,
         descriptor: VGGDescriptor,
         settings: LossSettings,
-        styles: Sequence[Tensor],
+        styles: Sequence[Tensor] = (),
         *,
         blend: Sequence[float] | None = None,
         seed: int = 0,
@@ -226,11 +237,21 @@ class Objective:
         source: str = "",
     ) -> Objective:
         """The loss of ``settings`` (seeded: swd's directions) on ``descriptor``'s device, its
-        style targets from ``styles`` (blended by ``blend``, default equal weights)."""
+        style targets from ``styles`` (blended by ``blend``, default equal weights); without
+        ``styles`` they are set later (``set_styles``: the training module does it in its
+        ``setup``, on the device it trains on)."""
         loss = settings.build_loss(seed=seed).to(descriptor.mean.device)
-        style_layers = list(loss.style_layers)
-        loss.set_style([describe(descriptor, s, style_layers, use_bf16) for s in styles], blend)
-        return cls(descriptor, settings, loss, use_bf16, source)
+        objective = cls(descriptor, settings, loss, use_bf16, source)
+        if styles:
+            objective.set_styles(styles, blend)
+        return objective
+
+    def set_styles(self, styles: Sequence[Tensor], blend: Sequence[float] | None = None) -> None:
+        """The style targets: the descriptor's features of ``styles`` in ``use_bf16``'s
+        precision, blended by ``blend``."""
+        layers = list(self.loss.style_layers)
+        features = [describe(self.descriptor, s, layers, self.use_bf16) for s in styles]
+        self.loss.set_style(features, blend)
 
     @classmethod
     def load(

@@ -5,8 +5,9 @@ so the loader only paces the loop. It is resumable (``state_dict``), so a run re
 mid-epoch checkpoint continues the epoch instead of replaying it.
 
 Stylize mode trains on photos (``PhotoDataModule``): a folder tree of images, or the built-in
-photos as a demo. Files that cannot be decoded never stop training: each is replaced by the
-next readable photo, and one warning counts them.
+photos as a demo. Which photo and which crop every sample is follows from the seed and the
+step (``sampling``), so stylize runs resume exactly too. Files that cannot be decoded never
+stop training: each is replaced by the next readable photo, and one warning counts them.
 """
 
 from __future__ import annotations
@@ -21,11 +22,31 @@ import lightning.pytorch as pl
 import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
 from texture_nets.errors import UserError
 from texture_nets.image import BUILTIN_PHOTOS, IMAGE_SUFFIXES, ImageError, list_images, open_image
+from texture_nets.training.sampling import (
+    MIN_EPOCH_BATCHES,
+    PhotoLoader,
+    PhotoStream,
+    ShardedEpochSampler,
+    training_epoch,
+)
+
+__all__ = [  # the samplers moved to ``sampling``; their old home still names them
+    "MIN_EPOCH_BATCHES",
+    "NoiseDataModule",
+    "PhotoDataModule",
+    "PhotoDataset",
+    "ShardedEpochSampler",
+    "StepLoader",
+    "photo_split",
+    "train_transform",
+    "training_epoch",
+    "val_transform",
+]
 
 log = logging.getLogger(__name__)
 
@@ -66,75 +87,6 @@ class NoiseDataModule(pl.LightningDataModule):
 
 
 # -- stylize mode: photos -------------------------------------------------------------------
-
-MIN_EPOCH_BATCHES = 50  # tiny photo sets are repeated so that an epoch is not a single step
-
-
-def training_epoch(size: int, batch_size: int, world: int = 1, accumulate: int = 1) -> int:
-    """Photos in one training epoch over all processes: every photo once, at least
-    ``MIN_EPOCH_BATCHES`` batches per process, and a multiple of ``world`` (with gradient
-    accumulation: of whole optimizer steps, ``world x batch_size x accumulate``)."""
-    total = max(size, batch_size * MIN_EPOCH_BATCHES * world)
-    unit = world * batch_size * accumulate if accumulate > 1 else world
-    return -(-total // unit) * unit
-
-
-class ShardedEpochSampler(Sampler[int]):
-    """The photo order of one process (``rank`` of ``world``) under data parallelism.
-
-    Training (``shuffle``): an epoch is a seeded shuffle of all photos, repeated (a new
-    shuffle each time) until it holds at least ``MIN_EPOCH_BATCHES`` batches per process and
-    at least every photo once, rounded up to a multiple of ``world`` (``training_epoch``: with
-    gradient accumulation, of whole steps, so that no step is cut short by the epoch's end);
-    process ``rank`` takes
-    every ``world``-th index from ``rank``. So the processes see disjoint photos, every photo
-    is seen before any is repeated, each process has the same number of batches (DDP needs
-    it), and ``set_epoch`` (called by Lightning) gives every epoch a new order, the same on
-    every process. Validation: the photos in order, dealt round-robin; the last round is
-    completed with the first photos so that every process has as many.
-    """
-
-    def __init__(
-        self,
-        size: int,
-        rank: int,
-        world: int,
-        batch_size: int,
-        shuffle: bool,
-        seed: int = 0,
-        accumulate: int = 1,
-    ) -> None:
-        if not 0 <= rank < world:
-            raise ValueError(f"rank {rank} is not in [0, {world})")
-        self.size = size
-        self.rank = rank
-        self.world = world
-        self.shuffle = shuffle
-        self.seed = seed
-        self.epoch = 0
-        if shuffle:
-            self.total = training_epoch(size, batch_size, world, accumulate)
-        else:
-            self.total = -(-size // world) * world
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def order(self) -> list[int]:
-        """Every process's indices of this epoch, before dealing (the same on every rank)."""
-        if not self.shuffle:
-            return [i % self.size for i in range(self.total)]
-        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        order: list[int] = []
-        while len(order) < self.total:
-            order.extend(torch.randperm(self.size, generator=rng).tolist())
-        return order[: self.total]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.order()[self.rank :: self.world])
-
-    def __len__(self) -> int:
-        return self.total // self.world
 
 
 @dataclass(frozen=True)
@@ -213,17 +165,31 @@ class ScalePhoto:
         return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
 
 
-def train_transform(size: int, photo_size: int = 0) -> Callable[[Image.Image], Tensor]:
-    """The photo at its training scale (``ScalePhoto``), a random ``size`` x ``size`` crop,
-    float [0, 1]."""
-    return v2.Compose(
-        [
-            ScalePhoto(size, photo_size),
-            v2.RandomCrop(size),
-            v2.ToImage(),
-            v2.ToDtype(torch.float32, scale=True),
-        ]
-    )
+class CropPhoto:
+    """The photo at its training scale (``ScalePhoto``), a ``size`` x ``size`` crop, float
+    [0, 1]. The crop is placed by ``key`` (``sampling.crop_key``), a seeded draw: not the
+    global RNG, which a resumed process or a loader worker does not share; no key: central."""
+
+    def __init__(self, size: int, photo_size: int = 0) -> None:
+        self.size = size
+        self.scale = ScalePhoto(size, photo_size)
+        self.to_tensor = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+
+    def __call__(self, image: Image.Image, key: int | None = None) -> Tensor:
+        image = self.scale(image)
+        spare_x, spare_y = image.size[0] - self.size, image.size[1] - self.size
+        if key is None:
+            left, top = round(spare_x / 2), round(spare_y / 2)
+        else:
+            rng = torch.Generator().manual_seed(key)
+            top = int(torch.randint(spare_y + 1, (), generator=rng))
+            left = int(torch.randint(spare_x + 1, (), generator=rng))
+        return self.to_tensor(image.crop((left, top, left + self.size, top + self.size)))
+
+
+def train_transform(size: int, photo_size: int = 0) -> CropPhoto:
+    """Training photos: ``CropPhoto`` (a crop placed by each sample's key)."""
+    return CropPhoto(size, photo_size)
 
 
 def val_transform(size: int, photo_size: int = 0) -> Callable[[Image.Image], Tensor]:
@@ -245,7 +211,7 @@ class PhotoDataset(Dataset[Tensor]):
     made in worker processes are seen by the main process (which reports them once).
     """
 
-    def __init__(self, files: Sequence[str], transform: Callable[[Image.Image], Tensor]) -> None:
+    def __init__(self, files: Sequence[str], transform: Callable[..., Tensor]) -> None:
         self.files = list(files)
         self.transform = transform
         self.unreadable = torch.zeros(len(self.files), dtype=torch.bool).share_memory_()
@@ -264,12 +230,14 @@ class PhotoDataset(Dataset[Tensor]):
             self.unreadable[index] = True
             return None
 
-    def __getitem__(self, index: int) -> Tensor:
+    def __getitem__(self, item: int | tuple[int, int]) -> Tensor:
+        """Photo ``item``, or ``(index, crop key)`` from a ``PhotoStream`` (``CropPhoto``)."""
+        index, key = item if isinstance(item, tuple) else (item, None)
         count = len(self.files)
         for offset in range(count):
             image = self.read((index + offset) % count)
             if image is not None:
-                return self.transform(image)
+                return self.transform(image) if key is None else self.transform(image, key)
         raise UserError(f"none of the {count} photos can be decoded")
 
     def first_readable(self, count: int) -> list[Tensor]:
@@ -309,7 +277,7 @@ class PhotoDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         self.accumulate = accumulate  # batches per optimizer step: epochs hold whole steps
-        self.seed = seed  # of the photo order under data parallelism (ShardedEpochSampler)
+        self.seed = seed  # of the photo order and crops (sampling.PhotoStream)
         self.split = split
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -332,25 +300,27 @@ class PhotoDataModule(pl.LightningDataModule):
                 f"can be decoded{example}; replace them, or give a folder of images"
             )
 
-    def _loader(self, dataset: PhotoDataset, shuffle: bool) -> DataLoader[Tensor]:
-        sampler: Sampler[int] | None = None
+    def _batches_done(self) -> int:
+        """Training batches taken so far (restored with a checkpoint): where the photos resume."""
         trainer = self.trainer
-        if trainer is not None and trainer.world_size > 1:
-            # train.py turns off Lightning's sampler replacement (it would drop the minimum
-            # epoch): each process gets its own shard here
-            sampler = ShardedEpochSampler(
-                len(dataset),
-                trainer.global_rank,
-                trainer.world_size,
-                self.batch_size,
-                shuffle,
-                self.seed,
-                self.accumulate,
+        return 0 if trainer is None else trainer.global_step * self.accumulate
+
+    def _loader(self, dataset: PhotoDataset, shuffle: bool) -> DataLoader[Tensor]:
+        # train.py turns off Lightning's sampler replacement (it would drop the minimum
+        # epoch): each process gets its own shard here
+        trainer = self.trainer
+        rank, world = (0, 1) if trainer is None else (trainer.global_rank, trainer.world_size)
+        sampler: Sampler[Any] | None = None
+        loader: type[DataLoader[Any]] = DataLoader
+        if shuffle or world > 1:
+            epochs = ShardedEpochSampler(
+                len(dataset), rank, world, self.batch_size, shuffle, self.seed, self.accumulate
             )
-        elif shuffle:
-            epoch = training_epoch(len(dataset), self.batch_size, 1, self.accumulate)
-            sampler = RandomSampler(dataset, replacement=False, num_samples=epoch)
-        return DataLoader(
+            sampler = epochs
+            if shuffle:  # photos and crops from (seed, step): resumes are exact
+                sampler = PhotoStream(epochs, self.batch_size, self._batches_done)
+                loader = PhotoLoader
+        return loader(
             dataset,
             batch_size=self.batch_size,
             sampler=sampler,

@@ -16,7 +16,6 @@ held-out photos with fixed noise.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import random
@@ -31,7 +30,7 @@ from torch import Tensor
 
 from texture_nets.evaluation.metrics import ContentDistance, StyleDistance
 from texture_nets.image import image_sha256, load_image
-from texture_nets.nets.checkpoint import CHECKPOINT_FORMAT
+from texture_nets.nets.checkpoint import CHECKPOINT_FORMAT, DESCRIPTOR_PREFIX, renamed_keys
 from texture_nets.nets.networks import (
     Network,
     build_network,
@@ -41,9 +40,20 @@ from texture_nets.nets.networks import (
 )
 from texture_nets.nets.ulyanov import seeded_rng
 from texture_nets.objective.descriptor import VGGDescriptor
-from texture_nets.objective.losses import LossTerms, nearest_neighbour_entropy, unit_gradient
-from texture_nets.objective.objective import build_objective_descriptor, loss_settings
-from texture_nets.precision import bf16_autocast, generator_bf16, resolve_bf16
+from texture_nets.objective.losses import (
+    LossTerms,
+    TextureLoss,
+    nearest_neighbour_entropy,
+    unit_gradient,
+)
+from texture_nets.objective.objective import Objective, build_objective_descriptor, loss_settings
+from texture_nets.precision import (
+    at_least_fp32,
+    bf16_autocast,
+    fp32_region,
+    generator_bf16,
+    resolve_bf16,
+)
 from texture_nets.training.averaging import average_of
 from texture_nets.training.config import TrainConfig
 
@@ -64,18 +74,9 @@ def rank_seed(seed: int, step: int, rank: int = 0, batch: int = 0) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 1)
 
 
-def fp32_region(device: torch.device) -> contextlib.AbstractContextManager[object]:
-    """No autocast inside (losses, Grams and scores stay fp32 under mixed precision)."""
-    return torch.autocast(device.type, enabled=False)
-
-
-def at_least_fp32(tensor: Tensor) -> Tensor:
-    """bf16/fp16 (a generator under autocast) -> fp32; fp32 and fp64 as they are."""
-    return tensor.float() if tensor.is_floating_point() and tensor.element_size() < 4 else tensor
-
-
 class TextureNetsModule(pl.LightningModule):
-    """Generator + frozen descriptor + ``TextureLoss``; see ``TrainConfig`` for the keys."""
+    """Generator + ``Objective`` (frozen descriptor + ``TextureLoss``, the one every method
+    builds); see ``TrainConfig`` for the keys."""
 
     def __init__(
         self,
@@ -95,16 +96,17 @@ class TextureNetsModule(pl.LightningModule):
         self.generator_average = (
             average_of(self.generator, self.config.ema_decay) if self.config.ema_decay else None
         )
-        # the objective every method shares (texture_nets.objective.objective)
+        # the objective every method shares (texture_nets.objective.objective); its style
+        # targets are set in ``setup``
         settings = loss_settings(self.config.to_dict(), stylize=self.config.mode == "stylize")
         if descriptor is None:
             descriptor, descriptor_source = build_objective_descriptor(
                 self.config.descriptor, settings, seed=self.config.seed
             )
-        self.descriptor = descriptor
-        self.loss_settings = settings
-        self.loss = settings.build_loss(seed=self.config.seed)
         self.descriptor_source = descriptor_source or "unknown"
+        self.objective = Objective.build(
+            descriptor, settings, seed=self.config.seed, source=self.descriptor_source
+        )
         self.style_sha256 = image_sha256(self.config.style_image) if self.config.style_image else ""
         self.save_hyperparameters(
             {
@@ -131,11 +133,10 @@ class TextureNetsModule(pl.LightningModule):
         style = load_image(
             self.config.style_image,
             self.config.style_size,
-            min_side=self.loss_settings.min_side(),
+            min_side=self.objective.settings.min_side(),
         ).to(self.descriptor.mean)
-        with torch.no_grad():
-            features = self.features(style, self.loss.style_layers)
-        self.loss.set_style([features])
+        self.objective.use_bf16 = self.use_bf16(style.device)  # as training computes features
+        self.objective.set_styles([style])
         if self.config.mode == "stylize":  # validation scores, fp32 (evaluation.metrics)
             self.val_style_distance = StyleDistance(self.descriptor, style, self.loss.style_layers)
             self.val_content_distance = ContentDistance(
@@ -152,20 +153,30 @@ class TextureNetsModule(pl.LightningModule):
             style.shape[-2],
         )
 
+    @property
+    def descriptor(self) -> VGGDescriptor:  # the objective's parts, by their old names
+        return self.objective.descriptor
+
+    @property
+    def loss(self) -> TextureLoss:
+        return self.objective.loss
+
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> Any:
-        """Also into a module whose ``setup`` has not run (empty target Grams): the main
-        process of ``--strategy ddp_spawn`` gets the trained weights back so."""
+        """Also from a checkpoint of the old layout (``loss.*``, ``renamed_keys``), and into a
+        module whose ``setup`` has not run (empty target Grams): the main process of
+        ``--strategy ddp_spawn`` gets the trained weights back so."""
+        state_dict = renamed_keys(state_dict)
         for name, buffer in self.loss.named_buffers():
-            incoming = state_dict.get(f"loss.{name}")
+            incoming = state_dict.get(f"objective.loss.{name}")
             if buffer.numel() == 0 and incoming is not None:
                 setattr(self.loss, name, torch.empty_like(incoming, device=buffer.device))
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         state = super().state_dict(*args, **kwargs)
-        return {k: v for k, v in state.items() if not k.startswith("descriptor.")}
+        return {k: v for k, v in state.items() if not k.startswith(DESCRIPTOR_PREFIX)}
 
     def use_bf16(self, device: torch.device, part: str = "descriptor") -> bool:
         """Whether ``part`` (descriptor | generator) autocasts to bf16 on ``device`` in training

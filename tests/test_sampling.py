@@ -1,0 +1,101 @@
+"""The stylize photo stream: which photo and which crop every training sample is, as a
+function of (seed, step) only (``training.sampling``), so that resumes are exact.
+
+The end-to-end check (a run resumed in a new process reaches the straight run's weights) is
+``test_reliability.py::test_stylize_resume_in_a_new_process_is_bit_exact``; the epoch
+guarantees of the shards are in ``test_distributed.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from texture_nets.training.data import CropPhoto, PhotoDataModule, PhotoDataset, photo_split
+from texture_nets.training.sampling import PhotoStream, ShardedEpochSampler, crop_key
+
+
+def stream(
+    size: int, rank: int, world: int, batch: int, done: int = 0, accumulate: int = 1
+) -> PhotoStream:
+    epochs = ShardedEpochSampler(size, rank, world, batch, True, seed=3, accumulate=accumulate)
+    return PhotoStream(epochs, batch, lambda: done)
+
+
+@pytest.mark.parametrize("world", [1, 2])
+def test_a_stream_resumed_at_any_batch_continues_the_straight_one(world: int) -> None:
+    """Started ``done`` batches in, the stream yields exactly what an uninterrupted iteration
+    yields from there on (the rest of the epoch), and from the next epoch a new order."""
+    full = list(stream(7, 0, world, 2))
+    per_epoch = -(-len(full) // 2)
+    for done in (1, 5, per_epoch - 1):
+        assert list(stream(7, 0, world, 2, done)) == full[2 * done :]
+    second = list(stream(7, 0, world, 2, per_epoch))
+    assert len(second) == len(full)
+    assert [p for p, _ in second] != [p for p, _ in full]  # epoch 1 is another shuffle
+    assert list(stream(7, 0, world, 2, per_epoch + 3)) == second[6:]
+
+
+def test_ranks_take_disjoint_shards_with_distinct_crops() -> None:
+    """Under data parallelism each process has its own photos and crop keys, as many of
+    them, and together they are the one-epoch order."""
+    shards = [list(stream(6, rank, 3, 2)) for rank in range(3)]
+    assert len({len(shard) for shard in shards}) == 1
+    keys = [key for shard in shards for _, key in shard]
+    assert len(set(keys)) == len(keys)  # no two samples of the epoch share a crop
+    order = ShardedEpochSampler(6, 0, 3, 2, True, seed=3).order()
+    for rank, shard in enumerate(shards):
+        assert [photo for photo, _ in shard] == order[rank::3]
+        assert [key for _, key in shard] == [
+            crop_key(3, 0, position) for position in range(rank, len(order), 3)
+        ]
+
+
+def test_the_epoch_follows_the_step_with_accumulation() -> None:
+    """With 2 batches per step the stream starts at step x 2 batches (``batches_done``)."""
+    full = list(stream(10, 0, 1, 2, accumulate=2))
+    assert list(stream(10, 0, 1, 2, done=3 * 2, accumulate=2)) == full[3 * 2 * 2 :]
+
+
+def test_crops_are_placed_by_their_key_alone(tmp_path: Path) -> None:
+    """A key gives one crop whatever the global RNG does; keys move the crop; no key is the
+    centre. The dataset passes ``(index, key)`` items through."""
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 60, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "wide.png")
+    crop = CropPhoto(20)
+    image = Image.open(tmp_path / "wide.png").convert("RGB")
+    torch.manual_seed(0)
+    first = crop(image, 11)
+    torch.manual_seed(1)
+    assert torch.equal(crop(image, 11), first)
+    crops = {crop(image, key).numpy().tobytes() for key in range(20)}
+    assert len(crops) > 5
+    centre = torch.from_numpy(pixels[:, 20:40]).permute(2, 0, 1)
+    assert torch.equal((crop(image) * 255).round().byte(), centre)
+    dataset = PhotoDataset([str(tmp_path / "wide.png")], crop)
+    assert torch.equal(dataset[0, 11], first) and torch.equal(dataset[0], crop(image))
+
+
+def test_the_batches_do_not_depend_on_the_loader_workers(tmp_path: Path) -> None:
+    """The crops are drawn in the worker processes from their keys alone: 0 or 2 workers,
+    the same batches (a global-RNG crop would differ with the workers' seeds)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(3):
+        pixels = np.random.default_rng(seed).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"p{seed}.png")
+    split = photo_split(str(folder), None, 0, seed=0)
+
+    def batches(workers: int) -> list[torch.Tensor]:
+        data = PhotoDataModule(split, 24, batch_size=2, num_workers=workers, seed=4)
+        loader = data.train_dataloader()
+        assert isinstance(loader.sampler, PhotoStream)
+        iterator = iter(loader)
+        return [next(iterator) for _ in range(3)]
+
+    for one, two in zip(batches(0), batches(2), strict=True):
+        assert torch.equal(one, two)
