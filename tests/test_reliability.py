@@ -584,6 +584,24 @@ def _finish(process: subprocess.Popen[bytes], run: Path) -> None:
     assert code == 0, Path(f"{run}.log").read_text()[-3000:]
 
 
+def assert_same_last_checkpoint(straight: Path, halves: Path, steps: int) -> None:
+    """Both runs' last.ckpt at ``steps``, bit for bit: weights, average, optimizer state."""
+    a, b = (
+        torch.load(r / "checkpoints" / "last.ckpt", weights_only=True) for r in (straight, halves)
+    )
+    assert a["global_step"] == b["global_step"] == steps
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    assert any(key.startswith("generator_average.") for key in a["state_dict"])
+    for key, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][key]), key
+    for one, two in zip(a["optimizer_states"], b["optimizer_states"], strict=True):
+        for slot, state in one["state"].items():
+            for name, value in state.items():
+                assert torch.equal(
+                    torch.as_tensor(value), torch.as_tensor(two["state"][slot][name])
+                )
+
+
 @pytest.mark.slow
 @pytest.mark.subprocess
 def test_resume_in_a_new_process_is_bit_exact(example: Path, tmp_path: Path) -> None:
@@ -608,20 +626,7 @@ def test_resume_in_a_new_process_is_bit_exact(example: Path, tmp_path: Path) -> 
     before = read_checkpoint(halves).generator_state
     _finish(_train_in_a_child(example, halves, 4, *flags, "--resume", "auto"), halves)
     assert read_checkpoint(halves).config["resume"]  # resumed, not retrained from step 0
-    a, b = (
-        torch.load(r / "checkpoints" / "last.ckpt", weights_only=True) for r in (straight, halves)
-    )
-    assert a["global_step"] == b["global_step"] == 4
-    assert a["state_dict"].keys() == b["state_dict"].keys()
-    assert any(key.startswith("generator_average.") for key in a["state_dict"])
-    for key, value in a["state_dict"].items():
-        assert torch.equal(value, b["state_dict"][key]), key
-    for one, two in zip(a["optimizer_states"], b["optimizer_states"], strict=True):
-        for slot, state in one["state"].items():
-            for name, value in state.items():
-                assert torch.equal(
-                    torch.as_tensor(value), torch.as_tensor(two["state"][slot][name])
-                )
+    assert_same_last_checkpoint(straight, halves, steps=4)
     after = read_checkpoint(halves).generator_state
     assert any(not torch.equal(before[key], after[key]) for key in after)  # it trained on
 
@@ -650,20 +655,7 @@ def test_stylize_resume_in_a_new_process_is_bit_exact(example: Path, tmp_path: P
     resumed = _train_in_a_child(example, halves, 4, *flags, "--resume", "auto", flag="--style")
     _finish(resumed, halves)
     assert read_checkpoint(halves).config["resume"]
-    a, b = (
-        torch.load(r / "checkpoints" / "last.ckpt", weights_only=True) for r in (straight, halves)
-    )
-    assert a["global_step"] == b["global_step"] == 4
-    assert a["state_dict"].keys() == b["state_dict"].keys()
-    assert any(key.startswith("generator_average.") for key in a["state_dict"])
-    for key, value in a["state_dict"].items():
-        assert torch.equal(value, b["state_dict"][key]), key
-    for one, two in zip(a["optimizer_states"], b["optimizer_states"], strict=True):
-        for slot, state in one["state"].items():
-            for name, value in state.items():
-                assert torch.equal(
-                    torch.as_tensor(value), torch.as_tensor(two["state"][slot][name])
-                )
+    assert_same_last_checkpoint(straight, halves, steps=4)
 
 
 def test_same_seed_same_weights_and_samples(example: Path, tmp_path: Path) -> None:
