@@ -159,7 +159,9 @@ def check_key_flags(args: argparse.Namespace, keys: Sequence[str]) -> None:
     try:
         TrainConfig(**{key: getattr(args, key) for key in keys})
     except ConfigError as error:
+        # the schema's messages start with the key's name: spell it as the flag
         message = str(error)
-        for key in keys:
-            message = re.sub(rf"\b{key}\b", "--" + key.replace("_", "-"), message)
+        key = re.match(r"\w+", message)
+        if key and key.group() in keys:
+            message = "--" + key.group().replace("_", "-") + message[key.end() :]
         raise ConfigError(message) from None
