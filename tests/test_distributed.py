@@ -525,6 +525,9 @@ def test_ctrl_c_under_ddp_writes_a_resumable_checkpoint(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # Ctrl-C acts in the children however the suite was started (a background shell
+        # starts it with SIGINT ignored, which children would inherit)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 120
