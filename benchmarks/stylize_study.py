@@ -93,6 +93,18 @@ PARTS = {
         snapshots=12,
         fixed=["--lr", "0.001"],
     ),
+    # painting on the photo (Johnson's network plus the photo's logit, as Gatys starts from
+    # the photo) and a larger step size, each against `long`'s first 1000 steps (same lr there)
+    "paint": Part(
+        configs={
+            "j128-sw1-skip": [*JOHNSON_128, "--style-weight", "1", "--photo-skip"],
+            "j128-sw1-lr3e-3": [*JOHNSON_128, "--style-weight", "1", "--lr", "0.003"],
+        },
+        styles=("vangogh_starry_night.jpg",),
+        steps=1000,
+        snapshots=2,
+        fixed=["--lr", "0.001"],
+    ),
 }
 
 
@@ -153,6 +165,8 @@ def gatys_reference(
     for path, photo in zip(held_out(), photos, strict=True):
         start = time.perf_counter()
         result = stylize(objective, photo, ITERATIONS, progress=False)
+        if result.interrupted:  # a cut-short reference would flatter every run scored on it
+            raise KeyboardInterrupt
         seconds.append(time.perf_counter() - start)
         images.append(result.image)
         picture = work / "gatys" / key / f"{path.stem}.jpg"
@@ -269,6 +283,8 @@ def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
     for style_name in part.styles:
         style = data_root() / "styles" / style_name
         for config, flags in part.configs.items():
+            if args.config and config != args.config:
+                continue
             out = STUDY / "runs" / name / style.stem / f"{config}.json"
             if out.is_file() and json.loads(out.read_text())["points"][-1]["step"] >= part.steps:
                 continue
@@ -277,6 +293,8 @@ def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
             run = args.work / name / style.stem / config
             print(f"[{name}] {style.stem} {config}: {part.steps} steps", flush=True)
             train(style, flags, part, run, args.descriptor, args.max_minutes)
+            if args.train_only:
+                continue
             descriptor, _ = load_descriptor(args.descriptor, settings)
             reference = gatys_reference(style, settings, descriptor, args.work)
             points = score_run(
@@ -436,6 +454,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--part", choices=tuple(PARTS), default="screen")
     parser.add_argument("--report", action="store_true", help="only write the report")
     parser.add_argument("--descriptor", default="auto")
+    parser.add_argument("--config", help="only this config of the part (runs on two cores)")
+    parser.add_argument(
+        "--train-only", action="store_true", help="train, leave scoring to a later sitting"
+    )
     parser.add_argument(
         "--max-minutes", type=float, default=1e6,
         help="stop training after this many minutes of this sitting and score what is there "

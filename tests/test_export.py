@@ -69,6 +69,7 @@ RANDOM_NETWORKS = {
     "johnson-0blocks-instance": JohnsonConfig(channels=8, residual_blocks=0),
     "johnson-1block-batchnorm": JohnsonConfig(channels=8, residual_blocks=1, norm="batch"),
     "johnson-3blocks-16ch": JohnsonConfig(channels=16, residual_blocks=3),
+    "johnson-photo-skip": JohnsonConfig(channels=8, residual_blocks=1, photo_skip=True),
 }
 
 

@@ -104,3 +104,28 @@ def test_tile_option() -> None:
     assert band_options("off", 2e9) == (None, float("inf"))
     assert band_options("auto", 2e9) == (None, 2e9)
     assert band_options(100, 2e9) == (100, 2e9)
+
+
+def test_photo_skip_adds_the_photo_in_bands_as_in_the_whole_image() -> None:
+    """``photo_skip``: the banded pass adds each band's own rows of the photo (a shifted or
+    missing skip would show against the whole-image forward, which adds it in one piece)."""
+    network = random_network(JohnsonConfig(channels=4, residual_blocks=1, photo_skip=True))
+    with torch.no_grad():  # a small change, so that the photo shows through the sigmoid
+        network.to_rgb.weight.mul_(0.02)
+        network.to_rgb.bias.zero_()
+    photo = torch.rand(2, 3, 90, 131, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        whole = run_network(network, photo, None)
+    tiled = render(network, photo, None, 16, max_memory=0)
+    torch.testing.assert_close(tiled, whole, atol=1e-4, rtol=0)
+    change = (whole - photo).abs()
+    assert 0.01 < change.mean() < 0.2  # the network's change is there, and the photo too
+
+
+def test_an_untrained_photo_skip_network_returns_the_photo() -> None:
+    photo = torch.rand(1, 3, 40, 52)
+    with torch.no_grad():
+        out = build_network(JohnsonConfig(channels=4, residual_blocks=1, photo_skip=True))(photo)
+        plain = build_network(JohnsonConfig(channels=4, residual_blocks=1))(photo)
+    assert (out - photo).abs().max() < 1.5e-3  # the clamp of the photo to [1e-3, 1 - 1e-3]
+    assert (plain - photo).abs().mean() > 0.05

@@ -25,6 +25,7 @@ from texture_nets.nets.ulyanov import norm_layer
 JOHNSON_NORMS = ("instance", "batch")
 STRIDE = 4  # two stride-2 convolutions
 MIN_SIDE = 8  # the 128-channel maps must keep at least 2x2 pixels (instance norm, reflect pad)
+_SKIP_EPS = 1e-3  # photo_skip clamps the photo to [eps, 1 - eps] (a black pixel stays black)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class JohnsonConfig:
     channels: int = 32
     residual_blocks: int = 5
     norm: str = "instance"
+    photo_skip: bool = False  # paint on the photo: output = sigmoid(logit(photo) + change)
 
     architecture: ClassVar[str] = "johnson"  # the name checkpoints store
     takes_noise: ClassVar[bool] = False  # the content photo is its only input
@@ -135,6 +137,9 @@ class JohnsonNet(nn.Module):
         )
         self.decoder = nn.Sequential(Upsample(4 * c, 2 * c, norm), Upsample(2 * c, c, norm))
         self.to_rgb = _conv(c, 3, 9)
+        if config.photo_skip:  # the untrained network returns the photo, as Gatys starts
+            nn.init.zeros_(self.to_rgb.weight)
+            nn.init.zeros_(self.to_rgb.bias)
 
     def forward(self, content: Tensor) -> Tensor:
         height, width = content.shape[-2:]
@@ -146,7 +151,10 @@ class JohnsonNet(nn.Module):
         """The network proper, on sides that are multiples of ``STRIDE`` (what ONNX exports:
         the padding's size depends on the input's, so it stays outside the graph)."""
         x = self.decoder(self.residuals(self.encoder(content)))
-        return torch.sigmoid(self.to_rgb(x))
+        change = self.to_rgb(x)
+        if self.config.photo_skip:
+            change = change + photo_logit(content).to(change.dtype)
+        return torch.sigmoid(change)
 
     @property
     def min_side(self) -> int:
@@ -155,6 +163,13 @@ class JohnsonNet(nn.Module):
     def run(self, content: Tensor | None, noise: list[Tensor] | None = None) -> Tensor:
         """One forward pass on the photo (``noise`` is ignored: the network takes none)."""
         return self.config.run(self, content, noise)
+
+
+def photo_logit(content: Tensor) -> Tensor:
+    """The photo in logit space, where ``photo_skip`` adds the network's change (written with
+    log ops, which every ONNX runtime has)."""
+    x = content.float().clamp(_SKIP_EPS, 1 - _SKIP_EPS)
+    return torch.log(x) - torch.log1p(-x)
 
 
 def pad_to_multiple(images: Tensor, multiple: int) -> Tensor:

@@ -121,6 +121,11 @@ class TrainConfig:
     )
     noise_depth: int = _key(3, "noise channels per scale (ulyanov; 0: none, stylize mode)")
     residual_blocks: int = _key(5, "residual blocks (johnson)")
+    photo_skip: bool = _key(
+        False,
+        "johnson: the network paints on the photo (adds its change to the photo's logit, "
+        "starting from the photo itself, as Gatys' optimisation does)",
+    )
     norm: str = _key("instance", "normalisation layers", NORMS)
     padding: str = _key(
         "circular", "conv padding of ulyanov (circular: seamlessly tileable)", PADDINGS
@@ -210,7 +215,9 @@ class TrainConfig:
 
     @property
     def johnson_config(self) -> JohnsonConfig:
-        return JohnsonConfig(residual_blocks=self.residual_blocks, norm=self.norm)
+        return JohnsonConfig(
+            residual_blocks=self.residual_blocks, norm=self.norm, photo_skip=self.photo_skip
+        )
 
     @property
     def network_config(self) -> NetworkConfig:

@@ -321,11 +321,13 @@ def _unit_moments(shape: Shape) -> Moments:
 
 
 class Output:
-    """The final image, assembled band by band through the sigmoid."""
+    """The final image, assembled band by band through the sigmoid (after adding ``skip``'s
+    rows, if given: Johnson's ``photo_skip``)."""
 
-    def __init__(self, shape: Shape, device: torch.device) -> None:
+    def __init__(self, shape: Shape, device: torch.device, skip: Tensor | None = None) -> None:
         self.shape = shape
         self.device = device
+        self.skip = skip
         self._data: Tensor | None = None  # allocated by the first band (none in a count)
 
     @property
@@ -338,7 +340,10 @@ class Output:
         out.copy_(self.data.index_select(2, index.to(self.data.device)))
 
     def write(self, first_row: int, band: Tensor) -> None:
-        torch.sigmoid(band, out=self.data[:, :, first_row : first_row + band.shape[2]])
+        rows = slice(first_row, first_row + band.shape[2])
+        if self.skip is not None:
+            band = band + self.skip[:, :, rows].to(band.device, band.dtype)
+        torch.sigmoid(band, out=self.data[:, :, rows])
 
 
 def _pad_columns(band: Tensor, halo: int, padding: str) -> None:

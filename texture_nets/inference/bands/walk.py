@@ -23,7 +23,13 @@ from texture_nets.inference.bands.executor import (
     normalised,
 )
 from texture_nets.inference.bands.storage import Map, Storage
-from texture_nets.nets.johnson import STRIDE, JohnsonNet, ResidualBlock, pad_to_multiple
+from texture_nets.nets.johnson import (
+    STRIDE,
+    JohnsonNet,
+    ResidualBlock,
+    pad_to_multiple,
+    photo_logit,
+)
 from texture_nets.nets.ulyanov import Generator, JoinBlock, pyramid_sizes
 
 # -- Ulyanov's generator ------------------------------------------------------------------
@@ -129,7 +135,7 @@ def transform_in_bands(
     return _walk_johnson(network, Given(padded), runner).data[..., :height, :width]
 
 
-def _walk_johnson(network: JohnsonNet, content: Map, runner: BandRunner) -> Output:
+def _walk_johnson(network: JohnsonNet, content: Given, runner: BandRunner) -> Output:
     """The layers of ``JohnsonNet.transform`` in order; every convolution reflect-pads."""
 
     def conv_norm(layers: Sequence[nn.Module], source: Map, slope: float | None) -> Map:
@@ -138,7 +144,7 @@ def _walk_johnson(network: JohnsonNet, content: Map, runner: BandRunner) -> Outp
         stored, moments = runner.conv(conv, source, "reflect")
         return normalised(stored, norm, moments, slope)
 
-    x = content
+    x: Map = content
     for block in network.encoder.children():
         x = conv_norm(list(block.children()), x, 0.0)  # conv, norm, ReLU
     for residual in network.residuals.children():
@@ -150,6 +156,7 @@ def _walk_johnson(network: JohnsonNet, content: Map, runner: BandRunner) -> Outp
         _, _, height, width = x.shape
         x = conv_norm(layers, Upsampled(x, 2 * height, 2 * width), 0.0)
     batch, _, height, width = x.shape
-    image = Output((batch, 3, height, width), runner.device)
+    skip = photo_logit(content.data) if network.config.photo_skip else None
+    image = Output((batch, 3, height, width), runner.device, skip)
     runner.conv(network.to_rgb, x, "reflect", out=image)
     return image
