@@ -5,6 +5,7 @@ Tiny runs: random descriptor, 32 px, 3 scales, a few steps (seconds each).
 
 from __future__ import annotations
 
+import csv
 import pickle
 import signal
 import warnings
@@ -24,6 +25,7 @@ from texture_nets.cli import generate as generate_cli
 from texture_nets.cli import train as train_cli
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.training import fit
+from texture_nets.training.logs import RunCSVLogger
 from texture_nets.training import module as module_lib
 from texture_nets.training.config_files import make_config
 from texture_nets.training.module import TextureNetsModule, average_of
@@ -668,3 +670,42 @@ def test_the_moving_average_pickles_with_its_update() -> None:
         average.update_parameters(network)
     expected = (0.9 * 1.0 + 3.0) / (0.9 + 1.0)  # the normalised update ran after unpickling
     torch.testing.assert_close(average.module.weight, torch.full((2, 3), expected))
+
+
+def test_a_resumed_run_keeps_the_metrics_of_every_sitting(
+    texture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """metrics.csv of a run stopped by Ctrl-C in step 3 and resumed = the straight run's, row
+    for row (exact resume), but for the row of the step the interrupt cut short."""
+    flags = ["--log-every", "1", "--logger", "csv", "--checkpoint-every", "2"]
+    straight = tmp_path / "straight"
+    assert train(texture, straight, 6, *flags) == 0
+    resumed = tmp_path / "resumed"
+    _interrupt_at(monkeypatch, 3)
+    assert train(texture, resumed, 6, *flags) == 130
+    _interrupt_at(monkeypatch, None)
+    assert train(texture, resumed, 6, "--resume", "auto", *flags) == 0
+
+    def losses(run: Path) -> list[tuple[str, str]]:
+        with (run / "logs" / "metrics.csv").open() as file:
+            return [(r["step"], r["train/loss"]) for r in csv.DictReader(file) if r["train/loss"]]
+
+    assert [step for step, _ in losses(straight)] == ["1", "2", "3", "4", "5", "6"]
+    assert losses(resumed) == [row for row in losses(straight) if row[0] != "3"]
+
+
+def test_the_run_log_drops_rows_a_resumed_sitting_logs_again(tmp_path: Path) -> None:
+    """Rows logged after the checkpoint a run resumes from (a killed sitting) are replaced by
+    the new sitting's; new columns are added to the earlier rows' header."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "metrics.csv").write_text("a,step\n" + "".join(f"{s},{s}\n" for s in range(6)))
+    writer = RunCSVLogger(str(tmp_path)).experiment
+    for step in (3, 4):
+        writer.log_metrics({"a": 10 * step, "b": 1.0}, step)
+    writer.save()
+    with (logs / "metrics.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert [(r["step"], r["a"], r["b"]) for r in rows] == [
+        ("0", "0", ""), ("1", "1", ""), ("2", "2", ""), ("3", "30", "1.0"), ("4", "40", "1.0")
+    ]  # fmt: skip

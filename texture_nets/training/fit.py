@@ -29,13 +29,14 @@ from lightning.pytorch.callbacks import (
     RichProgressBar,
     TQDMProgressBar,
 )
-from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
+from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from texture_nets.errors import UserError, sigterm_as_interrupt
 from texture_nets.image import atomic_write, check_output_dir, open_image
 from texture_nets.nets.checkpoint import CheckpointError, CheckpointInfo, read_checkpoint
 from texture_nets.precision import trainer_precision
+from texture_nets.training.logs import RunCSVLogger
 from texture_nets.training.callbacks import (
     AtomicCheckpointIO,
     FinalCheckpoint,
@@ -176,7 +177,7 @@ def make_loggers(config: TrainConfig, out: Path) -> list[Logger]:
             raise ConfigError(
                 "--logger tensorboard needs tensorboard: pip install 'texture-nets[tensorboard]'"
             ) from error
-    return [CSVLogger(str(out), name="logs", version="")]
+    return [RunCSVLogger(str(out))]
 
 
 def make_callbacks(config: TrainConfig, out: Path) -> list[Callback]:
