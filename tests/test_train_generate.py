@@ -25,9 +25,9 @@ from texture_nets.cli import generate as generate_cli
 from texture_nets.cli import train as train_cli
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.training import fit
-from texture_nets.training.logs import RunCSVLogger
 from texture_nets.training import module as module_lib
 from texture_nets.training.config_files import make_config
+from texture_nets.training.logs import RunCSVLogger
 from texture_nets.training.module import TextureNetsModule, average_of
 
 TINY = [

@@ -36,7 +36,6 @@ from texture_nets.errors import UserError, sigterm_as_interrupt
 from texture_nets.image import atomic_write, check_output_dir, open_image
 from texture_nets.nets.checkpoint import CheckpointError, CheckpointInfo, read_checkpoint
 from texture_nets.precision import trainer_precision
-from texture_nets.training.logs import RunCSVLogger
 from texture_nets.training.callbacks import (
     AtomicCheckpointIO,
     FinalCheckpoint,
@@ -51,6 +50,7 @@ from texture_nets.training.callbacks import (
 from texture_nets.training.config import ConfigError, TrainConfig
 from texture_nets.training.config_files import code_defaults, load_yaml, make_config, mode_file
 from texture_nets.training.data import NoiseDataModule, PhotoDataModule, photo_split
+from texture_nets.training.logs import RunCSVLogger
 from texture_nets.training.module import TextureNetsModule
 
 log = logging.getLogger("texture_nets")
