@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -139,7 +139,7 @@ class JohnsonNet(nn.Module):
         self.to_rgb = _conv(c, 3, 9)
         if config.photo_skip:  # the untrained network returns the photo, as Gatys starts
             nn.init.zeros_(self.to_rgb.weight)
-            nn.init.zeros_(self.to_rgb.bias)
+            nn.init.zeros_(cast(Tensor, self.to_rgb.bias))
 
     def forward(self, content: Tensor) -> Tensor:
         height, width = content.shape[-2:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 
+from lightning.fabric.loggers.csv_logs import _ExperimentWriter as _FabricExperimentWriter
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
@@ -46,7 +47,7 @@ class RunCSVLogger(CSVLogger):
 
     @property
     @rank_zero_experiment  # other DDP ranks get a writer that does nothing, as Lightning's
-    def experiment(self) -> ExperimentWriter:
+    def experiment(self) -> _FabricExperimentWriter:
         if self._experiment is None:
             self._fs.makedirs(self.root_dir, exist_ok=True)
             self._experiment = ContinuedWriter(log_dir=self.log_dir)

@@ -132,11 +132,15 @@ def transform_in_bands(
         raise ValueError(f"input {width}x{height} is too small: at least {network.min_side} px")
     runner = BandRunner(storage, content.device, None, max_rows, on_band)
     padded = pad_to_multiple(content, STRIDE)
-    return _walk_johnson(network, Given(padded), runner).data[..., :height, :width]
+    skip = photo_logit(padded) if network.config.photo_skip else None
+    return _walk_johnson(network, Given(padded), runner, skip).data[..., :height, :width]
 
 
-def _walk_johnson(network: JohnsonNet, content: Given, runner: BandRunner) -> Output:
-    """The layers of ``JohnsonNet.transform`` in order; every convolution reflect-pads."""
+def _walk_johnson(
+    network: JohnsonNet, content: Map, runner: BandRunner, skip: Tensor | None = None
+) -> Output:
+    """The layers of ``JohnsonNet.transform`` in order; every convolution reflect-pads;
+    ``skip``: the padded photo's logit (``photo_skip``; a counting run needs none)."""
 
     def conv_norm(layers: Sequence[nn.Module], source: Map, slope: float | None) -> Map:
         conv, norm = layers[0], layers[1]
@@ -144,7 +148,7 @@ def _walk_johnson(network: JohnsonNet, content: Given, runner: BandRunner) -> Ou
         stored, moments = runner.conv(conv, source, "reflect")
         return normalised(stored, norm, moments, slope)
 
-    x: Map = content
+    x = content
     for block in network.encoder.children():
         x = conv_norm(list(block.children()), x, 0.0)  # conv, norm, ReLU
     for residual in network.residuals.children():
@@ -156,7 +160,6 @@ def _walk_johnson(network: JohnsonNet, content: Given, runner: BandRunner) -> Ou
         _, _, height, width = x.shape
         x = conv_norm(layers, Upsampled(x, 2 * height, 2 * width), 0.0)
     batch, _, height, width = x.shape
-    skip = photo_logit(content.data) if network.config.photo_skip else None
     image = Output((batch, 3, height, width), runner.device, skip)
     runner.conv(network.to_rgb, x, "reflect", out=image)
     return image
