@@ -286,13 +286,15 @@ def run_part(name: str, part: Part, args: argparse.Namespace) -> None:
             if args.config and config != args.config:
                 continue
             out = STUDY / "runs" / name / style.stem / f"{config}.json"
-            if out.is_file() and json.loads(out.read_text())["points"][-1]["step"] >= part.steps:
+            done = out.is_file() and json.loads(out.read_text())["points"][-1]["step"] >= part.steps
+            if done and not args.score_only:
                 continue
             all_flags = [*part.fixed, *flags]
             settings = run_settings(style, all_flags)
             run = args.work / name / style.stem / config
             print(f"[{name}] {style.stem} {config}: {part.steps} steps", flush=True)
-            train(style, flags, part, run, args.descriptor, args.max_minutes)
+            if not args.score_only:
+                train(style, flags, part, run, args.descriptor, args.max_minutes)
             if args.train_only:
                 continue
             descriptor, _ = load_descriptor(args.descriptor, settings)
@@ -455,9 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", action="store_true", help="only write the report")
     parser.add_argument("--descriptor", default="auto")
     parser.add_argument("--config", help="only this config of the part (runs on two cores)")
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--train-only", action="store_true", help="train, leave scoring to a later sitting"
     )
+    only.add_argument("--score-only", action="store_true", help="score the runs as they are")
     parser.add_argument(
         "--max-minutes", type=float, default=1e6,
         help="stop training after this many minutes of this sitting and score what is there "
