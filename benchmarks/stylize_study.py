@@ -99,6 +99,7 @@ PARTS = {
         configs={
             "j128-sw1-skip": [*JOHNSON_128, "--style-weight", "1", "--photo-skip"],
             "j128-sw1-lr3e-3": [*JOHNSON_128, "--style-weight", "1", "--lr", "0.003"],
+            "j128-sw1-lr1e-2": [*JOHNSON_128, "--style-weight", "1", "--lr", "0.01"],
         },
         styles=("vangogh_starry_night.jpg",),
         steps=1000,
