@@ -412,13 +412,24 @@ def part_curve(part: str, runs: list[dict[str, Any]]) -> Path:
     return plot_curves(curves, path, f"stylize study, part {part}", "training step", "over Gatys")
 
 
+SEEN = {  # what the grids show (they cannot be committed), per part
+    "long": "By eye at 512 px: the network turns the whole photo Starry-Night blue with even "
+    "diagonal hatching and loses the photo's detail; Gatys keeps the photo's colours and objects "
+    "and puts swirls into its flat areas (water, sky). Both distances are flat from 2000 steps.",
+    "paint": "By eye: lr 3e-3 and 1e-2 paint as the `long` run does at the same step (a blue "
+    "filter with hatching); with `--photo-skip` the output stays the photo with a blue tint "
+    "after 449 steps (content at Gatys', style at 11x): starting from the photo, the network "
+    "has not learned to leave it in this budget.",
+}
+
+
 def write_report(work: Path) -> None:
     """docs/stylize.md: per part the final scores, the curve (table and plot) and where the
     grid of pictures is (not committed: the held-out photos are research-only)."""
     sections = [
         "# Stylizers against Gatys: the stylize study",
         "",
-        f"`python -m benchmarks.stylize_study --part NAME` ({__name__.split('.')[-1]}.py): "
+        f"`python -m benchmarks.stylize_study --part NAME` ({Path(__file__).name}): "
         f"stylizers trained on BSDS500 `content/train`, scored on the first {PHOTOS} photos of "
         f"`content/val` at {SIDE} px against Gatys ({ITERATIONS} L-BFGS iterations, the run's "
         "own objective, same descriptor, weights and size). Distances by the evaluator: the "
@@ -436,8 +447,9 @@ def write_report(work: Path) -> None:
         sections += [
             f"## Part `{name}`",
             "",
-            f"Machine: {'; '.join(machines)}.",
+            "; ".join(machines),
             "",
+            *([SEEN[name], ""] if name in SEEN else []),
             *part_tables(runs),
             "",
             f"![{name}: distances over Gatys' against steps](images/stylize/{curve.name})",
