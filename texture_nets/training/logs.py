@@ -30,12 +30,15 @@ class ContinuedWriter(ExperimentWriter):
         if self._earlier is not None and self.metrics:
             first = min(int(row["step"]) for row in self.metrics)
             kept = [row for row in self._earlier if int(float(row["step"])) < first]
-            self.metrics_keys = sorted(set().union(*kept)) if kept else []
-            with self._fs.open(self.metrics_file_path, "w", newline="") as file:
-                writer = csv.DictWriter(file, fieldnames=self.metrics_keys)
-                writer.writeheader()
-                writer.writerows(kept)
             self._earlier = None
+            if not kept:  # nothing to keep: the file starts afresh, as Lightning's would
+                self._fs.rm_file(self.metrics_file_path)
+            else:
+                self.metrics_keys = sorted(set().union(*kept))
+                with self._fs.open(self.metrics_file_path, "w", newline="") as file:
+                    writer = csv.DictWriter(file, fieldnames=self.metrics_keys)
+                    writer.writeheader()
+                    writer.writerows(kept)
         super().save()
 
 
