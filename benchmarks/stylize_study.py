@@ -55,7 +55,7 @@ from texture_nets.precision import bf16_fast
 
 SIDE = 512  # the size of use: held-out photos' longer side (the demo's default)
 PHOTOS = 2  # held-out photos scored per style (the first of content/val, sorted): Gatys at
-# 512 px costs about 4.6 min a photo on a 2-core CPU
+# 512 px costs 5-15 min a photo on a 2-core CPU (15 on an AVX2-only one)
 ITERATIONS = 300  # Gatys' L-BFGS iterations (the issue's reference)
 STUDY = RESULTS / "stylize_study"
 EVAL_LAYERS = DEFAULT_STYLE_LAYERS
@@ -488,7 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config and args.config not in PARTS[args.part].configs:
+        parser.error(
+            f"--config {args.config}: part {args.part} has {', '.join(PARTS[args.part].configs)}"
+        )
     if not args.report:
         run_part(args.part, PARTS[args.part], args)
     write_report(args.work)
