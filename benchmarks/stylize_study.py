@@ -106,6 +106,15 @@ PARTS = {
         snapshots=2,
         fixed=["--lr", "0.001"],
     ),
+    # the receptive field: a third stride-2 stage doubles it (about 110 -> 205 px; swirls at
+    # 512 px are 50-100 px), against `long` at 1000 and 2000 steps (same lr and schedule)
+    "field": Part(
+        configs={"j128-sw1-d3": [*JOHNSON_128, "--style-weight", "1", "--downsamples", "3"]},
+        styles=("vangogh_starry_night.jpg",),
+        steps=2000,
+        snapshots=2,
+        fixed=["--lr", "0.001"],
+    ),
 }
 
 

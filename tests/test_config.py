@@ -186,6 +186,12 @@ def test_later_layers_win() -> None:
             "random_size_min 24 is too small for relu5_1",
         ),
         ({"accumulate_grad_batches": 2, "strategy": "deepspeed"}, "not deepspeed"),
+        ({"mode": "stylize", "generator": "johnson", "downsamples": 5}, "downsamples must be in"),
+        # three stride-2 stages: the deepest maps keep 2x2 pixels from 16 px crops
+        (
+            {"mode": "stylize", "generator": "johnson", "downsamples": 3, "image_size": 15},
+            "image_size must be at least 16 for johnson",
+        ),
     ],
 )
 def test_invalid_values(overrides: dict[str, Any], message: str) -> None:

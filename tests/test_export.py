@@ -70,6 +70,7 @@ RANDOM_NETWORKS = {
     "johnson-1block-batchnorm": JohnsonConfig(channels=8, residual_blocks=1, norm="batch"),
     "johnson-3blocks-16ch": JohnsonConfig(channels=16, residual_blocks=3),
     "johnson-photo-skip": JohnsonConfig(channels=8, residual_blocks=1, photo_skip=True),
+    "johnson-3downsamples": JohnsonConfig(channels=4, residual_blocks=1, downsamples=3),
 }
 
 

@@ -22,6 +22,7 @@ CONFIGS: list[NetworkConfig] = [
     GeneratorConfig(num_scales=3, channels=2),
     GeneratorConfig(num_scales=3, channels=2, noise_depth=0, content_channels=3),
     JohnsonConfig(channels=2, residual_blocks=1),
+    JohnsonConfig(channels=2, residual_blocks=1, downsamples=3),
 ]
 
 

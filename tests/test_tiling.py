@@ -37,6 +37,7 @@ CASES = [
     ),
     (JohnsonConfig(channels=4, residual_blocks=2), (90, 131), True),
     (JohnsonConfig(channels=4, residual_blocks=1, norm="batch"), (41, 30), True),
+    (JohnsonConfig(channels=2, residual_blocks=1, downsamples=3), (75, 53), True),
 ]
 
 

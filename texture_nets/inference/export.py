@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from texture_nets.errors import UserError
-from texture_nets.nets.johnson import STRIDE, JohnsonNet, pad_to_multiple
+from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet, pad_to_multiple
 from texture_nets.nets.networks import Network, as_multiscale
 from texture_nets.nets.ulyanov import Generator, make_inputs, pyramid_sizes
 
@@ -59,7 +59,8 @@ def example_inputs(network: Network, height: int = 64, width: int = 96) -> list[
         noise = [torch.rand(1, config.noise_depth, h, w) for h, w in sizes]
         content = torch.rand(1, 3, height, width) if config.content_channels else None
         return make_inputs(config, noise, content)
-    return [pad_to_multiple(torch.rand(1, 3, height, width), STRIDE)]
+    assert isinstance(network.config, JohnsonConfig)
+    return [pad_to_multiple(torch.rand(1, 3, height, width), network.config.stride)]
 
 
 def export_onnx(network: Network, path: str | Path) -> Path:
@@ -131,6 +132,7 @@ class OnnxNetwork(nn.Module):
             return torch.from_numpy(self.session.run(None, feeds)[0])
         assert isinstance(inputs, Tensor)
         height, width = inputs.shape[-2:]
-        padded = pad_to_multiple(inputs.float().cpu(), STRIDE)
+        assert isinstance(self.config, JohnsonConfig)
+        padded = pad_to_multiple(inputs.float().cpu(), self.config.stride)
         result = self.session.run(None, {self.names[0]: padded.numpy()})[0]
         return torch.from_numpy(result)[..., :height, :width]

@@ -1,13 +1,15 @@
 """Johnson et al.'s image transformation network (Perceptual Losses, ECCV 2016, supp. Table 1).
 
 9x9 conv (32) -> two 3x3 stride-2 convs (64, 128) -> N residual blocks (128) -> two
-upsampling stages -> 9x9 conv to RGB. Following Ulyanov et al.'s instance normalisation (2016)
-and Odena et al.'s "Deconvolution and Checkerboard Artifacts" (2016), normalisation is instance
-norm and upsampling is nearest-neighbour x2 followed by a 3x3 conv (no transposed convs). Every
-convolution reflect-pads its input. A sigmoid keeps the output in [0, 1] (the input is [0, 1]).
+upsampling stages -> 9x9 conv to RGB. ``downsamples`` sets the number of stride-2 stages (each
+doubles the channels; one more doubles the receptive field at the same cost per pixel).
+Following Ulyanov et al.'s instance normalisation (2016) and Odena et al.'s "Deconvolution and
+Checkerboard Artifacts" (2016), normalisation is instance norm and upsampling is
+nearest-neighbour x2 followed by a 3x3 conv (no transposed convs). Every convolution
+reflect-pads its input. A sigmoid keeps the output in [0, 1] (the input is [0, 1]).
 
-Any input size works: the input is reflect-padded to a multiple of 4 (the total stride) and the
-output cropped back to the input's size.
+Any input size works: the input is reflect-padded to a multiple of the total stride (4 by
+default) and the output cropped back to the input's size.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from torch import Tensor, nn
 from texture_nets.nets.ulyanov import norm_layer
 
 JOHNSON_NORMS = ("instance", "batch")
-STRIDE = 4  # two stride-2 convolutions
-MIN_SIDE = 8  # the 128-channel maps must keep at least 2x2 pixels (instance norm, reflect pad)
 _SKIP_EPS = 1e-3  # photo_skip clamps the photo to [eps, 1 - eps] (a black pixel stays black)
 
 
@@ -34,6 +34,7 @@ class JohnsonConfig:
 
     channels: int = 32
     residual_blocks: int = 5
+    downsamples: int = 2  # stride-2 stages (Johnson's two)
     norm: str = "instance"
     photo_skip: bool = False  # paint on the photo: output = sigmoid(logit(photo) + change)
 
@@ -45,6 +46,8 @@ class JohnsonConfig:
             raise ValueError(f"channels must be >= 1, got {self.channels}")
         if self.residual_blocks < 0:
             raise ValueError(f"residual_blocks must be >= 0, got {self.residual_blocks}")
+        if not 2 <= self.downsamples <= 4:
+            raise ValueError(f"downsamples must be in 2..4, got {self.downsamples}")
         if self.norm not in JOHNSON_NORMS:
             raise ValueError(f"unknown norm {self.norm!r}; choose one of {JOHNSON_NORMS}")
 
@@ -52,9 +55,15 @@ class JohnsonConfig:
         return asdict(self)
 
     @property
+    def stride(self) -> int:
+        """The total stride: inputs are padded to a multiple of it."""
+        return int(2**self.downsamples)
+
+    @property
     def min_side(self) -> int:
-        """The smallest image side the network can process."""
-        return MIN_SIDE
+        """The smallest image side the network can process: the deepest maps keep at least
+        2x2 pixels (instance norm, reflect pad)."""
+        return 2 * self.stride
 
     def noise(
         self,
@@ -126,29 +135,33 @@ class JohnsonNet(nn.Module):
     def __init__(self, config: JohnsonConfig) -> None:
         super().__init__()
         self.config = config
-        c, norm = config.channels, config.norm
+        norm, stages = config.norm, range(config.downsamples)
+        widths = [config.channels * 2**k for k in range(config.downsamples + 1)]
         self.encoder = nn.Sequential(
-            _conv_norm_relu(3, c, 9, norm),
-            _conv_norm_relu(c, 2 * c, 3, norm, stride=2),
-            _conv_norm_relu(2 * c, 4 * c, 3, norm, stride=2),
+            _conv_norm_relu(3, widths[0], 9, norm),
+            *(_conv_norm_relu(widths[k], widths[k + 1], 3, norm, stride=2) for k in stages),
         )
         self.residuals = nn.Sequential(
-            *(ResidualBlock(4 * c, norm) for _ in range(config.residual_blocks))
+            *(ResidualBlock(widths[-1], norm) for _ in range(config.residual_blocks))
         )
-        self.decoder = nn.Sequential(Upsample(4 * c, 2 * c, norm), Upsample(2 * c, c, norm))
-        self.to_rgb = _conv(c, 3, 9)
+        self.decoder = nn.Sequential(
+            *(Upsample(widths[k + 1], widths[k], norm) for k in reversed(stages))
+        )
+        self.to_rgb = _conv(widths[0], 3, 9)
         if config.photo_skip:  # the untrained network returns the photo, as Gatys starts
             nn.init.zeros_(self.to_rgb.weight)
             nn.init.zeros_(cast(Tensor, self.to_rgb.bias))
 
     def forward(self, content: Tensor) -> Tensor:
         height, width = content.shape[-2:]
-        if min(height, width) < MIN_SIDE:
-            raise ValueError(f"input {width}x{height} is too small: at least {MIN_SIDE} px a side")
-        return self.transform(pad_to_multiple(content, STRIDE))[..., :height, :width]
+        if min(height, width) < self.min_side:
+            raise ValueError(
+                f"input {width}x{height} is too small: at least {self.min_side} px a side"
+            )
+        return self.transform(pad_to_multiple(content, self.config.stride))[..., :height, :width]
 
     def transform(self, content: Tensor) -> Tensor:
-        """The network proper, on sides that are multiples of ``STRIDE`` (what ONNX exports:
+        """The network proper, on sides that are multiples of the stride (what ONNX exports:
         the padding's size depends on the input's, so it stays outside the graph)."""
         x = self.decoder(self.residuals(self.encoder(content)))
         change = self.to_rgb(x)

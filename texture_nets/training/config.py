@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from texture_nets.errors import UserError
-from texture_nets.nets.johnson import MIN_SIDE as JOHNSON_MIN_SIDE
 from texture_nets.nets.johnson import JohnsonConfig
 from texture_nets.nets.networks import ARCHITECTURES, NetworkConfig
 from texture_nets.nets.ulyanov import NORMS, PADDINGS, GeneratorConfig, min_image_size
@@ -121,6 +120,11 @@ class TrainConfig:
     )
     noise_depth: int = _key(3, "noise channels per scale (ulyanov; 0: none, stylize mode)")
     residual_blocks: int = _key(5, "residual blocks (johnson)")
+    downsamples: int = _key(
+        2,
+        "johnson: stride-2 stages before the residual blocks (each one more doubles the "
+        "receptive field at the same cost per pixel)",
+    )
     photo_skip: bool = _key(
         False,
         "johnson: the network paints on the photo (adds its change to the photo's logit, "
@@ -216,7 +220,10 @@ class TrainConfig:
     @property
     def johnson_config(self) -> JohnsonConfig:
         return JohnsonConfig(
-            residual_blocks=self.residual_blocks, norm=self.norm, photo_skip=self.photo_skip
+            residual_blocks=self.residual_blocks,
+            downsamples=self.downsamples,
+            norm=self.norm,
+            photo_skip=self.photo_skip,
         )
 
     @property
@@ -303,8 +310,10 @@ class TrainConfig:
         if self.generator == "johnson":
             if self.mode != "stylize":
                 raise ConfigError("the johnson generator transforms photos: use it with --style")
-            if self.image_size < JOHNSON_MIN_SIDE:
-                raise ConfigError(f"image_size must be at least {JOHNSON_MIN_SIDE} for johnson")
+            if not 2 <= self.downsamples <= 4:
+                raise ConfigError(f"downsamples must be in 2..4, got {self.downsamples}")
+            if self.image_size < (min_side := self.johnson_config.min_side):
+                raise ConfigError(f"image_size must be at least {min_side} for johnson")
         else:
             min_size = min_image_size(self.num_scales)
             if self.image_size < min_size:

@@ -24,7 +24,6 @@ from texture_nets.inference.bands.executor import (
 )
 from texture_nets.inference.bands.storage import Map, Storage
 from texture_nets.nets.johnson import (
-    STRIDE,
     JohnsonNet,
     ResidualBlock,
     pad_to_multiple,
@@ -65,7 +64,8 @@ def band_count(
     calls) for an output of this size."""
     runner = CountingRunner(None, max_rows, torch.device(device))
     if isinstance(network, JohnsonNet):
-        padded = (batch, 3, -(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE)
+        stride = network.config.stride
+        padded = (batch, 3, -(-height // stride) * stride, -(-width // stride) * stride)
         _walk_johnson(network, Shaped(padded), runner)
         return runner.count
     config = network.config
@@ -131,7 +131,7 @@ def transform_in_bands(
     if min(height, width) < network.min_side:
         raise ValueError(f"input {width}x{height} is too small: at least {network.min_side} px")
     runner = BandRunner(storage, content.device, None, max_rows, on_band)
-    padded = pad_to_multiple(content, STRIDE)
+    padded = pad_to_multiple(content, network.config.stride)
     skip = photo_logit(padded) if network.config.photo_skip else None
     return _walk_johnson(network, Given(padded), runner, skip).data[..., :height, :width]
 
