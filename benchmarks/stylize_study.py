@@ -115,6 +115,16 @@ PARTS = {
         snapshots=2,
         fixed=["--lr", "0.001"],
     ),
+    # the whole picture's statistics: the batch is 4 crops of one photo and the style loss
+    # pools their Grams (alone, every 128 px crop must hold all of the painting's strokes and
+    # colours, so the network paints one even texture everywhere), against `long` as above
+    "pool": Part(
+        configs={"j128-sw1-pool4": [*JOHNSON_128, "--style-weight", "1", "--crops-per-photo", "4"]},
+        styles=("vangogh_starry_night.jpg",),
+        steps=2000,
+        snapshots=2,
+        fixed=["--lr", "0.001"],
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from texture_nets.objective.losses import (
     content_loss,
     gram_matrix,
     nearest_neighbour_entropy,
+    pool_crops,
     relative_squared_error,
     shifted_gram,
     style_layer_loss,
@@ -348,6 +349,35 @@ def test_texture_loss_gram_invariance_through_tiling(rng: torch.Generator) -> No
     loss.set_style([f])
     tiled = {k: v.repeat(1, 1, 2, 2) for k, v in f.items()}
     assert float(loss(tiled).total) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_pooled_crops_have_the_mean_gram_of_their_group(rng: torch.Generator) -> None:
+    """``pool_crops``: each group of consecutive maps becomes one map whose Gram is the mean
+    of the group's Grams (a wrong reshape would mix channels or groups)."""
+    x = feats(rng, 6, 4, 3, 5)
+    pooled = pool_crops(x, 3)
+    assert pooled.shape == (2, 4, 9, 5)
+    for group in range(2):
+        mean = gram_matrix(x[3 * group : 3 * group + 3]).mean(0)
+        torch.testing.assert_close(gram_matrix(pooled)[group], mean, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="groups of 4"):
+        pool_crops(x, 4)
+
+
+def test_crops_of_one_photo_match_the_style_together_not_alone(rng: torch.Generator) -> None:
+    """Two crops that each hold one half of the example (different statistics) are far from
+    its Gram alone and match it pooled (``crops_per_photo`` 2); every crop of a group gets
+    the group's loss."""
+    example = {"a": feats(rng, 1, 4, 6, 8)}
+    example["a"][..., :4] *= 3.0  # the halves differ
+    loss = TextureLoss({"a": 1.0})
+    loss.set_style([example])
+    halves = {"a": torch.cat([example["a"][..., :4], example["a"][..., 4:]])}
+    alone = loss.per_sample(halves)["style/a"]
+    pooled = loss.per_sample(halves, crops_per_photo=2)["style/a"]
+    assert alone.min() > 0.1
+    torch.testing.assert_close(pooled, torch.zeros(2), atol=1e-6, rtol=0)
+    assert float(loss(halves, crops_per_photo=2).total) < 1e-6 < float(loss(halves).total)
 
 
 def test_texture_loss_batch_equals_per_sample(rng: torch.Generator) -> None:

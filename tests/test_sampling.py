@@ -20,10 +20,16 @@ from texture_nets.training.sampling import PhotoStream, ShardedEpochSampler, cro
 
 
 def stream(
-    size: int, rank: int, world: int, batch: int, done: int = 0, accumulate: int = 1
+    size: int,
+    rank: int,
+    world: int,
+    batch: int,
+    done: int = 0,
+    accumulate: int = 1,
+    crops: int = 1,
 ) -> PhotoStream:
     epochs = ShardedEpochSampler(size, rank, world, batch, True, seed=3, accumulate=accumulate)
-    return PhotoStream(epochs, batch, lambda: done)
+    return PhotoStream(epochs, batch, lambda: done, crops)
 
 
 @pytest.mark.parametrize("world", [1, 2])
@@ -59,6 +65,24 @@ def test_the_epoch_follows_the_step_with_accumulation() -> None:
     """With 2 batches per step the stream starts at step x 2 batches (``batches_done``)."""
     full = list(stream(10, 0, 1, 2, accumulate=2))
     assert list(stream(10, 0, 1, 2, done=3 * 2, accumulate=2)) == full[3 * 2 * 2 :]
+
+
+def test_crops_per_photo_come_in_a_row_and_resume_exactly() -> None:
+    """``crops_per_photo`` 2: each photo of the one-crop order twice in a row with two
+    distinct keys (the first the one-crop key), batches of whole photos, and a stream
+    started ``done`` batches in continues the straight one."""
+    single = list(stream(7, 0, 1, 4))
+    double = list(stream(7, 0, 1, 4, crops=2))
+    assert len(double) == 2 * len(single)
+    assert [photo for photo, _ in double[::2]] == [photo for photo, _ in single]
+    assert [photo for photo, _ in double[1::2]] == [photo for photo, _ in single]
+    assert [key for _, key in double[::2]] == [key for _, key in single]
+    assert len({key for _, key in double}) == len(double)
+    per_epoch = -(-len(double) // 4)
+    for done in (1, 3, per_epoch - 1):
+        assert list(stream(7, 0, 1, 4, done, crops=2)) == double[4 * done :]
+    with pytest.raises(ValueError, match="must divide the batch"):
+        stream(7, 0, 1, 4, crops=3)
 
 
 def test_crops_are_placed_by_their_key_alone(tmp_path: Path) -> None:
@@ -99,3 +123,19 @@ def test_the_batches_do_not_depend_on_the_loader_workers(tmp_path: Path) -> None
 
     for one, two in zip(batches(0), batches(2), strict=True):
         assert torch.equal(one, two)
+
+
+def test_a_batch_holds_crops_per_photo_crops_of_each_photo(tmp_path: Path) -> None:
+    """``crops_per_photo`` 2 through the data module: a batch of 4 is two crops of one photo,
+    then two of the next in the photo order (photos of one flat colour each, so crops of a
+    photo are equal)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k in range(3):
+        Image.new("RGB", (40, 30), (60 * k, 100, 200 - 60 * k)).save(folder / f"p{k}.png")
+    split = photo_split(str(folder), None, 0, seed=0)
+    data = PhotoDataModule(split, 16, batch_size=4, num_workers=0, seed=1, crops_per_photo=2)
+    batches = list(iter(data.train_dataloader()))[:3]
+    for batch in batches:
+        assert torch.equal(batch[0], batch[1]) and torch.equal(batch[2], batch[3])
+    assert not torch.equal(batches[0][0], batches[0][2])  # the first two of a shuffle

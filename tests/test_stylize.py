@@ -243,6 +243,16 @@ def test_missing_folder_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert "no such directory" in capsys.readouterr().err
 
 
+def test_training_with_crops_per_photo_pools_a_photo_s_crops(tmp_path: Path) -> None:
+    """``--crops-per-photo 2``: trains and records the key; a batch it does not divide is a
+    one-line error."""
+    code, log = train(tmp_path / "run", "--crops-per-photo", "2", "--batch-size", "4")
+    assert code == 0, log
+    assert read_checkpoint(tmp_path / "run").config["crops_per_photo"] == 2
+    code, _ = train(tmp_path / "bad", "--crops-per-photo", "3", "--batch-size", "4")
+    assert code == 2
+
+
 def test_johnson_checkpoint(johnson_run: Path) -> None:
     info = read_checkpoint(johnson_run, expect_mode="stylize")
     assert info.architecture == "johnson"

@@ -70,6 +70,17 @@ def shifted_gram(features: Tensor, shift: int, axis: int) -> Tensor:
     return torch.bmm(here, there.transpose(1, 2)) / here.shape[-1]
 
 
+def pool_crops(features: Tensor, crops: int) -> Tensor:
+    """(B, C, H, W) -> (B / crops, C, crops * H, W): every ``crops`` consecutive maps (crops of
+    one photo) stacked into one, whose Gram is the mean of theirs: statistics of the photo,
+    not of each crop."""
+    batch, channels, height, width = features.shape
+    if crops < 1 or batch % crops:
+        raise ValueError(f"a batch of {batch} does not split into groups of {crops} crops")
+    grouped = features.reshape(batch // crops, crops, channels, height, width).transpose(1, 2)
+    return grouped.reshape(batch // crops, channels, crops * height, width)
+
+
 def style_layer_loss(features: Tensor, target_gram: Tensor) -> Tensor:
     """Per-sample relative Gram distance for one layer; ``target_gram`` is (C, C) or (B, C, C)."""
     return relative_squared_error(gram_matrix(features), target_gram)
@@ -277,10 +288,16 @@ class TextureLoss(nn.Module):
         features: Mapping[str, Tensor],
         content_targets: Mapping[str, Tensor] | None = None,
         images: Tensor | None = None,
+        crops_per_photo: int = 1,
     ) -> dict[str, Tensor]:
-        """Unweighted per-layer losses, each of shape (B,), keyed ``style/<layer>`` etc."""
+        """Unweighted per-layer losses, each of shape (B,), keyed ``style/<layer>`` etc.;
+        ``crops_per_photo``: the style loss of every such group of consecutive images is
+        computed on their pooled features (``pool_crops``), and given to each of them."""
         out = {
-            f"style/{name}": self.style_layer(name, features[name]) for name in self.style_layers
+            f"style/{name}": self.style_layer(
+                name, pool_crops(features[name], crops_per_photo)
+            ).repeat_interleave(crops_per_photo)
+            for name in self.style_layers
         }
         for name in self.shift_layers:
             out[f"shift/{name}"] = self.shift_layer(name, features[name])
@@ -298,8 +315,9 @@ class TextureLoss(nn.Module):
         features: Mapping[str, Tensor],
         content_targets: Mapping[str, Tensor] | None = None,
         images: Tensor | None = None,
+        crops_per_photo: int = 1,
     ) -> LossTerms:
-        parts = self.per_sample(features, content_targets, images)
+        parts = self.per_sample(features, content_targets, images, crops_per_photo)
         terms = {f"raw/{name}": value.mean().detach() for name, value in parts.items()}
         groups = {  # term: (its weight, {per-sample part: its layer weight})
             "style": (self.style_weight, {f"style/{n}": w for n, w in self.style_layers.items()}),

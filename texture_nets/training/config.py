@@ -136,6 +136,13 @@ class TrainConfig:
     )
     # optimisation
     image_size: int = _key(256, "side of the generated training images (stylize: of the crops)")
+    crops_per_photo: int = _key(
+        1,
+        "stylize mode: crops a batch takes from each training photo; the style loss pools "
+        "their Gram statistics, so the crops together match the painting as the whole picture "
+        "does when used (alone, every crop must hold all of the painting's strokes); divides "
+        "batch_size",
+    )
     photo_size: int = _key(
         0,
         "stylize mode: longer side the training photos are resized to before their random "
@@ -321,6 +328,13 @@ class TrainConfig:
                     f"image_size {self.image_size} is too small for {self.num_scales} scales "
                     f"(the coarsest would be under 2 px); use at least {min_size} or fewer scales"
                 )
+        if self.crops_per_photo < 1 or self.batch_size % self.crops_per_photo:
+            raise ConfigError(
+                f"crops_per_photo must divide batch_size {self.batch_size}, "
+                f"got {self.crops_per_photo}"
+            )
+        if self.crops_per_photo > 1 and self.mode != "stylize":
+            raise ConfigError("crops_per_photo is for stylize mode (crops of training photos)")
         if self.random_size_min:
             self.validate_random_sizes()
         if self.mode == "texture" and self.noise_depth == 0:

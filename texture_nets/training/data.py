@@ -274,8 +274,10 @@ class PhotoDataModule(pl.LightningDataModule):
         seed: int = 0,
         accumulate: int = 1,
         photo_size: int = 0,
+        crops_per_photo: int = 1,
     ) -> None:
         super().__init__()
+        self.crops_per_photo = crops_per_photo  # consecutive crops of one training photo
         self.accumulate = accumulate  # batches per optimizer step: epochs hold whole steps
         self.seed = seed  # of the photo order and crops (sampling.PhotoStream)
         self.split = split
@@ -318,7 +320,9 @@ class PhotoDataModule(pl.LightningDataModule):
             )
             sampler = epochs
             if shuffle:  # photos and crops from (seed, step): resumes are exact
-                sampler = PhotoStream(epochs, self.batch_size, self._batches_done)
+                sampler = PhotoStream(
+                    epochs, self.batch_size, self._batches_done, self.crops_per_photo
+                )
                 loader = PhotoLoader
         return loader(
             dataset,

@@ -237,6 +237,7 @@ def make_data(config: TrainConfig) -> pl.LightningDataModule:
         seed=config.seed,
         accumulate=config.accumulate_grad_batches,
         photo_size=config.photo_size,
+        crops_per_photo=config.crops_per_photo,
     )
     data.check_readable()
     log.info(

@@ -253,7 +253,9 @@ class TextureNetsModule(pl.LightningModule):
         if self.generator_average is not None:
             self.generator_average.update_parameters(self.generator)
 
-    def compute_loss(self, images: Tensor, content: Tensor | None = None) -> LossTerms:
+    def compute_loss(
+        self, images: Tensor, content: Tensor | None = None, crops_per_photo: int = 1
+    ) -> LossTerms:
         content_targets = None
         if content is not None and self.config.content_layers:
             with torch.no_grad():
@@ -268,7 +270,7 @@ class TextureNetsModule(pl.LightningModule):
                 for name, f in features.items()
             }
         with fp32_region(images.device):
-            result = self.loss(styled, content_targets, at_least_fp32(images))
+            result = self.loss(styled, content_targets, at_least_fp32(images), crops_per_photo)
             if self.config.diversity_weight and images.shape[0] >= 2:
                 entropy = nearest_neighbour_entropy(features[self.config.diversity_layer])
                 terms = {**result.terms, "diversity": entropy.detach()}
@@ -289,7 +291,9 @@ class TextureNetsModule(pl.LightningModule):
             noise = self.step_noise(step, content.shape[0], height, width, None, accumulated)
         images = self.generate(noise, content)
         self.loss.draw(step)  # the step's sliced Wasserstein directions (swd)
-        result = self.compute_loss(images, content)
+        # stylize: a batch is crops_per_photo crops of each of its photos, in a row
+        crops = self.config.crops_per_photo if content is not None else 1
+        result = self.compute_loss(images, content, crops)
         if not torch.isfinite(result.total):
             terms = ", ".join(f"{k}={v.item():.4g}" for k, v in result.terms.items())
             raise FloatingPointError(

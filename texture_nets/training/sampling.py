@@ -9,6 +9,7 @@ every process takes its own shard of each epoch (``ShardedEpochSampler``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -86,10 +87,11 @@ class ShardedEpochSampler(Sampler[int]):
         return self.total // self.world
 
 
-def crop_key(seed: int, epoch: int, position: int) -> int:
-    """The seed of the crop of the ``position``-th photo of ``epoch`` (its place in the epoch's
-    order before dealing, so every process's crops differ), mixed by NumPy's ``SeedSequence``."""
-    entropy = [seed % 2**63, epoch, position]
+def crop_key(seed: int, epoch: int, position: int, crop: int = 0) -> int:
+    """The seed of the ``crop``-th crop of the ``position``-th photo of ``epoch`` (its place in
+    the epoch's order before dealing, so every process's crops differ), mixed by NumPy's
+    ``SeedSequence``."""
+    entropy = [seed % 2**63, epoch, position, *([crop] if crop else [])]
     return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 1)
 
 
@@ -102,6 +104,9 @@ class PhotoStream(Sampler[tuple[int, int]]):
     checkpoint): the epoch it falls in and the batch within it. So a resumed run continues
     mid-epoch with the very samples a straight run takes there, and Lightning's restored
     epoch progress (it expects the remainder of the epoch) agrees.
+
+    ``crops_per_photo``: every photo gives that many crops in a row (a divisor of the batch,
+    so a batch holds whole photos: the loss pools a photo's crops).
     """
 
     def __init__(
@@ -109,15 +114,19 @@ class PhotoStream(Sampler[tuple[int, int]]):
         epochs: ShardedEpochSampler,
         batch_size: int,
         batches_done: Callable[[], int] = lambda: 0,
+        crops_per_photo: int = 1,
     ) -> None:
         if not epochs.shuffle:
             raise ValueError("a PhotoStream draws training epochs (shuffle=True)")
+        if crops_per_photo < 1 or batch_size % crops_per_photo:
+            raise ValueError(f"crops_per_photo {crops_per_photo} must divide the batch")
         self.epochs = epochs
         self.batch_size = batch_size
         self.batches_done = batches_done
+        self.crops = crops_per_photo
 
     def batches_per_epoch(self) -> int:
-        return -(-len(self.epochs) // self.batch_size)
+        return -(-len(self) // self.batch_size)
 
     def start(self) -> tuple[int, int]:
         """(epoch, batch within it) where the next iteration begins."""
@@ -130,11 +139,16 @@ class PhotoStream(Sampler[tuple[int, int]]):
         epochs.set_epoch(epoch)
         order = epochs.order()
         positions = range(epochs.rank, epochs.total, epochs.world)
-        for position in positions[batch * self.batch_size :]:
-            yield order[position], crop_key(epochs.seed, epoch, position)
+        samples = (
+            (order[position], crop_key(epochs.seed, epoch, position, crop))
+            for position in positions
+            for crop in range(self.crops)
+        )
+        yield from itertools.islice(samples, batch * self.batch_size, None)
 
     def __len__(self) -> int:
-        return len(self.epochs)  # a whole epoch: what Lightning counts its batches against
+        """A whole epoch: what Lightning counts its batches against."""
+        return len(self.epochs) * self.crops
 
 
 class PhotoLoader(DataLoader[Any]):
