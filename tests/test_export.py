@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from texture_nets.cli import export as export_cli
 from texture_nets.cli import generate as generate_cli
-from texture_nets.inference.export import OnnxNetwork, export_onnx
+from texture_nets.inference.export import OnnxNetwork, export_onnx, read_metadata
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.johnson import JohnsonConfig
 from texture_nets.nets.networks import (
@@ -112,8 +112,8 @@ def test_onnx_matches_pytorch_on_random_networks(name: str, tmp_path: Path) -> N
     runner = OnnxNetwork(export_onnx(network, tmp_path / "model.onnx"), network)
     assert not any(module.training for module in network.modules())  # export left it in eval
     smallest = network.config.min_side
-    for seed, (height, width) in enumerate(
-        [(smallest + 5, smallest + 22), (smallest + 14, smallest + 1)]
+    for seed, (height, width) in enumerate(  # odd sides, and multiples of 8 (no padding)
+        [(smallest + 5, smallest + 22), (smallest + 14, smallest + 1), (8 * smallest, 16)]
     ):
         content, noise = _inputs(network, height, width, seed)
         with torch.no_grad():
@@ -152,12 +152,46 @@ def test_generate_with_onnxruntime_matches_torch(
         assert np.abs(outputs["onnxruntime"][name] - expected).max() <= 1, name
 
 
-def test_export_command_writes_an_onnx_file(tiny_stylize_run: Path, tmp_path: Path) -> None:
+def test_export_command_writes_one_graph_with_its_metadata(
+    tiny_stylize_run: Path, tmp_path: Path
+) -> None:
+    """One graph: the photo and one noise input of the same dynamic size (not a pyramid);
+    the metadata says what to feed it and what the model is."""
     import onnx
 
     out = tmp_path / "model.onnx"
     assert export_cli.main([str(tiny_stylize_run), "--format", "onnx", "--out", str(out)]) == 0
     graph = onnx.load(str(out)).graph
-    assert [i.name for i in graph.input] == ["scale0", "scale1", "scale2"]
-    height = graph.input[0].type.tensor_type.shape.dim[2]
-    assert height.dim_param and not height.dim_value  # dynamic, not the traced size
+    assert [i.name for i in graph.input] == ["content", "noise"]
+    for name in ("content", "noise"):
+        dims = next(i for i in graph.input if i.name == name).type.tensor_type.shape.dim
+        assert [d.dim_param for d in dims] == ["batch", "", "height", "width"]
+    config = read_checkpoint(tiny_stylize_run).generator_config
+    assert isinstance(config, GeneratorConfig)
+    metadata = read_metadata(out)
+    assert metadata["kind"] == "stylize" and metadata["architecture"] == "ulyanov"
+    assert f"noise: (B, {config.num_scales * config.noise_depth}, H, W)" in metadata["inputs"]
+    assert metadata["training_photo_size"] == "0" and "terms" in metadata
+
+
+@pytest.mark.parametrize("run", ["tiny_texture_run", "tiny_stylize_run", "tiny_johnson_run"])
+def test_the_graph_runs_on_plain_arrays(
+    run: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """What a user of another language does: uniform noise of the stated shape and a photo,
+    straight into onnxruntime: an image of the photo's size in [0, 1] that changes with the
+    noise (Ulyanov) or the photo (Johnson)."""
+    import onnxruntime
+
+    network = read_checkpoint(request.getfixturevalue(run)).build_network()
+    session = onnxruntime.InferenceSession(str(export_onnx(network, tmp_path / "m.onnx")))
+    rng = np.random.default_rng(0)
+    inputs = {i.name: i.shape[1] for i in session.get_inputs()}
+
+    def feeds() -> dict[str, np.ndarray]:
+        return {name: rng.random((1, depth, 45, 38), np.float32) for name, depth in inputs.items()}
+
+    first, second = (session.run(None, feeds())[0] for _ in range(2))
+    assert first.shape == (1, 3, 45, 38)
+    assert first.min() >= 0 and first.max() <= 1
+    assert np.abs(first - second).mean() > 1e-3

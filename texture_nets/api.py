@@ -87,6 +87,14 @@ class PretrainedModel:
         self.network.to(self.device)
         return self
 
+    def export_onnx(self, path: str | Path) -> Path:
+        """Write the network as one ONNX graph (inputs ``content`` and/or ``noise``, dynamic
+        sizes; see ``texture_nets.inference.export``) with the model's kind, training scale
+        and terms in its metadata."""
+        from texture_nets.inference.export import export_onnx
+
+        return export_onnx(self.network, path, self.info.export_metadata())
+
     def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
         """Write a model folder (safetensors weights, ``config.json``, model card) that
         ``load`` reads back bit-exactly; ``dtype=torch.float16`` halves its size."""

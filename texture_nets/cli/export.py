@@ -28,9 +28,11 @@ examples:
 def build_parser() -> UserErrorParser:
     parser = UserErrorParser(
         prog="texture-nets export",
-        description="Export a trained network to ONNX. The graph takes the input pyramid "
-        "(Ulyanov: noise drawn from the seed outside the graph, plus the photo at every scale) "
-        "or the photo padded to a multiple of 4 (Johnson); see texture_nets/inference/export.py.",
+        description="Export a trained network to ONNX: one graph with dynamic sizes. Its inputs: "
+        "'content', the photo (B, 3, H, W) in [0, 1], for a stylizer; 'noise', uniform "
+        "(B, scales x depth, H, W), for Ulyanov's generator; the output 'image'. The file's "
+        "metadata says which, and the model's kind, training scale and terms; see "
+        "texture_nets/inference/export.py.",
         formatter_class=DefaultsHelpFormatter,
         epilog=textwrap.dedent(EXAMPLES),
     )
@@ -61,14 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     name_or_path = require_model(parser, args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from texture_nets.api import load
-    from texture_nets.inference.export import export_onnx
 
     model = load(name_or_path, device="cpu")
     target = output_path(args.out, model.name)
     if target.parent.exists() and not target.parent.is_dir():
         raise UserError(f"--out {args.out}: {target.parent} is a file, not a folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    path = export_onnx(model.network, target)
+    path = model.export_onnx(target)
     log.info("%s (%s, %s)", model.name, model.info.mode, model.info.architecture)
     log.info("wrote %s", path)
     return 0

@@ -1,82 +1,179 @@
-"""ONNX export of a trained network, with dynamic height and width, and an onnxruntime runner.
+"""ONNX export of a trained network: one self-contained graph with dynamic batch, height and
+width, metadata that says how to feed it, and an onnxruntime runner.
 
-The graph holds the network proper. What depends on the image size or the seed stays outside
-it, exactly as in PyTorch: for Ulyanov's generator the input pyramid (the noise drawn from the
-seed, the photo downsampled to every scale), for Johnson's network the reflect padding to a
-multiple of its stride. So an exported model reproduces ``generate.py``'s pixels for a seed.
+Everything that depends on the image size is inside the graph, so a user of any language feeds
+arrays and gets the image:
+
+* Ulyanov's generator: ``noise`` (B, K*D, H, W), uniform in [0, 1) (K scales of D noise
+  channels; scale k reads its D channels at every 2^k-th pixel, i.e. iid uniform noise at
+  ceil(H/2^k) x ceil(W/2^k)), and for a stylizer ``content`` (B, 3, H, W) in [0, 1], which the
+  graph area-downsamples to every scale as ``make_inputs`` does;
+* Johnson's network: ``content`` (B, 3, H, W); the graph reflect-pads it to a multiple of the
+  stride and crops the result back.
+
+The runner packs PyTorch's seeded noise pyramid into ``noise`` (``pack_noise``), so an exported
+model reproduces ``generate.py``'s pixels for a seed.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
 import torch
+import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from texture_nets.errors import UserError
-from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet, pad_to_multiple
+from texture_nets.nets.johnson import JohnsonNet
 from texture_nets.nets.networks import Network, as_multiscale
-from texture_nets.nets.ulyanov import Generator, make_inputs, pyramid_sizes
+from texture_nets.nets.ulyanov import Generator, GeneratorConfig, pyramid_sizes
 
 OPSET = 17  # InstanceNormalization, reflect Pad and Resize are all stable by 17
+METADATA_PREFIX = "texture_nets."
 
 
-class _PyramidGraph(nn.Module):
-    """Ulyanov's generator with one graph input per scale (ONNX has no list inputs)."""
+def area_weights(size: int, out: int) -> Tensor:
+    """(out, size): the averaging matrix of area resizing from ``size`` to ``out`` samples
+    (``F.interpolate(mode="area")``, i.e. adaptive average pooling), built from the sizes so
+    that the graph stays dynamic (ONNX has no adaptive pooling to a size given at run time)."""
+    rows = torch.arange(out).unsqueeze(1)
+    columns = torch.arange(size).unsqueeze(0)
+    start = torch.div(rows * size, out, rounding_mode="floor")
+    stop = torch.div((rows + 1) * size + out - 1, out, rounding_mode="floor")
+    inside = ((columns >= start) & (columns < stop)).float()
+    return inside / inside.sum(1, keepdim=True)
+
+
+def area_resize(images: Tensor, height: int, width: int) -> Tensor:
+    """``F.interpolate(images, (height, width), mode="area")`` as two matrix products."""
+    rows = area_weights(images.shape[-2], height)
+    columns = area_weights(images.shape[-1], width)
+    return rows @ images @ columns.t()
+
+
+def pack_noise(noise: list[Tensor], height: int, width: int) -> Tensor:
+    """A noise pyramid (finest first, ``pyramid_sizes``) as the graph's one ``noise`` input:
+    scale k at every 2^k-th pixel of channels kD..(k+1)D-1, zeros elsewhere."""
+    batch, depth = noise[0].shape[:2]
+    packed = noise[0].new_zeros(batch, depth * len(noise), height, width)
+    for k, scale in enumerate(noise):
+        packed[:, k * depth : (k + 1) * depth, :: 2**k, :: 2**k] = scale
+    return packed
+
+
+class _GeneratorGraph(nn.Module):
+    """Ulyanov's generator fed from ``content`` and/or ``noise``: the pyramid is built inside."""
 
     def __init__(self, generator: Generator) -> None:
         super().__init__()
         self.generator = generator
 
-    def forward(self, *pyramid: Tensor) -> Tensor:
-        return self.generator(list(pyramid))
+    def forward(self, *inputs: Tensor) -> Tensor:
+        config = self.generator.config
+        content = inputs[0] if config.content_channels else None
+        noise = inputs[-1] if config.noise_depth else None
+        height, width = inputs[0].shape[-2:]
+        depth, pyramid = config.noise_depth, []
+        for k in range(config.num_scales):
+            step = 2**k
+            parts = []
+            if content is not None:
+                size = ((height + step - 1) // step, (width + step - 1) // step)
+                parts.append(content if k == 0 else area_resize(content, *size))
+            if noise is not None:
+                parts.append(noise[:, k * depth : (k + 1) * depth, ::step, ::step])
+            pyramid.append(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
+        return self.generator(pyramid)
 
 
 class _PaddedGraph(nn.Module):
-    """Johnson's network on sides that are multiples of its stride."""
+    """Johnson's network on photos of any size: padded to its stride and cropped inside."""
 
     def __init__(self, network: JohnsonNet) -> None:
         super().__init__()
         self.network = network
 
     def forward(self, content: Tensor) -> Tensor:
-        return self.network.transform(content)
+        height, width = content.shape[-2:]
+        stride = self.network.config.stride
+        pad = (0, (stride - width % stride) % stride, 0, (stride - height % stride) % stride)
+        padded = F.pad(content, pad, mode="reflect")  # always traced: the sizes vary
+        return self.network.transform(padded)[..., :height, :width]
 
 
 def input_names(network: Network) -> list[str]:
+    """The graph's inputs: ``content`` (a photo) and/or ``noise``."""
     if (generator := as_multiscale(network)) is not None:
-        return [f"scale{k}" for k in range(generator.config.num_scales)]
+        config = generator.config
+        return [
+            *(["content"] if config.content_channels else []),
+            *(["noise"] if config.noise_depth else []),
+        ]
     return ["content"]
 
 
-def example_inputs(network: Network, height: int = 64, width: int = 96) -> list[Tensor]:
-    """Inputs of the graph for one image of ``height`` x ``width`` (what tracing runs)."""
+def graph_inputs(
+    config: GeneratorConfig, content: Tensor | None, noise: list[Tensor] | None
+) -> list[Tensor]:
+    """The graph's inputs for what ``run_network`` takes (the seeded noise pyramid, packed)."""
+    inputs = [content] if config.content_channels and content is not None else []
+    if config.noise_depth:
+        if noise is None:
+            raise ValueError("this generator needs a noise pyramid")
+        height, width = (content if content is not None else noise[0]).shape[-2:]
+        inputs.append(pack_noise(noise, height, width))
+    return inputs
+
+
+def example_inputs(network: Network, height: int = 61, width: int = 93) -> list[Tensor]:
+    """Inputs of the graph for one image of ``height`` x ``width`` (what tracing runs; odd
+    sides, so that the padding is traced too)."""
     if (generator := as_multiscale(network)) is not None:
         config = generator.config
-        sizes = pyramid_sizes(height, width, config.num_scales)
-        noise = [torch.rand(1, config.noise_depth, h, w) for h, w in sizes]
-        content = torch.rand(1, 3, height, width) if config.content_channels else None
-        return make_inputs(config, noise, content)
-    assert isinstance(network.config, JohnsonConfig)
-    return [pad_to_multiple(torch.rand(1, 3, height, width), network.config.stride)]
+        noise = [torch.rand(1, config.noise_depth, h, w) for h, w in pyramid_sizes(
+            height, width, config.num_scales
+        )]  # fmt: skip
+        content = torch.rand(1, 3, height, width)
+        return graph_inputs(config, content, noise)
+    return [torch.rand(1, 3, height, width)]
 
 
-def export_onnx(network: Network, path: str | Path) -> Path:
-    """Write ``network`` (fp32, CPU, eval) as ONNX with dynamic batch, height and width."""
+def describe_inputs(network: Network) -> str:
+    """What a user of the graph feeds it (stored in the metadata)."""
+    if (generator := as_multiscale(network)) is not None:
+        config = generator.config
+        parts = ["content: (B, 3, H, W) float in [0, 1]"] if config.content_channels else []
+        if config.noise_depth:
+            parts.append(
+                f"noise: (B, {config.num_scales * config.noise_depth}, H, W) float, uniform "
+                f"in [0, 1) ({config.num_scales} scales x {config.noise_depth} channels; "
+                "scale k reads every 2^k-th pixel of its channels)"
+            )
+        return "; ".join(parts) + "; output image: (B, 3, H, W) in [0, 1]"
+    return "content: (B, 3, H, W) float in [0, 1], any size; output image: (B, 3, H, W) in [0, 1]"
+
+
+def export_onnx(
+    network: Network, path: str | Path, metadata: Mapping[str, str] | None = None
+) -> Path:
+    """Write ``network`` (fp32, CPU, eval) as one ONNX graph with dynamic batch, height and
+    width; ``metadata`` (e.g. ``model_metadata``) is stored in the file with the inputs'
+    description and the network's config, under keys ``texture_nets.*``."""
     path = Path(path).expanduser()
     network = network.float().cpu().eval()
     generator = as_multiscale(network)
     graph: nn.Module = (
-        _PyramidGraph(generator)
+        _GeneratorGraph(generator)
         if generator is not None
         else _PaddedGraph(cast(JohnsonNet, network))
     ).eval()  # a new wrapper is in training mode: the exporter would then trace batch norm
     # with batch statistics, and restoring the wrapper's mode would leave ``network`` training
     names = input_names(network)
-    axes = {name: {0: "batch", 2: f"height_{name}", 3: f"width_{name}"} for name in names}
-    axes["image"] = {0: "batch", 2: "height", 3: "width"}
+    axes = {name: {0: "batch", 2: "height", 3: "width"} for name in [*names, "image"]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings(), torch.no_grad():
@@ -91,9 +188,37 @@ def export_onnx(network: Network, path: str | Path) -> Path:
                 opset_version=OPSET,
                 dynamo=False,  # the TorchScript exporter handles the pyramid's joins
             )
+        _write_metadata(path, {
+            "inputs": describe_inputs(network),
+            "architecture": network.config.architecture,
+            "network": json.dumps(network.config.to_dict()),
+            **(metadata or {}),
+        })  # fmt: skip
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from error
     return path
+
+
+def _write_metadata(path: Path, values: Mapping[str, str]) -> None:
+    import onnx
+
+    model = onnx.load(str(path))
+    for key, value in values.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = METADATA_PREFIX + key, str(value)
+    onnx.save(model, str(path))
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The ``texture_nets.*`` metadata of an exported file, without the prefix."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {
+        entry.key.removeprefix(METADATA_PREFIX): entry.value
+        for entry in model.metadata_props
+        if entry.key.startswith(METADATA_PREFIX)
+    }
 
 
 class OnnxNetwork(nn.Module):
@@ -116,7 +241,6 @@ class OnnxNetwork(nn.Module):
         )
         self.config = network.config
         self.names = input_names(network)
-        self.is_pyramid = as_multiscale(network) is not None
 
     @classmethod
     def from_network(cls, network: Network, folder: str | Path) -> OnnxNetwork:
@@ -124,15 +248,17 @@ class OnnxNetwork(nn.Module):
         return cls(export_onnx(network, Path(folder) / "model.onnx"), network)
 
     def forward(self, inputs: list[Tensor] | Tensor) -> Tensor:
-        if self.is_pyramid:
+        """Called as the PyTorch network is: the input pyramid (Ulyanov), whose photo and
+        noise are fed to the graph as its ``content`` and packed ``noise``; the photo
+        (Johnson)."""
+        if isinstance(self.config, GeneratorConfig):
             assert isinstance(inputs, list)
-            feeds = {
-                name: x.float().cpu().numpy() for name, x in zip(self.names, inputs, strict=True)
-            }
-            return torch.from_numpy(self.session.run(None, feeds)[0])
-        assert isinstance(inputs, Tensor)
-        height, width = inputs.shape[-2:]
-        assert isinstance(self.config, JohnsonConfig)
-        padded = pad_to_multiple(inputs.float().cpu(), self.config.stride)
-        result = self.session.run(None, {self.names[0]: padded.numpy()})[0]
-        return torch.from_numpy(result)[..., :height, :width]
+            channels = self.config.content_channels
+            content = inputs[0][:, :channels] if channels else None
+            noise = [scale[:, channels:] for scale in inputs]
+            arrays = graph_inputs(self.config, content, noise)
+        else:
+            assert isinstance(inputs, Tensor)
+            arrays = [inputs]
+        feeds = {name: x.float().cpu().numpy() for name, x in zip(self.names, arrays, strict=True)}
+        return torch.from_numpy(self.session.run(None, feeds)[0])

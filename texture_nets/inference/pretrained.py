@@ -62,6 +62,19 @@ class ModelInfo:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
+    def export_metadata(self) -> dict[str, str]:
+        """What an exported file says of the model (``export_onnx``'s metadata)."""
+        return {
+            "kind": self.mode,
+            "name": self.name,
+            "description": self.description,
+            "training_steps": str(self.global_step),
+            # the photos' longer side in training: stylize at about this size for the strokes
+            # the model learned (0: trained on whole photos, any size)
+            "training_photo_size": str(self.photo_size),
+            "terms": self.terms,
+        }
+
 
 def is_model_folder(path: Path) -> bool:
     return (path / CONFIG).is_file() and (path / WEIGHTS).is_file()
