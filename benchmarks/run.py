@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[list[str], str]] = {
     "time_to_quality": (["--minutes", "6"], "Time to quality (texture networks vs Gatys loss)"),
     "generation_speed": ([], "Generation vs Gatys, and large outputs"),
     "inference_speed": ([], "Inference speed: the banded executor, bf16, large textures"),
+    "demo_load": ([], "The demo under load: one photo end to end, 20 requests at once"),
     "training_speed": ([], "Training throughput"),
     "precision": ([], "Training precisions: loss and step time"),
     "order_score": ([], "Which score sees a texture's order: real crops vs shuffled tiles"),

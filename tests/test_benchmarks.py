@@ -226,3 +226,26 @@ def test_video_benchmark_picks_the_least_blending_that_meets_both_targets() -> N
     assert pick_weight(sweep) == 0.6
     sweep["0.6"] = row(0.45, 1.15)
     assert pick_weight(sweep) == 0.7
+
+
+def test_demo_load_compares_answers_pixel_by_pixel(tmp_path: Path) -> None:
+    """``benchmarks.demo_load``: an answer equal to the API's has no difference, one changed
+    pixel is its difference, another size never counts as equal; memory is read from /proc."""
+    import os
+
+    import numpy as np
+
+    from benchmarks.demo_load import differences, rss_mib
+
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "answer.png")
+    expected = pixels.astype(np.int16)
+    assert differences(str(tmp_path / "answer.png"), expected) == (0.0, 0.0)
+    changed = expected.copy()
+    changed[3, 4, 1] = 255 - changed[3, 4, 1]
+    assert differences(str(tmp_path / "answer.png"), changed)[0] == abs(
+        255 - 2 * int(pixels[3, 4, 1])
+    )
+    assert differences(str(tmp_path / "answer.png"), expected[:10]) == (np.inf, np.inf)
+    resident, peak = rss_mib(os.getpid())
+    assert 0 < resident <= peak
