@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from texture_nets.cli import export as export_cli
 from texture_nets.cli import generate as generate_cli
-from texture_nets.inference.export import OnnxNetwork, export_onnx, read_metadata
+from texture_nets.inference.export import OnnxNetwork, export_onnx, one_pass_bytes, read_metadata
 from texture_nets.nets.checkpoint import read_checkpoint
 from texture_nets.nets.johnson import JohnsonConfig
 from texture_nets.nets.networks import (
@@ -195,3 +195,26 @@ def test_the_graph_runs_on_plain_arrays(
     assert first.shape == (1, 3, 45, 38)
     assert first.min() >= 0 and first.max() <= 1
     assert np.abs(first - second).mean() > 1e-3
+
+
+@pytest.mark.parametrize("run", ["tiny_texture_run", "tiny_johnson_run"])
+def test_an_image_over_the_memory_budget_is_made_in_bands_not_by_onnxruntime(
+    run: str, request: pytest.FixtureRequest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``max_memory`` below the one-pass estimate: the banded PyTorch executor makes the
+    image (onnxruntime is never called), with the same pixels and a warning; above it,
+    onnxruntime runs."""
+    network = read_checkpoint(request.getfixturevalue(run)).build_network()
+    runner = OnnxNetwork.from_network(network, tmp_path, max_memory=1e4)
+    calls = []
+    session_run = runner.session.run
+    runner.session.run = lambda *args: calls.append(1) or session_run(*args)  # type: ignore[method-assign]
+    content, noise = _inputs(network, 45, 38, seed=0)
+    with torch.no_grad():
+        expected = run_network(network, content, noise)
+        actual = run_network(cast(Network, runner), content, noise)
+    assert not calls and "banded PyTorch executor" in caplog.text
+    assert (actual - expected).abs().max().item() <= 1e-4
+    runner.max_memory = one_pass_bytes(network, 2, 45, 38)
+    run_network(cast(Network, runner), content, noise)
+    assert calls == [1]

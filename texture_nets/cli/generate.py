@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("torch", "onnxruntime"),
         default="torch",
         help="run the network with PyTorch, or export it to ONNX and run it with onnxruntime "
-        "(CPU, one plain pass: no bands; needs the [export] extra)",
+        "(CPU, one plain pass; an image whose pass would exceed --max-memory is made by "
+        "PyTorch's banded executor instead; needs the [export] extra)",
     )
     return parser
 
@@ -172,7 +173,7 @@ def onnx_network(network: Network, args: argparse.Namespace, folder: Path) -> to
         raise UserError("--backend onnxruntime runs in one pass: drop --tile (or use --tile off)")
     if args.device.type != "cpu":
         raise UserError("--backend onnxruntime runs on the CPU: use --device cpu")
-    return OnnxNetwork.from_network(network, folder)
+    return OnnxNetwork.from_network(network, folder, args.max_memory * 2**30)
 
 
 @exit_on_user_error

@@ -18,6 +18,8 @@ model reproduces ``generate.py``'s pixels for a seed.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,9 +30,11 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from texture_nets.errors import UserError
-from texture_nets.nets.johnson import JohnsonNet
-from texture_nets.nets.networks import Network, as_multiscale
+from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
+from texture_nets.nets.networks import Network, as_multiscale, render
 from texture_nets.nets.ulyanov import Generator, GeneratorConfig, pyramid_sizes
+
+log = logging.getLogger("texture_nets")
 
 OPSET = 17  # InstanceNormalization, reflect Pad and Resize are all stable by 17
 METADATA_PREFIX = "texture_nets."
@@ -221,11 +225,46 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     }
 
 
+def one_pass_bytes(network: Network, batch: int, height: int, width: int) -> float:
+    """About the peak memory of a one-pass forward (what onnxruntime runs): four maps of the
+    size of the largest convolution output (found on a 64 px probe, scaled to the size). For
+    tn_red_peppers at 1024 px: 0.75 GB; onnxruntime's pass measured 0.69 GB (peak RSS of
+    ``generate --backend onnxruntime`` over that of its imports)."""
+    largest = 0
+
+    def record(module: nn.Module, inputs: object, output: Tensor) -> None:
+        nonlocal largest
+        largest = max(largest, output[0].numel())
+
+    hooks = [m.register_forward_hook(record) for m in network.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        config = network.config
+        side = max(64, config.min_side)
+        photo = isinstance(config, JohnsonConfig) or config.content_channels > 0
+        with torch.no_grad():
+            content = torch.rand(1, 3, side, side) if photo else None
+            config.run(network, content, config.noise(1, side, side))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return 4 * 4 * batch * largest * height * width / side**2
+
+
 class OnnxNetwork(nn.Module):
     """An exported network run by onnxruntime, called like the PyTorch network it came from
-    (Ulyanov: the input pyramid; Johnson: photos of any size), with the same ``config``."""
+    (Ulyanov: the input pyramid; Johnson: photos of any size), with the same ``config``.
 
-    def __init__(self, path: str | Path, network: Network, threads: int | None = None) -> None:
+    onnxruntime runs a whole image in one pass; an image whose pass would need more than
+    ``max_memory`` bytes (``one_pass_bytes``) is made by PyTorch's banded executor instead
+    (``networks.render``: the same pixels, memory bounded), with a warning."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        network: Network,
+        threads: int | None = None,
+        max_memory: float = math.inf,
+    ) -> None:
         super().__init__()
         try:
             import onnxruntime
@@ -241,11 +280,27 @@ class OnnxNetwork(nn.Module):
         )
         self.config = network.config
         self.names = input_names(network)
+        self.network = network
+        self.max_memory = max_memory
 
     @classmethod
-    def from_network(cls, network: Network, folder: str | Path) -> OnnxNetwork:
+    def from_network(
+        cls, network: Network, folder: str | Path, max_memory: float = math.inf
+    ) -> OnnxNetwork:
         """Export ``network`` into ``folder`` and open it."""
-        return cls(export_onnx(network, Path(folder) / "model.onnx"), network)
+        path = export_onnx(network, Path(folder) / "model.onnx")
+        return cls(path, network, max_memory=max_memory)
+
+    def _too_large(self, shape: torch.Size) -> bool:
+        need = one_pass_bytes(self.network, shape[0], shape[-2], shape[-1])
+        if need <= self.max_memory:
+            return False
+        log.warning(
+            "onnxruntime would need about %.1f GB for %dx%d in one pass (over %.1f GB): made by "
+            "the banded PyTorch executor instead (same pixels, bounded memory)",
+            need / 2**30, shape[-1], shape[-2], self.max_memory / 2**30,
+        )  # fmt: skip
+        return True
 
     def forward(self, inputs: list[Tensor] | Tensor) -> Tensor:
         """Called as the PyTorch network is: the input pyramid (Ulyanov), whose photo and
@@ -256,9 +311,13 @@ class OnnxNetwork(nn.Module):
             channels = self.config.content_channels
             content = inputs[0][:, :channels] if channels else None
             noise = [scale[:, channels:] for scale in inputs]
+            if self._too_large(inputs[0].shape):
+                return render(self.network, content, noise, max_memory=self.max_memory)
             arrays = graph_inputs(self.config, content, noise)
         else:
             assert isinstance(inputs, Tensor)
+            if self._too_large(inputs.shape):
+                return render(self.network, inputs, None, max_memory=self.max_memory)
             arrays = [inputs]
         feeds = {name: x.float().cpu().numpy() for name, x in zip(self.names, arrays, strict=True)}
         return torch.from_numpy(self.session.run(None, feeds)[0])
