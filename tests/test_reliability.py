@@ -254,6 +254,10 @@ def test_resume_refuses_another_network_or_mode(
     argv = [*TINY, "--texture", example, "--resume", stylize_run, "--out", out]
     error = one_line_error(train_cli.main, argv, capsys)
     assert "is a stylize-mode checkpoint, but texture mode was asked for; resume it with" in error
+    crops = ["--batch-size", "2", "--crops-per-photo", "2"]  # where the photo stream resumes
+    argv = [*TINY, "--style", example, "--resume", stylize_run, "--out", out, *crops]
+    error = one_line_error(train_cli.main, argv, capsys)
+    assert "was trained with crops_per_photo=1 (now 2); a run cannot change it midway" in error
     live_only = damage(texture_run, tmp_path / "live.ckpt", ("generator.",))  # average intact
     for damaged in (damaged_checkpoint, live_only):
         argv = [*TINY, "--texture", example, "--resume", damaged, "--out", out]

@@ -67,6 +67,24 @@ def test_the_epoch_follows_the_step_with_accumulation() -> None:
     assert list(stream(10, 0, 1, 2, done=3 * 2, accumulate=2)) == full[3 * 2 * 2 :]
 
 
+@pytest.mark.parametrize(("world", "accumulate"), [(1, 2), (2, 1)])
+def test_crops_per_photo_resume_exactly_with_accumulation_and_shards(
+    world: int, accumulate: int
+) -> None:
+    """Two crops a photo, batches of 4 under gradient accumulation or two processes: the stream
+    of every rank started ``done`` batches in continues its straight one; the ranks' photos and
+    crop keys are disjoint."""
+    shards = []
+    for rank in range(world):
+        full = list(stream(9, rank, world, 4, accumulate=accumulate, crops=2))
+        for done in (1, 2 * accumulate + 1):
+            resumed = list(stream(9, rank, world, 4, done, accumulate, crops=2))
+            assert resumed == full[4 * done :]
+        shards.append(full)
+    keys = [key for shard in shards for _, key in shard]
+    assert len(set(keys)) == len(keys)
+
+
 def test_crops_per_photo_come_in_a_row_and_resume_exactly() -> None:
     """``crops_per_photo`` 2: each photo of the one-crop order twice in a row with two
     distinct keys (the first the one-crop key), batches of whole photos, and a stream

@@ -243,14 +243,21 @@ def test_missing_folder_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert "no such directory" in capsys.readouterr().err
 
 
-def test_training_with_crops_per_photo_pools_a_photo_s_crops(tmp_path: Path) -> None:
-    """``--crops-per-photo 2``: trains and records the key; a batch it does not divide is a
-    one-line error."""
+def test_training_with_crops_per_photo_records_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--crops-per-photo 2`` trains (the pooling itself: tests/test_losses.py, the batches:
+    tests/test_sampling.py) and the checkpoint records it; a batch it does not divide is a
+    one-line error before anything is written."""
     code, log = train(tmp_path / "run", "--crops-per-photo", "2", "--batch-size", "4")
     assert code == 0, log
     assert read_checkpoint(tmp_path / "run").config["crops_per_photo"] == 2
+    capsys.readouterr()
     code, _ = train(tmp_path / "bad", "--crops-per-photo", "3", "--batch-size", "4")
-    assert code == 2
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("error: crops_per_photo must divide batch_size 4, got 3")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_johnson_checkpoint(johnson_run: Path) -> None:

@@ -17,6 +17,7 @@ model reproduces ``generate.py``'s pixels for a seed.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -26,11 +27,10 @@ from pathlib import Path
 from typing import cast
 
 import torch
-import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from texture_nets.errors import UserError
-from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
+from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet, pad_to_multiple
 from texture_nets.nets.networks import Network, as_multiscale, render
 from texture_nets.nets.ulyanov import Generator, GeneratorConfig, pyramid_sizes
 
@@ -103,9 +103,7 @@ class _PaddedGraph(nn.Module):
 
     def forward(self, content: Tensor) -> Tensor:
         height, width = content.shape[-2:]
-        stride = self.network.config.stride
-        pad = (0, (stride - width % stride) % stride, 0, (stride - height % stride) % stride)
-        padded = F.pad(content, pad, mode="reflect")  # always traced: the sizes vary
+        padded = pad_to_multiple(content, self.network.config.stride)
         return self.network.transform(padded)[..., :height, :width]
 
 
@@ -165,10 +163,11 @@ def export_onnx(
     network: Network, path: str | Path, metadata: Mapping[str, str] | None = None
 ) -> Path:
     """Write ``network`` (fp32, CPU, eval) as one ONNX graph with dynamic batch, height and
-    width; ``metadata`` (e.g. ``model_metadata``) is stored in the file with the inputs'
+    width (``network`` itself is left as it was); ``metadata`` (e.g.
+    ``ModelInfo.export_metadata``) is stored in the file with the inputs'
     description and the network's config, under keys ``texture_nets.*``."""
     path = Path(path).expanduser()
-    network = network.float().cpu().eval()
+    network = copy.deepcopy(network).float().cpu().eval()
     generator = as_multiscale(network)
     graph: nn.Module = (
         _GeneratorGraph(generator)
@@ -226,28 +225,30 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 
 def one_pass_bytes(network: Network, batch: int, height: int, width: int) -> float:
-    """About the peak memory of a one-pass forward (what onnxruntime runs): four maps of the
-    size of the largest convolution output (found on a 64 px probe, scaled to the size). For
-    tn_red_peppers at 1024 px: 0.75 GB; onnxruntime's pass measured 0.69 GB (peak RSS of
-    ``generate --backend onnxruntime`` over that of its imports)."""
+    """About the peak memory of a one-pass forward (what onnxruntime runs): the graph's inputs
+    and four maps of the size of the largest map any layer makes (found on a 64 px probe,
+    scaled to the size). For tn_red_peppers at 1024 px: 0.8 GB; onnxruntime's pass measured
+    0.69 GB (peak RSS of ``generate --backend onnxruntime`` over that of its imports)."""
     largest = 0
 
     def record(module: nn.Module, inputs: object, output: Tensor) -> None:
         nonlocal largest
         largest = max(largest, output[0].numel())
 
-    hooks = [m.register_forward_hook(record) for m in network.modules() if isinstance(m, nn.Conv2d)]
+    leaves = [m for m in network.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(record) for m in leaves]
+    config = network.config
+    side = max(64, config.min_side)
+    photo = isinstance(config, JohnsonConfig) or config.content_channels > 0
     try:
-        config = network.config
-        side = max(64, config.min_side)
-        photo = isinstance(config, JohnsonConfig) or config.content_channels > 0
         with torch.no_grad():
             content = torch.rand(1, 3, side, side) if photo else None
             config.run(network, content, config.noise(1, side, side))
     finally:
         for hook in hooks:
             hook.remove()
-    return 4 * 4 * batch * largest * height * width / side**2
+    inputs = sum(x.shape[1] for x in example_inputs(network, side, side))
+    return 4 * batch * height * width * (4 * largest / side**2 + inputs)
 
 
 class OnnxNetwork(nn.Module):
@@ -282,6 +283,7 @@ class OnnxNetwork(nn.Module):
         self.names = input_names(network)
         self.network = network
         self.max_memory = max_memory
+        self.bytes_per_pixel = one_pass_bytes(network, 1, 1, 1)
 
     @classmethod
     def from_network(
@@ -292,7 +294,7 @@ class OnnxNetwork(nn.Module):
         return cls(path, network, max_memory=max_memory)
 
     def _too_large(self, shape: torch.Size) -> bool:
-        need = one_pass_bytes(self.network, shape[0], shape[-2], shape[-1])
+        need = self.bytes_per_pixel * shape[0] * shape[-2] * shape[-1]
         if need <= self.max_memory:
             return False
         log.warning(

@@ -2,7 +2,8 @@
 
 9x9 conv (32) -> two 3x3 stride-2 convs (64, 128) -> N residual blocks (128) -> two
 upsampling stages -> 9x9 conv to RGB. ``downsamples`` sets the number of stride-2 stages (each
-doubles the channels; one more doubles the receptive field at the same cost per pixel).
+doubles the channels; one more doubles the receptive field, at the same cost per pixel in the
+residual blocks).
 Following Ulyanov et al.'s instance normalisation (2016) and Odena et al.'s "Deconvolution and
 Checkerboard Artifacts" (2016), normalisation is instance norm and upsampling is
 nearest-neighbour x2 followed by a 3x3 conv (no transposed convs). Every convolution
@@ -161,8 +162,7 @@ class JohnsonNet(nn.Module):
         return self.transform(pad_to_multiple(content, self.config.stride))[..., :height, :width]
 
     def transform(self, content: Tensor) -> Tensor:
-        """The network proper, on sides that are multiples of the stride (what ONNX exports:
-        the padding's size depends on the input's, so it stays outside the graph)."""
+        """The network proper, on sides that are multiples of the stride."""
         x = self.decoder(self.residuals(self.encoder(content)))
         change = self.to_rgb(x)
         if self.config.photo_skip:
@@ -186,9 +186,9 @@ def photo_logit(content: Tensor) -> Tensor:
 
 
 def pad_to_multiple(images: Tensor, multiple: int) -> Tensor:
-    """Reflect-pad bottom and right so that both sides are multiples of ``multiple``."""
+    """Reflect-pad bottom and right so that both sides are multiples of ``multiple`` (always
+    through ``F.pad``, also by 0 rows: an ONNX trace then keeps the padding for every size)."""
     height, width = images.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    if pad_h == 0 and pad_w == 0:
-        return images
+    pad_w = (multiple - width % multiple) % multiple
+    pad_h = (multiple - height % multiple) % multiple
     return F.pad(images, (0, pad_w, 0, pad_h), mode="reflect")

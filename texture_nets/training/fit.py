@@ -109,14 +109,15 @@ def check_resumable(info: CheckpointInfo, config: TrainConfig) -> None:
             f"--resume: {info.path} was trained with {', '.join(changed)}; a run cannot change "
             "its network: drop those flags, or start a new run with another --out"
         )
-    accumulated = info.config.get("accumulate_grad_batches", 1)
-    if accumulated != config.accumulate_grad_batches:
-        # the resumed epoch's position counts batches: another count would cut steps apart
-        raise CheckpointError(
-            f"--resume: {info.path} was trained with accumulate_grad_batches={accumulated} "
-            f"(now {config.accumulate_grad_batches}); a run cannot change it midway: drop the "
-            "flag, or start a new run with another --out"
-        )
+    # the resumed epoch's position counts batches of samples: another count per step or per
+    # photo would put the run elsewhere in its photo stream
+    for key in ("accumulate_grad_batches", "crops_per_photo"):
+        before, now = info.config.get(key, 1), getattr(config, key)
+        if before != now:
+            raise CheckpointError(
+                f"--resume: {info.path} was trained with {key}={before} (now {now}); a run "
+                "cannot change it midway: drop the flag, or start a new run with another --out"
+            )
     # CheckpointError if the weights do not fit their own settings: the average (what images
     # come from) and the last step's (what the run continues from)
     info.build_network()

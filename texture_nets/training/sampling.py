@@ -9,7 +9,6 @@ every process takes its own shard of each epoch (``ShardedEpochSampler``).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -139,12 +138,9 @@ class PhotoStream(Sampler[tuple[int, int]]):
         epochs.set_epoch(epoch)
         order = epochs.order()
         positions = range(epochs.rank, epochs.total, epochs.world)
-        samples = (
-            (order[position], crop_key(epochs.seed, epoch, position, crop))
-            for position in positions
-            for crop in range(self.crops)
-        )
-        yield from itertools.islice(samples, batch * self.batch_size, None)
+        for position in positions[batch * self.batch_size // self.crops :]:  # whole photos
+            for crop in range(self.crops):
+                yield order[position], crop_key(epochs.seed, epoch, position, crop)
 
     def __len__(self) -> int:
         """A whole epoch: what Lightning counts its batches against."""
