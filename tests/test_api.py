@@ -15,6 +15,7 @@ import texture_nets as tn
 from texture_nets.errors import UserError
 from texture_nets.image import ImageError
 from texture_nets.inference.pretrained import CONFIG, MODELS_DIR, WEIGHTS, ModelFolderError
+from texture_nets.nets.networks import render_steps
 
 
 def photo(width: int, height: int, seed: int = 0) -> Image.Image:
@@ -208,3 +209,19 @@ def test_a_local_folder_named_like_a_shipped_model_is_announced(
         model = tn.load("vangogh_starry_night", device="cpu")
     assert model.info.global_step != tn.load(MODELS_DIR / "vangogh_starry_night").info.global_step
     assert "not the shipped model of that name" in caplog.text
+
+
+@pytest.mark.parametrize("run", ["tiny_stylize_run", "tiny_johnson_run"])
+def test_stylize_reports_its_progress_band_by_band(
+    run: str, request: pytest.FixtureRequest
+) -> None:
+    """``progress`` hears the fraction done after every band: rising, one call per band of
+    the pass, ending at 1; the image is the one stylize makes without it."""
+    stylizer = tn.load(request.getfixturevalue(run))
+    assert isinstance(stylizer, tn.Stylizer)
+    heard: list[float] = []
+    image = stylizer.stylize(photo(70, 50), tile=8, progress=heard.append)
+    bands = render_steps(stylizer.network, 1, 50, 70, 8)
+    assert bands > 3 and len(heard) == bands
+    assert heard == sorted(heard) and heard[-1] == 1.0
+    assert np.array_equal(np.asarray(image), np.asarray(stylizer.stylize(photo(70, 50), tile=8)))

@@ -12,7 +12,7 @@ tuple, whose order (PIL's (width, height) vs a tensor's (height, width)) is easy
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Self, TypeAlias, cast, overload
 
@@ -211,12 +211,14 @@ class Stylizer(PretrainedModel):
         original_colors: bool = False,
         content_scale: float = 1.0,
         tile: str | int = "auto",
+        progress: Callable[[float], None] | None = None,
     ) -> Image.Image:
         """Stylize a photo (file, PIL image, array or tensor: ``ImageInput``). ``size``: longer
         side of the result (default: the photo's). The photo is painted at the model's training
         scale (``info.photo_size``) times ``content_scale`` (< 1: larger strokes), then resized
         to ``size``; ``original_colors`` keeps the photo's colours (luminance transfer);
-        ``seed`` picks the noise."""
+        ``seed`` picks the noise; ``progress`` is called with the fraction done (0 to 1) as
+        the network's bands complete (for a progress bar)."""
         photo = _as_rgb(image)
         if size is not None and size < 1:
             raise UserError(f"size must be positive, got {size}")
@@ -235,7 +237,7 @@ class Stylizer(PretrainedModel):
         options = StylizeOptions(
             seed=seed, original_colors=original_colors, tile=tile, device=str(self.device)
         )
-        (result,) = stylize_images(self.network, [photo], [out], work, options)
+        (result,) = stylize_images(self.network, [photo], [out], work, options, progress)
         return tensor_to_pil(result)
 
     def stylize_frames(

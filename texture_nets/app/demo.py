@@ -94,8 +94,10 @@ def make_stylize(models: Mapping[str, str]) -> Any:
         original_colors: bool = False,
         content_scale: float = 1.0,
         seed: float = 0,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's way to declare a bar)
     ) -> Image.Image:
-        """Paint the photo in the chosen style (longer side ``size``)."""
+        """Paint the photo in the chosen style (longer side ``size``), with a progress bar
+        over the network's bands."""
         if style not in models:
             raise gr.Error(f"Unknown style {style!r}; choose one of: {', '.join(models)}.")
         side = int(min(max(size, 64), MAX_STYLIZE_SIDE))
@@ -111,6 +113,7 @@ def make_stylize(models: Mapping[str, str]) -> Any:
                 seed=int(seed),
                 original_colors=bool(original_colors),
                 content_scale=float(content_scale),
+                progress=lambda done: progress(done, desc=f"painting in {style}"),
             )
         except UserError as error:
             raise gr.Error(without_server_paths(str(error), path)) from error

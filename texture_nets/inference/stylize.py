@@ -27,6 +27,7 @@ from texture_nets.nets.networks import (
     Network,
     min_side,
     render,
+    render_steps,
     seeded_noise,
 )
 
@@ -143,16 +144,27 @@ def stylize_tensor(
     seed: int,
     tile: int | None = None,
     max_memory: float = DEFAULT_MAX_MEMORY,
+    progress: Callable[[float], None] | None = None,
 ) -> Tensor:
     """(B, 3, H, W) photos in [0, 1] -> stylized, every image with the noise of ``seed``.
 
-    ``tile`` and ``max_memory`` bound the memory, not the result (``networks.render``).
+    ``tile`` and ``max_memory`` bound the memory, not the result (``networks.render``);
+    ``progress`` is called with the fraction done after every band.
     """
     batch, _, height, width = content.shape
     noise = seeded_noise(network.config, 1, height, width, seed, content.device)
     if noise is not None:
         noise = [scale.expand(batch, -1, -1, -1) for scale in noise]
-    return render(network, content, noise, tile, max_memory)
+    on_step = None
+    if progress is not None:
+        steps, done = max(1, render_steps(network, batch, height, width, tile)), 0
+
+        def on_step() -> None:
+            nonlocal done
+            done += 1
+            progress(min(1.0, done / steps))
+
+    return render(network, content, noise, tile, max_memory, on_step)
 
 
 def resize(image: Tensor, size: Size) -> Tensor:
@@ -168,14 +180,17 @@ def stylize_images(
     out_sizes: Sequence[Size],
     work_size: Size,
     options: StylizeOptions,
+    progress: Callable[[float], None] | None = None,
 ) -> list[Tensor]:
     """PIL photos -> stylized (1, 3, H, W) tensors at ``out_sizes``: resized to the common
-    ``work_size``, stylized together, resized back, colours kept if asked."""
+    ``work_size``, stylized together, resized back, colours kept if asked (``progress``: as
+    ``stylize_tensor``'s)."""
     content = torch.cat(
         [pil_to_tensor(image.resize(work_size, Image.Resampling.LANCZOS)) for image in originals]
     ).to(options.device)
     tile, budget = band_options(options.tile, options.max_memory)
-    stylized = stylize_tensor(network, content, options.seed, tile, budget).float().cpu()
+    stylized = stylize_tensor(network, content, options.seed, tile, budget, progress)
+    stylized = stylized.float().cpu()
     results = []
     for original, out_size, image in zip(originals, out_sizes, stylized, strict=True):
         result = resize(image.unsqueeze(0), out_size)
