@@ -3,11 +3,12 @@
 1. Peaks of this CPU: a 3x3 convolution in fp32 and in bf16 (channels-last, 128 channels).
 2. Per model (a shipped texture at 1024x1024, a shipped stylizer and Johnson's network with
    untrained weights on a 1024x768 photo): the plain
-   forward (``run_network``), the same under bf16 autocast, and the banded executor that
-   ``generate.py`` and the API use (``networks.render``): time (median of ``--repeats``),
-   convolution GFLOP/s and share of the fp32 peak, and the largest pixel difference from the
-   plain fp32 forward. One more row explains the bf16 difference: the fp32 network fed its
-   inputs rounded to bf16.
+   forward (``run_network``), the same under bf16 autocast, the banded executor that
+   ``generate.py`` and the API use (``networks.render``), the exported graph in onnxruntime
+   and ``torch.compile`` (inductor), interleaved: time (median of ``--repeats``),
+   convolution GFLOP/s and share of the peak of the precision it runs in, and the largest
+   pixel difference from the plain fp32 forward. One more row explains the bf16 difference:
+   the fp32 network fed its inputs rounded to bf16.
 3. Large outputs, each ``generate.py`` in a fresh process (peak RSS of the whole process):
    a 2048x2048 texture with ``--tile off`` (all in memory), a 4096x4096 texture and a
    4000x3000 photo with the default ``--max-memory 2``; beside the plain forward at
@@ -36,8 +37,9 @@ from benchmarks.generation_speed import generate_cli_peak, photo
 from texture_nets import load
 from texture_nets.evaluation.measure import run_in_fresh_process
 from texture_nets.image import save_image
+from texture_nets.inference.export import OnnxNetwork
 from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
-from texture_nets.nets.networks import render, run_network, seeded_noise
+from texture_nets.nets.networks import Network, render, run_network, seeded_noise
 from texture_nets.nets.ulyanov import Generator, pyramid_sizes
 
 TEXTURE = "tn_red_peppers"
@@ -131,6 +133,20 @@ def model_rows(name: str, height: int, width: int, args: argparse.Namespace) -> 
         "plain forward, bf16 autocast": bf16,
         "banded (generate.py, API), fp32": banded,
     }
+    with tempfile.TemporaryDirectory() as folder:  # the session holds the graph in memory
+        onnx = cast(Network, OnnxNetwork.from_network(network, folder))
+    runs["onnxruntime, fp32"] = lambda: run_network(onnx, content, noise)
+    if args.compile:
+        compiled = cast(Network, torch.compile(network))
+        start = time.perf_counter()
+
+        def compiled_run() -> torch.Tensor:
+            with torch.no_grad():
+                return run_network(compiled, content, noise)
+
+        compiled_run()  # the compilation itself, not timed with the runs
+        print(f"  torch.compile: {time.perf_counter() - start:.0f} s to compile", flush=True)
+        runs["torch.compile (inductor), fp32"] = compiled_run
     print(f"{name} {width}x{height}: {', '.join(runs)} (interleaved) ...", flush=True)
     times: dict[str, list[float]] = {label: [] for label in runs}
     for _ in range(args.repeats):  # round-robin, so a noisy minute hits every variant
@@ -138,7 +154,7 @@ def model_rows(name: str, height: int, width: int, args: argparse.Namespace) -> 
             start = time.perf_counter()
             run()
             times[label].append(time.perf_counter() - start)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, run in runs.items():
         seconds = statistics.median(times[label])
         rows.append(
@@ -146,6 +162,7 @@ def model_rows(name: str, height: int, width: int, args: argparse.Namespace) -> 
                 "model": name,
                 "size": f"{width}x{height}",
                 "how": label,
+                "precision": "bf16" if "bf16" in label else "fp32",
                 "seconds": seconds,
                 "gflops": flops / seconds / 1e9,
                 **differences(run(), reference),
@@ -208,7 +225,7 @@ def to_markdown(peaks: dict[str, float], models: list[dict], large: list[dict]) 
                 "how",
                 "time",
                 "conv GFLOP/s",
-                "% of fp32 peak",
+                "% of its precision's peak",
                 "largest difference",
                 "99.9% of pixels within",
             ],
@@ -219,7 +236,9 @@ def to_markdown(peaks: dict[str, float], models: list[dict], large: list[dict]) 
                     r["how"],
                     "-" if r["seconds"] is None else f"{r['seconds']:.2f} s",
                     "-" if r["gflops"] is None else f"{r['gflops']:.0f}",
-                    "-" if r["gflops"] is None else f"{100 * r['gflops'] / peaks['fp32']:.0f}%",
+                    "-"
+                    if r["gflops"] is None
+                    else f"{100 * r['gflops'] / peaks[r.get('precision', 'fp32')]:.0f}%",
                     f"{r['max_diff']:.2g}",
                     f"{r['p999_diff_255']:.2f}/255",
                 ]
@@ -262,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time torch.compile too (minutes of compilation per model on a small CPU)",
+    )
     parser.add_argument(
         "--skip-large", action="store_true", help="keep the large-output rows of the last run"
     )
