@@ -63,6 +63,22 @@ def test_every_shipped_model_is_offered() -> None:
     assert len(STYLIZERS) >= 2 and TEXTURES  # else the wrong-style checks below prove nothing
 
 
+def test_warm_up_loads_the_default_style_first_and_every_model_up_to_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``warm_up`` (run by ``texture-nets demo`` in the background) loads the models into the
+    demo's cache and runs each once; the default style comes first; ``limit`` caps it."""
+    loaded: list[str] = []
+    monkeypatch.setattr(demo, "_model", lambda source: loaded.append(source) or tn.load(source))
+    demo.warm_up(MODELS, limit=2)
+    default = MODELS["stylize"][demo.DEFAULT_STYLE]
+    others = [source for source in MODELS["stylize"].values() if source != default]
+    assert loaded == [default, others[0]]
+    loaded.clear()
+    demo.warm_up(MODELS)
+    assert sorted(loaded) == sorted([*MODELS["stylize"].values(), *MODELS["texture"].values()])
+
+
 @pytest.mark.parametrize("style", STYLIZERS)
 def test_demo_stylize_equals_the_api(
     style: str, photo: Path, api_default: dict[str, Image.Image]

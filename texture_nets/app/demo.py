@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from functools import lru_cache
@@ -65,6 +66,19 @@ def _mode_of(folder: Path) -> str:
 @lru_cache(maxsize=16)
 def _model(source: str) -> PretrainedModel:
     return load(source)
+
+
+def warm_up(models: Mapping[str, Mapping[str, str]], limit: int = 8) -> None:
+    """Load up to ``limit`` models (the default style first) and run each once on a small
+    input, so that a user's first request pays neither the loading nor the first pass."""
+    sources = [models["stylize"][DEFAULT_STYLE]] if DEFAULT_STYLE in models["stylize"] else []
+    sources += [s for kind in ("stylize", "texture") for s in models[kind].values()]
+    for source in list(dict.fromkeys(sources))[:limit]:
+        model = _model(source)
+        if isinstance(model, Stylizer):
+            model.stylize(Image.new("RGB", (64, 48), (128, 96, 64)))
+        elif isinstance(model, TextureModel):
+            model.sample(64)
 
 
 def _photo_path(upload: Any) -> str:
@@ -299,8 +313,17 @@ def build_app(runs: Path | None = None) -> gr.Blocks:
     return app
 
 
-def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> None:
-    """Serve ``app``; requests are queued one at a time (the CPU is the bottleneck)."""
+def launch(
+    app: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    models: Mapping[str, Mapping[str, str]] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Serve ``app``; requests are queued one at a time (the CPU is the bottleneck). The
+    ``models`` are warmed up in the background meanwhile (``warm_up``)."""
+    if models is not None:
+        threading.Thread(target=warm_up, args=(models,), daemon=True).start()
     app.queue(default_concurrency_limit=1, max_size=64)
     app.launch(
         server_name=host,
