@@ -17,14 +17,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,47 +28,11 @@ from PIL import Image
 
 from benchmarks.common import table, write_results
 from texture_nets import Stylizer
+from texture_nets.app.child import demo_in_child
 from texture_nets.image import open_image
 
 STYLES = ("vangogh_starry_night", "hokusai_great_wave", "picabia_udnie", "roman_mosaic_duck")
 PHOTO = "builtin:chelsea"  # public domain (scikit-image)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def demo_server(log: Path) -> Iterator[tuple[str, int]]:
-    """``texture-nets demo`` on a free port: (its URL, its process id)."""
-    port = _free_port()
-    command = [sys.executable, "-m", "texture_nets", "demo", "--port", str(port)]
-    with open(log, "w") as output:
-        server = subprocess.Popen(command, stdout=output, stderr=output)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the demo did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url, server.pid
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def rss_mib(pid: int) -> tuple[float, float]:
@@ -104,7 +63,7 @@ def measure(side: int, repeats: int, requests: int, work: Path) -> dict[str, Any
         image = open_image(photo, max_side=side)
         result = Stylizer.from_pretrained(style).stylize(image, size=side, seed=0)
         expected[style] = np.asarray(result.convert("RGB"), np.int16)
-    with demo_server(work / "demo.log") as (url, pid):
+    with demo_in_child(work / "demo.log") as (url, pid):
         idle = rss_mib(pid)[0]
         client = Client(url, verbose=False)
 

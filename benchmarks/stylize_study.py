@@ -125,6 +125,26 @@ PARTS = {
         snapshots=2,
         fixed=["--lr", "0.001"],
     ),
+    # the pooling's two follow-ups at the same budget: two photos a step (`pool` sees one,
+    # `long` four: is it the pooling or fewer photos?) and pooling with the larger field
+    "pool2": Part(
+        configs={
+            "j128-sw1-pool2": [*JOHNSON_128, "--style-weight", "1", "--crops-per-photo", "2"],
+            "j128-sw1-pool4-d3": [
+                *JOHNSON_128,
+                "--style-weight",
+                "1",
+                "--crops-per-photo",
+                "4",
+                "--downsamples",
+                "3",
+            ],
+        },
+        styles=("vangogh_starry_night.jpg",),
+        steps=2000,
+        snapshots=2,
+        fixed=["--lr", "0.001"],
+    ),
 }
 
 

@@ -210,48 +210,12 @@ def tiny_johnson_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- the web demo, served from a child process ------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def demo_url(tiny_texture_run: Path) -> Iterator[str]:
     """``texture-nets demo`` on a free local port (shipped models + the tiny texture run)."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
     pytest.importorskip("gradio", reason="the [demo] extra (CI installs it)")
-    port = _free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "texture_nets", "demo", "--port", str(port)]
+    from texture_nets.app.child import demo_in_child
+
     log = tiny_texture_run.parent / "demo.log"
-    with open(log, "w") as output:
-        server = subprocess.Popen(
-            [*command, "--runs", str(tiny_texture_run.parent)],
-            stdout=output,
-            stderr=output,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the demo did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with demo_in_child(log, runs=tiny_texture_run.parent, timeout=120) as (url, _):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
