@@ -187,6 +187,7 @@ def test_later_layers_win() -> None:
         ),
         ({"accumulate_grad_batches": 2, "strategy": "deepspeed"}, "not deepspeed"),
         ({"mode": "stylize", "generator": "johnson", "downsamples": 5}, "downsamples must be in"),
+        ({"mode": "stylize", "generator": "johnson", "johnson_channels": 0}, "johnson_channels"),
         ({"mode": "stylize", "batch_size": 4, "crops_per_photo": 3}, "must divide batch_size 4"),
         ({"batch_size": 2, "crops_per_photo": 2}, "crops_per_photo is for stylize mode"),
         # three stride-2 stages: the deepest maps keep 2x2 pixels from 16 px crops

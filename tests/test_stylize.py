@@ -485,6 +485,9 @@ def test_johnson_layout() -> None:
 def test_generator_config_keys() -> None:
     config = make_config({"mode": "stylize", "generator": "johnson", "residual_blocks": 3})
     assert config.network_config == JohnsonConfig(residual_blocks=3)
+    keys = {"johnson_channels": 8, "downsamples": 3, "photo_skip": True}
+    config = make_config({"mode": "stylize", "generator": "johnson", **keys})
+    assert config.network_config == JohnsonConfig(channels=8, downsamples=3, photo_skip=True)
     assert make_config({"mode": "stylize", "noise_depth": 0}).network_config.noise_depth == 0  # type: ignore[union-attr]
     with pytest.raises(ConfigError, match="johnson"):
         make_config({"generator": "johnson"})  # texture mode

@@ -120,6 +120,9 @@ class TrainConfig:
     )
     noise_depth: int = _key(3, "noise channels per scale (ulyanov; 0: none, stylize mode)")
     residual_blocks: int = _key(5, "residual blocks (johnson)")
+    johnson_channels: int = _key(
+        32, "johnson: channels of the first layer, doubled by each stride-2 stage (Johnson's 32)"
+    )
     downsamples: int = _key(
         2,
         "johnson: stride-2 stages before the residual blocks (each one more doubles the "
@@ -228,6 +231,7 @@ class TrainConfig:
     @property
     def johnson_config(self) -> JohnsonConfig:
         return JohnsonConfig(
+            channels=self.johnson_channels,
             residual_blocks=self.residual_blocks,
             downsamples=self.downsamples,
             norm=self.norm,
@@ -318,6 +322,8 @@ class TrainConfig:
         if self.generator == "johnson":
             if self.mode != "stylize":
                 raise ConfigError("the johnson generator transforms photos: use it with --style")
+            if self.johnson_channels < 1:
+                raise ConfigError(f"johnson_channels must be >= 1, got {self.johnson_channels}")
             if not 2 <= self.downsamples <= 4:
                 raise ConfigError(f"downsamples must be in 2..4, got {self.downsamples}")
             if self.image_size < (min_side := self.johnson_config.min_side):
