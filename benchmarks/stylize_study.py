@@ -66,6 +66,7 @@ EVAL_CONTENT = DEFAULT_CONTENT_LAYERS[0]
 class Part:
     """Configurations (flags on top of the stylize defaults) x styles, one budget."""
 
+    why: str  # what the part tests (the report's first line)
     configs: dict[str, list[str]]
     styles: tuple[str, ...]
     steps: int
@@ -75,8 +76,8 @@ class Part:
 
 JOHNSON_128 = ["--generator", "johnson", "--image-size", "128", "--photo-size", "512"]
 PARTS = {
-    # the levers at a short budget, Starry Night (the demo's style)
     "screen": Part(
+        why="The style weight at a short budget, Starry Night (the demo's style).",
         configs={
             "j128-sw0.5": [*JOHNSON_128, "--style-weight", "0.5"],
             "j128-sw1": [*JOHNSON_128, "--style-weight", "1"],
@@ -85,17 +86,18 @@ PARTS = {
         steps=2000,
         fixed=["--lr", "0.001"],
     ),
-    # one recipe out to where its curve flattens (several sittings: --max-minutes, resumed)
     "long": Part(
+        why="One recipe out to where its curve flattens (several sittings, resumed).",
         configs={"j128-sw1": [*JOHNSON_128, "--style-weight", "1"]},
         styles=("vangogh_starry_night.jpg",),
         steps=12000,
         snapshots=12,
         fixed=["--lr", "0.001"],
     ),
-    # painting on the photo (Johnson's network plus the photo's logit, as Gatys starts from
-    # the photo) and a larger step size, each against `long`'s first 1000 steps (same lr there)
     "paint": Part(
+        why="Painting on the photo (`--photo-skip`: the network's change is added to the "
+        "photo's logit, as Gatys starts from the photo) and larger step sizes, against "
+        "`long`'s first 1000 steps.",
         configs={
             "j128-sw1-skip": [*JOHNSON_128, "--style-weight", "1", "--photo-skip"],
             "j128-sw1-lr3e-3": [*JOHNSON_128, "--style-weight", "1", "--lr", "0.003"],
@@ -106,28 +108,31 @@ PARTS = {
         snapshots=2,
         fixed=["--lr", "0.001"],
     ),
-    # the receptive field: a third stride-2 stage doubles it (about 110 -> 205 px; swirls at
-    # 512 px are 50-100 px), against `long` at 1000 and 2000 steps (same lr and schedule)
     "field": Part(
+        why="The receptive field: a third stride-2 stage (`--downsamples 3`) doubles it, "
+        "about 110 -> 205 px (swirls at 512 px are 50-100 px), against `long` at 1000 and "
+        "2000 steps (same lr and schedule).",
         configs={"j128-sw1-d3": [*JOHNSON_128, "--style-weight", "1", "--downsamples", "3"]},
         styles=("vangogh_starry_night.jpg",),
         steps=2000,
         snapshots=2,
         fixed=["--lr", "0.001"],
     ),
-    # the whole picture's statistics: the batch is 4 crops of one photo and the style loss
-    # pools their Grams (alone, every 128 px crop must hold all of the painting's strokes and
-    # colours, so the network paints one even texture everywhere), against `long` as above
     "pool": Part(
+        why="The whole picture's statistics (`--crops-per-photo 4`): the batch is 4 crops of "
+        "one photo and the style loss pools their Grams. Alone, every 128 px crop must hold "
+        "all of the painting's colours and strokes, so the network paints one even texture "
+        "everywhere; pooled, the crops share them out as Gatys does over the whole picture. "
+        "Against `long` at 1000 and 2000 steps (which sees 4 photos a step, this one 1).",
         configs={"j128-sw1-pool4": [*JOHNSON_128, "--style-weight", "1", "--crops-per-photo", "4"]},
         styles=("vangogh_starry_night.jpg",),
         steps=2000,
         snapshots=2,
         fixed=["--lr", "0.001"],
     ),
-    # the pooling's two follow-ups at the same budget: two photos a step (`pool` sees one,
-    # `long` four: is it the pooling or fewer photos?) and pooling with the larger field
     "pool2": Part(
+        why="The pooling's follow-ups at the same budget: two photos a step (`pool` sees one, "
+        "`long` four) and pooling with the larger field.",
         configs={
             "j128-sw1-pool2": [*JOHNSON_128, "--style-weight", "1", "--crops-per-photo", "2"],
             "j128-sw1-pool4-d3": [
@@ -485,6 +490,8 @@ def write_report(work: Path) -> None:
         machines = sorted({run.get("machine", "?") for run in runs})
         sections += [
             f"## Part `{name}`",
+            "",
+            PARTS[name].why,
             "",
             "; ".join(machines),
             "",
