@@ -63,20 +63,28 @@ def test_every_shipped_model_is_offered() -> None:
     assert len(STYLIZERS) >= 2 and TEXTURES  # else the wrong-style checks below prove nothing
 
 
-def test_warm_up_loads_the_default_style_first_and_every_model_up_to_the_limit(
-    monkeypatch: pytest.MonkeyPatch,
+def test_warm_up_loads_the_default_style_first_and_runs_each_model_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """``warm_up`` (run by ``texture-nets demo`` in the background) loads the models into the
-    demo's cache and runs each once; the default style comes first; ``limit`` caps it."""
-    loaded: list[str] = []
-    monkeypatch.setattr(demo, "_model", lambda source: loaded.append(source) or tn.load(source))
+    """``warm_up`` (run by ``texture-nets demo`` in the background) puts the models into the
+    demo's cache, the default style first, up to ``limit``, runs each once, and says when it
+    is done; a model that cannot be loaded is logged, not fatal."""
+    passes: list[str] = []
+    monkeypatch.setattr(tn.Stylizer, "stylize", lambda self, *a, **k: passes.append(self.name))
+    monkeypatch.setattr(tn.TextureModel, "sample", lambda self, *a, **k: passes.append(self.name))
+    demo._loaded.cache_clear()
     demo.warm_up(MODELS, limit=2)
     default = MODELS["stylize"][demo.DEFAULT_STYLE]
     others = [source for source in MODELS["stylize"].values() if source != default]
-    assert loaded == [default, others[0]]
-    loaded.clear()
-    demo.warm_up(MODELS)
-    assert sorted(loaded) == sorted([*MODELS["stylize"].values(), *MODELS["texture"].values()])
+    assert demo._loaded.cache_info().currsize == 2 and len(passes) == 2
+    assert demo._model(default) is demo._model(default)  # from the cache, not loaded again
+    assert demo._loaded.cache_info().hits >= 2 and passes[0] == demo.DEFAULT_STYLE
+    broken = {"stylize": {"broken": "/no/such/model"}, "texture": dict(MODELS["texture"])}
+    with caplog.at_level("INFO", logger="texture_nets"):
+        demo.warm_up(broken)
+    assert "warm-up: /no/such/model" in caplog.text and demo.WARM in caplog.text
+    assert sorted(passes[2:]) == sorted(Path(s).name for s in MODELS["texture"].values())
+    assert others  # else the limit proved nothing
 
 
 @pytest.mark.parametrize("style", STYLIZERS)

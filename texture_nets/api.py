@@ -217,8 +217,8 @@ class Stylizer(PretrainedModel):
         side of the result (default: the photo's). The photo is painted at the model's training
         scale (``info.photo_size``) times ``content_scale`` (< 1: larger strokes), then resized
         to ``size``; ``original_colors`` keeps the photo's colours (luminance transfer);
-        ``seed`` picks the noise; ``progress`` is called with the fraction done (0 to 1) as
-        the network's bands complete (for a progress bar)."""
+        ``seed`` picks the noise; ``progress`` is called with the fraction done as the
+        network's bands complete, last with 1 (for a progress bar)."""
         photo = _as_rgb(image)
         if size is not None and size < 1:
             raise UserError(f"size must be positive, got {size}")

@@ -10,6 +10,7 @@ image bomb) gets the same one-line message as the command line, shown in the pag
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import tempfile
@@ -39,6 +40,8 @@ MAX_VIDEO_SECONDS = 5  # the Video tab stylizes at most the first 5 s of a clip 
 MAX_VIDEO_SIDE = 320  # ... at most 320 px on the longer side: ~1 s a frame on a 2-core CPU
 EXAMPLE_PHOTOS = ("chelsea", "astronaut", "coffee")  # scikit-image's public-domain photos
 
+log = logging.getLogger("texture_nets")
+
 
 def find_models(runs: Path | None) -> dict[str, dict[str, str]]:
     """``{"stylize": {name: source}, "texture": {name: source}}``: the shipped models, then
@@ -63,22 +66,38 @@ def _mode_of(folder: Path) -> str:
     return str(json.loads((folder / "config.json").read_text())["mode"])
 
 
-@lru_cache(maxsize=16)
-def _model(source: str) -> PretrainedModel:
+WARM_UP_LIMIT = 16  # models kept loaded (the cache's size)
+WARM = "warm-up done"  # logged when the models are loaded (benchmarks.demo_load waits for it)
+_loading = threading.Lock()  # a model asked for while the warm-up loads it is loaded once
+
+
+@lru_cache(maxsize=WARM_UP_LIMIT)
+def _loaded(source: str) -> PretrainedModel:
     return load(source)
 
 
-def warm_up(models: Mapping[str, Mapping[str, str]], limit: int = 8) -> None:
-    """Load up to ``limit`` models (the default style first) and run each once on a small
-    input, so that a user's first request pays neither the loading nor the first pass."""
+def _model(source: str) -> PretrainedModel:
+    with _loading:
+        return _loaded(source)
+
+
+def warm_up(models: Mapping[str, Mapping[str, str]], limit: int = WARM_UP_LIMIT) -> None:
+    """Load up to ``limit`` models (the default style first) and run each once at 64 px, so
+    that a user's first request pays neither the loading nor the first pass; a model that
+    cannot be loaded is logged and left to its request's error message."""
     sources = [models["stylize"][DEFAULT_STYLE]] if DEFAULT_STYLE in models["stylize"] else []
     sources += [s for kind in ("stylize", "texture") for s in models[kind].values()]
     for source in list(dict.fromkeys(sources))[:limit]:
-        model = _model(source)
-        if isinstance(model, Stylizer):
-            model.stylize(Image.new("RGB", (64, 48), (128, 96, 64)))
-        elif isinstance(model, TextureModel):
-            model.sample(64)
+        try:
+            model = _model(source)
+            if isinstance(model, Stylizer):  # painted at 64 px whatever its training scale
+                scale = 64 / model.info.photo_size if model.info.photo_size else 1.0
+                model.stylize(Image.new("RGB", (64, 48), (128, 96, 64)), content_scale=scale)
+            elif isinstance(model, TextureModel):
+                model.sample(64)
+        except (UserError, OSError, RuntimeError, ValueError) as error:
+            log.warning("warm-up: %s: %s", source, error)
+    log.info("%s (%d models)", WARM, min(limit, len(dict.fromkeys(sources))))
 
 
 def _photo_path(upload: Any) -> str:
@@ -221,8 +240,11 @@ def example_photos(folder: Path) -> list[str]:
     return paths
 
 
-def build_app(runs: Path | None = None) -> gr.Blocks:
-    models = find_models(runs)
+def build_app(
+    runs: Path | None = None, models: Mapping[str, Mapping[str, str]] | None = None
+) -> gr.Blocks:
+    """The demo's page for ``models`` (default: ``find_models(runs)``)."""
+    models = find_models(runs) if models is None else models
     styles, textures = models["stylize"], models["texture"]
     examples = example_photos(Path(tempfile.mkdtemp(prefix="texture_nets_demo_")))
     default_style = DEFAULT_STYLE if DEFAULT_STYLE in styles else next(iter(styles), None)

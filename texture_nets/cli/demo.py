@@ -53,6 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         ) from error
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be in 1..65535, got {args.port}")
-    app = demo.build_app(args.runs)
-    demo.launch(app, host=args.host, port=args.port, models=demo.find_models(args.runs))
+    models = demo.find_models(args.runs)
+    demo.launch(demo.build_app(args.runs, models), host=args.host, port=args.port, models=models)
     return 0

@@ -155,16 +155,19 @@ def stylize_tensor(
     noise = seeded_noise(network.config, 1, height, width, seed, content.device)
     if noise is not None:
         noise = [scale.expand(batch, -1, -1, -1) for scale in noise]
-    on_step = None
+    on_step, done = None, 0
     if progress is not None:
-        steps, done = max(1, render_steps(network, batch, height, width, tile)), 0
+        steps = max(1, render_steps(network, batch, height, width, tile))
 
         def on_step() -> None:
             nonlocal done
             done += 1
             progress(min(1.0, done / steps))
 
-    return render(network, content, noise, tile, max_memory, on_step)
+    result = render(network, content, noise, tile, max_memory, on_step)
+    if progress is not None and not done:
+        progress(1.0)  # a network run in one pass (ONNX) has no bands to report
+    return result
 
 
 def resize(image: Tensor, size: Size) -> Tensor:
