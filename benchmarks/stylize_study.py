@@ -464,6 +464,15 @@ SEEN = {  # what the grids show (they cannot be committed), per part
     "filter with hatching); with `--photo-skip` the output stays the photo with a blue tint "
     "after 449 steps (content at Gatys', style at 11x): starting from the photo, the network "
     "has not learned to leave it in this budget.",
+    "field": "By eye at 1000 steps: the larger field paints larger, wavier structures than "
+    "`long` (strokes of 20-40 px), still one even blue-and-yellow texture over the whole "
+    "picture, and loses more of the photo (content 3.06x Gatys' against 2.72x). Scores of "
+    "neighbouring snapshots differ by up to 0.6 (1000: 5.68x, 1021: 5.06x): one 1000-step "
+    "point per config cannot separate configs closer than that.",
+    "pool": "By eye at 1000 steps: like `long` at 1000 (the whole photo turned Starry-Night "
+    "blue, dark statues included), with finer hatching; the pooled statistics did not make "
+    "the network keep dark or flat regions of the photo as Gatys does. Style 6.07x (1030: "
+    "5.70x) against `long`'s 5.41x, content 2.61x against 2.72x: no gain at this budget.",
 }
 
 
