@@ -127,7 +127,7 @@ class TrainConfig:
         2,
         "johnson: stride-2 stages before the residual blocks (each one more doubles the "
         "receptive field and the residual blocks' width; their cost per pixel stays, the whole "
-        "network's grows about 15%, its weights about 4x)",
+        "network's grows by about a sixth, its weights about 4x)",
     )
     photo_skip: bool = _key(
         False,
