@@ -68,10 +68,10 @@ class Part:
 
     why: str  # what the part tests (the report's first line)
     configs: dict[str, list[str]]
-    styles: tuple[str, ...]
     steps: int
-    snapshots: int = 4  # scored points along the budget (the last is the final checkpoint)
-    fixed: list[str] = field(default_factory=list)
+    styles: tuple[str, ...] = ("vangogh_starry_night.jpg",)  # the demo's style
+    snapshots: int = 2  # scored points along the budget (the last is the final checkpoint)
+    fixed: list[str] = field(default_factory=lambda: ["--lr", "0.001"])
 
 
 JOHNSON_128 = ["--generator", "johnson", "--image-size", "128", "--photo-size", "512"]
@@ -82,17 +82,14 @@ PARTS = {
             "j128-sw0.5": [*JOHNSON_128, "--style-weight", "0.5"],
             "j128-sw1": [*JOHNSON_128, "--style-weight", "1"],
         },
-        styles=("vangogh_starry_night.jpg",),
         steps=2000,
-        fixed=["--lr", "0.001"],
+        snapshots=4,
     ),
     "long": Part(
         why="One recipe out to where its curve flattens (several sittings, resumed).",
         configs={"j128-sw1": [*JOHNSON_128, "--style-weight", "1"]},
-        styles=("vangogh_starry_night.jpg",),
         steps=12000,
         snapshots=12,
-        fixed=["--lr", "0.001"],
     ),
     "paint": Part(
         why="Painting on the photo (`--photo-skip`: the network's change is added to the "
@@ -103,20 +100,14 @@ PARTS = {
             "j128-sw1-lr3e-3": [*JOHNSON_128, "--style-weight", "1", "--lr", "0.003"],
             "j128-sw1-lr1e-2": [*JOHNSON_128, "--style-weight", "1", "--lr", "0.01"],
         },
-        styles=("vangogh_starry_night.jpg",),
         steps=1000,
-        snapshots=2,
-        fixed=["--lr", "0.001"],
     ),
     "field": Part(
         why="The receptive field: a third stride-2 stage (`--downsamples 3`) doubles it, "
         "about 110 -> 205 px (swirls at 512 px are 50-100 px), against `long` at 1000 and "
         "2000 steps (same lr and schedule).",
         configs={"j128-sw1-d3": [*JOHNSON_128, "--style-weight", "1", "--downsamples", "3"]},
-        styles=("vangogh_starry_night.jpg",),
         steps=2000,
-        snapshots=2,
-        fixed=["--lr", "0.001"],
     ),
     "pool": Part(
         why="The whole picture's statistics (`--crops-per-photo 4`): the batch is 4 crops of "
@@ -125,10 +116,7 @@ PARTS = {
         "everywhere; pooled, the crops share them out as Gatys does over the whole picture. "
         "Against `long` at 1000 and 2000 steps (which sees 4 photos a step, this one 1).",
         configs={"j128-sw1-pool4": [*JOHNSON_128, "--style-weight", "1", "--crops-per-photo", "4"]},
-        styles=("vangogh_starry_night.jpg",),
         steps=2000,
-        snapshots=2,
-        fixed=["--lr", "0.001"],
     ),
     "pool2": Part(
         why="The pooling's follow-ups at the same budget: two photos a step (`pool` sees one, "
@@ -145,10 +133,7 @@ PARTS = {
                 "3",
             ],
         },
-        styles=("vangogh_starry_night.jpg",),
         steps=2000,
-        snapshots=2,
-        fixed=["--lr", "0.001"],
     ),
 }
 
