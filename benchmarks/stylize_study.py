@@ -118,6 +118,17 @@ PARTS = {
         configs={"j128-sw1-pool4": [*JOHNSON_128, "--style-weight", "1", "--crops-per-photo", "4"]},
         steps=2000,
     ),
+    "content": Part(
+        why="The content layer: relu2_2 (Johnson et al.'s) instead of relu4_2. At relu4_2 the "
+        "photo's lightness and colours are free, so the network paints one painting-coloured "
+        "texture everywhere, dark regions included; relu2_2 holds the photo's edges and "
+        "lightness, so strokes can go where the photo is flat, as Gatys puts them (its "
+        "reference is re-run with the same objective). Against `long` at 1000 steps.",
+        configs={
+            "j128-sw1-c22": [*JOHNSON_128, "--style-weight", "1", "--content-layers", "relu2_2"]
+        },
+        steps=2000,
+    ),
     "pool2": Part(
         why="The pooling's follow-ups at the same budget: two photos a step (`pool` sees one, "
         "`long` four) and pooling with the larger field.",
