@@ -106,7 +106,7 @@ def model_rows(name: str, height: int, width: int, args: argparse.Namespace) -> 
     else:
         network = cast(Generator, load(name, device="cpu").network)
     config = network.config
-    takes_photo = isinstance(network, JohnsonNet) or network.config.content_channels > 0
+    takes_photo = network.config.takes_photo
     content = photo(width, height) if takes_photo else None
     noise = seeded_noise(config, 1, height, width, seed=0)
     flops = conv_flops(network, height, width)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -205,6 +206,23 @@ def tiny_stylize_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_johnson_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny stylize-mode run of Johnson et al.'s network."""
     return tiny_run(tmp_path_factory.mktemp("johnson"), "stylize", 1, "--generator", "johnson")
+
+
+@pytest.fixture
+def generate_job(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], list[str]]:
+    """``generate`` arguments for a tiny run fixture: two 45x37 samples of the texture run,
+    or a 45x37 random photo stylized by a stylize run."""
+
+    def job(run: str) -> list[str]:
+        checkpoint = str(request.getfixturevalue(run))
+        if run == "tiny_texture_run":
+            return ["--texture", checkpoint, "--size", "45x37", "--count", "2"]
+        photo = tmp_path / "photo.png"
+        pixels = np.random.default_rng(0).integers(0, 256, (37, 45, 3), np.uint8)
+        Image.fromarray(pixels).save(photo)
+        return ["--checkpoint", checkpoint, "--content", str(photo)]
+
+    return job
 
 
 # -- the web demo, served from a child process ------------------------------------------------

@@ -3,6 +3,7 @@ trained runs and for random networks of many shapes whose outputs vary."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -131,17 +132,9 @@ def _pixels(folder: Path) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("run", ["tiny_texture_run", "tiny_stylize_run", "tiny_johnson_run"])
 def test_generate_with_onnxruntime_matches_torch(
-    run: str, request: pytest.FixtureRequest, tmp_path: Path
+    run: str, generate_job: Callable[[str], list[str]], tmp_path: Path
 ) -> None:
-    checkpoint = str(request.getfixturevalue(run))
-    if run == "tiny_texture_run":
-        job = ["--texture", checkpoint, "--size", "45x37", "--count", "2"]
-    else:
-        photo = tmp_path / "photo.png"
-        Image.fromarray(np.random.default_rng(0).integers(0, 256, (37, 45, 3), np.uint8)).save(
-            photo
-        )
-        job = ["--checkpoint", checkpoint, "--content", str(photo)]
+    job = generate_job(run)
     outputs = {}
     for backend in ("torch", "onnxruntime"):
         out = tmp_path / backend

@@ -32,7 +32,7 @@ def test_min_side_is_the_smallest_side_that_runs(config: NetworkConfig) -> None:
     assert network.min_side == min_side(config) == config.min_side
 
     def run(side: int) -> torch.Tensor:
-        needs_content = not config.takes_noise or config.content_channels > 0
+        needs_content = config.takes_photo
         content = torch.rand(1, 3, side, side) if needs_content else None
         noise = seeded_noise(config, 1, side, side, seed=0)
         with torch.no_grad():

@@ -23,6 +23,7 @@ from PIL import Image, ImageOps
 from texture_nets.errors import UserError
 from texture_nets.image import MAX_PIXELS, ImageError, open_image, tensor_to_pil, to_rgb
 from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_large
+from texture_nets.inference.fastpath import Bf16Network, choose_bf16
 from texture_nets.inference.pretrained import (
     ModelInfo,
     is_model_folder,
@@ -41,7 +42,7 @@ from texture_nets.inference.temporal import DEFAULT_TEMPORAL, Frame
 from texture_nets.nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
 from texture_nets.nets.networks import Network, min_side, sample_textures
 from texture_nets.nets.ulyanov import Generator
-from texture_nets.precision import default_device
+from texture_nets.precision import PRECISIONS, default_device
 
 # a file, builtin:NAME, a PIL image, an (H, W[, 3]) array (uint8, or float in [0, 1]) or a
 # (3, H, W) / (1, 3, H, W) tensor in [0, 1]
@@ -58,23 +59,51 @@ class ModelNotFoundError(UserError, LookupError):
 class PretrainedModel:
     """A trained network and its ``ModelInfo``; ``TextureModel`` or ``Stylizer``."""
 
-    def __init__(self, network: Network, info: ModelInfo, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        network: Network,
+        info: ModelInfo,
+        device: str | torch.device = "cpu",
+        precision: str = "auto",
+    ):
         self.network = network.eval()
         self.info = info
         self.device = torch.device(device)
         self.network.to(self.device)
+        if precision not in PRECISIONS:
+            raise UserError(f"precision {precision!r}: one of {', '.join(PRECISIONS)}")
+        self.precision = precision
+        self._bf16: bool | None = None  # decided on first use (a probe for auto)
 
     @property
     def name(self) -> str:
         return self.info.name
 
+    @property
+    def bf16(self) -> bool:
+        """Whether this model renders in bf16 here (``fastpath.choose_bf16``: for ``auto``,
+        where bf16 is fast and a probe keeps this network within 2/255 of fp32)."""
+        if self._bf16 is None:
+            self._bf16 = choose_bf16(self.precision, self.network, self.device)
+        return self._bf16
+
+    def runner(self, tile: int | None, max_memory: float) -> Network:
+        """The network that renders: the bf16 one-pass runner, or the exact fp32 network
+        (always for bands of a given height, ``tile=N``)."""
+        if tile is None and self.bf16:
+            return cast(Network, Bf16Network(self.network, max_memory))
+        return self.network
+
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path, device: str | torch.device | None = None
+        cls,
+        name_or_path: str | Path,
+        device: str | torch.device | None = None,
+        precision: str = "auto",
     ) -> Self:
         """``load`` typed as this class: a shipped name, model folder, run or ``.ckpt``; a
         model of the other kind is a ``UserError`` saying which class to use."""
-        model = load(name_or_path, device)
+        model = load(name_or_path, device, precision)
         if not isinstance(model, cls):
             raise UserError(
                 f"{name_or_path} is a {type(model).__name__}, not a {cls.__name__}: use "
@@ -85,6 +114,7 @@ class PretrainedModel:
     def to(self, device: str | torch.device) -> Self:
         self.device = torch.device(device)
         self.network.to(self.device)
+        self._bf16 = None  # another device: decide again
         return self
 
     def export_onnx(self, path: str | Path) -> Path:
@@ -103,7 +133,7 @@ class PretrainedModel:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.name!r}, {self.info.architecture}, "
-            f"{self.info.global_step} steps, device={self.device})"
+            f"{self.info.global_step} steps, device={self.device}, precision={self.precision})"
         )
 
 
@@ -167,7 +197,7 @@ class TextureModel(PretrainedModel):
         seeds = [seed + i for i in range(1 if count is None else count)]
         for first in range(0, len(seeds), batch):
             samples = sample_textures(
-                self.generator,
+                cast(Generator, self.runner(rows, budget)),
                 height,
                 width,
                 seeds[first : first + batch],
@@ -237,7 +267,8 @@ class Stylizer(PretrainedModel):
         options = StylizeOptions(
             seed=seed, original_colors=original_colors, tile=tile, device=str(self.device)
         )
-        (result,) = stylize_images(self.network, [photo], [out], work, options, progress)
+        runner = self.runner(*band_options(tile, options.max_memory))
+        (result,) = stylize_images(runner, [photo], [out], work, options, progress)
         return tensor_to_pil(result)
 
     def stylize_frames(
@@ -355,11 +386,15 @@ def list_models() -> dict[str, str]:
 
 
 def load(
-    name_or_path: str | Path, device: str | torch.device | None = None
+    name_or_path: str | Path,
+    device: str | torch.device | None = None,
+    precision: str = "auto",
 ) -> TextureModel | Stylizer:
     """A shipped model's name, a saved model folder, a training run directory or a ``.ckpt``
     -> a ``TextureModel`` (texture mode) or a ``Stylizer`` (stylize mode). For a type
-    checker, ``Stylizer.from_pretrained`` / ``TextureModel.from_pretrained`` name the kind."""
+    checker, ``Stylizer.from_pretrained`` / ``TextureModel.from_pretrained`` name the kind.
+    ``precision``: ``auto`` renders in bf16 where it is fast and keeps this network within
+    2/255 of fp32 (``fastpath``), ``fp32`` always exactly, ``bf16`` always in bf16."""
     device = torch.device(default_device() if device is None else device)
     path = resolve_model(name_or_path)
     if is_model_folder(path):
@@ -373,7 +408,7 @@ def load(
             f"or shipped model (shipped: {names})"
         )
     kind = Stylizer if info.mode == "stylize" else TextureModel
-    return kind(network, info, device)
+    return kind(network, info, device, precision)
 
 
 def _from_checkpoint(checkpoint: CheckpointInfo) -> tuple[Network, ModelInfo]:

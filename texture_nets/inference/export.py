@@ -30,8 +30,8 @@ import torch
 from torch import Tensor, nn
 
 from texture_nets.errors import UserError
-from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet, pad_to_multiple
-from texture_nets.nets.networks import Network, as_multiscale, render
+from texture_nets.nets.johnson import JohnsonNet, pad_to_multiple
+from texture_nets.nets.networks import Network, as_multiscale, render, split_inputs
 from texture_nets.nets.ulyanov import Generator, GeneratorConfig, pyramid_sizes
 
 log = logging.getLogger("texture_nets")
@@ -239,10 +239,9 @@ def one_pass_bytes(network: Network, batch: int, height: int, width: int) -> flo
     hooks = [m.register_forward_hook(record) for m in leaves]
     config = network.config
     side = max(64, config.min_side)
-    photo = isinstance(config, JohnsonConfig) or config.content_channels > 0
     try:
         with torch.no_grad():
-            content = torch.rand(1, 3, side, side) if photo else None
+            content = torch.rand(1, 3, side, side) if config.takes_photo else None
             config.run(network, content, config.noise(1, side, side))
     finally:
         for hook in hooks:
@@ -308,18 +307,13 @@ class OnnxNetwork(nn.Module):
         """Called as the PyTorch network is: the input pyramid (Ulyanov), whose photo and
         noise are fed to the graph as its ``content`` and packed ``noise``; the photo
         (Johnson)."""
+        content, noise = split_inputs(self.config, inputs)
+        first = inputs[0] if isinstance(inputs, list) else inputs
+        if self._too_large(first.shape):
+            return render(self.network, content, noise, max_memory=self.max_memory)
         if isinstance(self.config, GeneratorConfig):
-            assert isinstance(inputs, list)
-            channels = self.config.content_channels
-            content = inputs[0][:, :channels] if channels else None
-            noise = [scale[:, channels:] for scale in inputs]
-            if self._too_large(inputs[0].shape):
-                return render(self.network, content, noise, max_memory=self.max_memory)
             arrays = graph_inputs(self.config, content, noise)
         else:
-            assert isinstance(inputs, Tensor)
-            if self._too_large(inputs.shape):
-                return render(self.network, inputs, None, max_memory=self.max_memory)
-            arrays = [inputs]
+            arrays = [first]
         feeds = {name: x.float().cpu().numpy() for name, x in zip(self.names, arrays, strict=True)}
         return torch.from_numpy(self.session.run(None, feeds)[0])

@@ -41,6 +41,7 @@ class JohnsonConfig:
 
     architecture: ClassVar[str] = "johnson"  # the name checkpoints store
     takes_noise: ClassVar[bool] = False  # the content photo is its only input
+    takes_photo: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if self.channels < 1:

@@ -87,6 +87,20 @@ def run_network(network: Network, content: Tensor | None, noise: list[Tensor] | 
     return network.config.run(network, content, noise)
 
 
+def split_inputs(
+    config: NetworkConfig, inputs: list[Tensor] | Tensor
+) -> tuple[Tensor | None, list[Tensor] | None]:
+    """What a network of ``config`` was fed (its input pyramid, or the photo) -> the
+    ``(content, noise)`` that ``run_network`` and ``render`` take."""
+    if isinstance(config, GeneratorConfig):
+        assert isinstance(inputs, list)
+        channels = config.content_channels
+        content = inputs[0][:, :channels] if channels else None
+        return content, [scale[:, channels:] for scale in inputs]
+    assert isinstance(inputs, Tensor)
+    return inputs, None
+
+
 def render(
     network: Network,
     content: Tensor | None,

@@ -68,6 +68,11 @@ class GeneratorConfig:
             raise ValueError(f"unknown padding {self.padding!r}; choose one of {PADDINGS}")
 
     @property
+    def takes_photo(self) -> bool:
+        """Whether a photo is an input (a stylizer)."""
+        return self.content_channels > 0
+
+    @property
     def input_channels(self) -> int:
         return self.noise_depth + self.content_channels
 

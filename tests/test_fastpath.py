@@ -1,0 +1,200 @@
+"""The bf16 inference path: it runs convolutions in bf16 and normalisation in fp32, stays
+bounded in memory, and ``auto`` takes it only for networks whose probe is within 2/255 of fp32,
+a verdict that holds on every shipped model at another size and on another photo."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+import texture_nets as tn
+from texture_nets.cli import generate as generate_cli
+from texture_nets.errors import UserError
+from texture_nets.image import load_image
+from texture_nets.inference import fastpath
+from texture_nets.inference.export import one_pass_bytes
+from texture_nets.inference.fastpath import (
+    PROBE_MARGIN,
+    TOLERANCE,
+    Bf16Network,
+    bf16_error,
+    choose_bf16,
+)
+from texture_nets.inference.pretrained import shipped_models
+from texture_nets.nets.johnson import JohnsonConfig
+from texture_nets.nets.networks import (
+    Network,
+    NetworkConfig,
+    build_network,
+    render,
+    run_network,
+    seeded_noise,
+)
+from texture_nets.nets.ulyanov import GeneratorConfig
+from texture_nets.precision import bf16_fast
+
+CPU = torch.device("cpu")
+RANDOM: list[NetworkConfig] = [
+    GeneratorConfig(num_scales=3, channels=4, noise_depth=2),
+    GeneratorConfig(num_scales=3, channels=4, noise_depth=2, content_channels=3),
+    JohnsonConfig(channels=4, residual_blocks=1),
+]
+
+
+def _inputs(network: Network, side: int, seed: int = 0) -> tuple[Tensor | None, Any]:
+    content = None
+    if network.config.takes_photo:
+        content = torch.rand(1, 3, side, side, generator=torch.Generator().manual_seed(seed))
+    return content, seeded_noise(network.config, 1, side, side, seed)
+
+
+@pytest.mark.parametrize("config", RANDOM, ids=lambda c: type(c).__name__)
+def test_bf16_network_runs_convolutions_in_bf16_and_normalisation_in_fp32(config: Any) -> None:
+    network = build_network(config).eval()
+    runner = Bf16Network(network)  # (its memory probe runs the network in fp32)
+    seen: dict[str, set[torch.dtype]] = {"conv": set(), "norm": set()}
+
+    def record(kind: str) -> Any:
+        return lambda module, args, output: seen[kind].add(output.dtype)
+
+    for module in runner.fast.modules():
+        if isinstance(module, nn.Conv2d):
+            module.register_forward_hook(record("conv"))
+        if isinstance(module, nn.InstanceNorm2d):
+            module.register_forward_hook(record("norm"))
+    content, noise = _inputs(network, 32)
+    output = run_network(cast(Network, runner), content, noise)
+    assert output.dtype == torch.float32
+    assert seen["conv"] == {torch.bfloat16}
+    assert seen["norm"] == {torch.float32}  # statistics of the fp32 maps
+    with torch.no_grad():
+        exact = run_network(network, content, noise)
+    difference = (output - exact).abs().max().item()
+    assert 0 < difference < 0.1  # rounded, not another image
+
+
+def test_bf16_network_beyond_its_memory_budget_renders_the_exact_fp32_bands() -> None:
+    network = build_network(RANDOM[1]).eval()
+    content, noise = _inputs(network, 40)
+    budget = one_pass_bytes(network, 1, 40, 40) / 2  # the one pass does not fit
+    output = run_network(cast(Network, Bf16Network(network, budget)), content, noise)
+    assert torch.equal(output, render(network, content, noise, max_memory=budget))
+
+
+def test_auto_is_fp32_where_bf16_is_slow_without_probing(monkeypatch: pytest.MonkeyPatch) -> None:
+    network = build_network(RANDOM[2]).eval()
+    monkeypatch.setattr(fastpath, "bf16_fast", lambda device: False)
+    monkeypatch.setattr(fastpath, "bf16_error", lambda *a: pytest.fail("probed"))
+    assert not choose_bf16("auto", network, CPU)
+    assert not choose_bf16("fp32", network, CPU)
+
+
+@pytest.mark.parametrize(("error", "chosen"), [((1.4, 5.9), True), ((1.6, 3.0), False),
+                                               ((0.5, 6.1), False)])  # fmt: skip
+def test_auto_takes_bf16_where_fast_only_within_the_tolerance(
+    monkeypatch: pytest.MonkeyPatch, error: tuple[float, float], chosen: bool
+) -> None:
+    network = build_network(RANDOM[2]).eval()
+    monkeypatch.setattr(fastpath, "bf16_fast", lambda device: True)
+    monkeypatch.setattr(fastpath, "bf16_error", lambda *a: error)
+    assert choose_bf16("auto", network, CPU) is chosen
+
+
+def test_forced_bf16_warns_where_it_is_emulated(monkeypatch: pytest.MonkeyPatch) -> None:
+    network = build_network(RANDOM[2]).eval()
+    monkeypatch.setattr(fastpath, "bf16_supported", lambda device: False)
+    with pytest.warns(UserWarning, match="emulated"):
+        assert choose_bf16("bf16", network, CPU)
+    monkeypatch.setattr(fastpath, "bf16_supported", lambda device: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert choose_bf16("bf16", network, CPU)
+
+
+def test_a_bad_precision_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="precision 'fp16'"):
+        tn.load("vangogh_starry_night", precision="fp16")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(shipped_models()))
+def test_auto_keeps_every_shipped_model_within_the_tolerance(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe's verdict (128 px, the built-in photo) holds at 256 px on another photo and
+    noise seed: where auto takes bf16, the pixels stay within 2/255 (99.9%) and 8/255."""
+    monkeypatch.setattr(fastpath, "bf16_fast", lambda device: True)  # decide as a bf16 CPU
+    model = tn.load(name, "cpu")
+    if not model.bf16:
+        assert not TOLERANCE.accepts(bf16_error(model.network), PROBE_MARGIN)  # it was probed
+        return
+    content = load_image("builtin:coffee", 256) if model.network.config.takes_photo else None
+    side = 256
+    height, width = content.shape[-2:] if content is not None else (side, side)
+    noise = seeded_noise(model.network.config, 1, height, width, seed=7)
+    with torch.no_grad():
+        exact = run_network(model.network, content, noise)
+    fast = run_network(model.runner(None, float("inf")), content, noise)
+    difference = (fast - exact).abs().flatten() * 255
+    assert TOLERANCE.accepts((difference.quantile(0.999).item(), difference.max().item()))
+
+
+def test_the_api_renders_with_the_models_precision() -> None:
+    photo = load_image("builtin:coffee", 96)[0]
+    exact = tn.Stylizer.from_pretrained("vangogh_starry_night", "cpu", precision="fp32")
+    assert not exact.bf16 and exact.runner(None, float("inf")) is exact.network
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # emulated bf16 on a CPU without it
+        fast = tn.Stylizer.from_pretrained("vangogh_starry_night", "cpu", precision="bf16")
+        assert fast.bf16 and isinstance(fast.runner(None, float("inf")), Bf16Network)
+        assert isinstance(fast.runner(64, float("inf")), type(fast.network))  # bands: fp32
+        pictures = [np.asarray(m.stylize(photo), dtype=float) for m in (exact, fast)]
+        samples = [
+            np.asarray(tn.TextureModel.from_pretrained("tn_pebbles", "cpu", p).sample(64), float)
+            for p in ("fp32", "bf16")
+        ]
+    for one, other in (pictures, samples):
+        assert one.shape == other.shape
+        assert np.abs(one - other).max() > 0  # the bf16 runner made it
+    assert np.abs(pictures[0] - pictures[1]).max() <= TOLERANCE.worst
+
+
+def _pngs(folder: Path) -> dict[str, np.ndarray]:
+    return {p.name: np.asarray(Image.open(p), np.int16) for p in sorted(folder.glob("*.png"))}
+
+
+@pytest.mark.parametrize("run", ["tiny_texture_run", "tiny_johnson_run"])
+def test_generate_precision_picks_the_path(
+    run: str, generate_job: Callable[[str], list[str]], tmp_path: Path
+) -> None:
+    """``--precision fp32`` is the default path here (no fast bf16: auto means fp32) and
+    ``bf16`` another one, close to it."""
+    job = generate_job(run)
+    outputs = {}
+    for precision in ("auto", "fp32", "bf16"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # emulated bf16
+            out = tmp_path / precision
+            assert generate_cli.main([*job, "--precision", precision, "--out", str(out)]) == 0
+        outputs[precision] = _pngs(out)
+    assert outputs["fp32"].keys() == outputs["bf16"].keys() and outputs["fp32"]
+    for name, exact in outputs["fp32"].items():
+        if not bf16_fast(CPU):
+            assert np.array_equal(outputs["auto"][name], exact)
+        assert 0 < np.abs(outputs["bf16"][name] - exact).max() <= 64  # rounded, same picture
+
+
+def test_generate_refuses_bf16_with_onnxruntime(
+    tiny_texture_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = ["--texture", str(tiny_texture_run), "--precision", "bf16", "--backend", "onnxruntime"]
+    assert generate_cli.main(job) != 0
+    assert "drop --precision bf16" in capsys.readouterr().err

@@ -1,0 +1,135 @@
+"""The bf16 inference path, and when to take it.
+
+bf16 convolutions run 2-6x faster than fp32 on CPUs with AVX512-BF16 or AMX and on GPUs, but
+rounding every layer's input to 8 bits of mantissa moves some networks' pixels far: Ulyanov's
+texture generators amplify small changes of their input (docs/benchmarks.md, "bf16 inference
+accuracy": most shipped models end up tens of levels away from fp32 on some pixels). So
+``auto`` takes bf16 only where it is fast (``precision.bf16_fast``) and where a probe shows
+this network within ``TOLERANCE`` of fp32; ``fp32`` is the exact path, ``bf16`` forces bf16.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+from torch import Tensor, nn
+
+from texture_nets.image import load_image
+from texture_nets.inference.export import one_pass_bytes
+from texture_nets.nets.networks import Network, render, run_network, seeded_noise, split_inputs
+from texture_nets.precision import PRECISIONS, bf16_fast, bf16_supported
+
+PROBE_SIDE = 128  # the probe's size: a few ms where bf16 is fast
+PROBE_PHOTO = "builtin:astronaut"  # a stylizer's probe input: a real photo (faces, fabric, sky)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far from fp32 (in levels of 255) the fast path may move pixels (issue 26)."""
+
+    p999: float = 2.0  # at 99.9% of the pixel values
+    worst: float = 8.0  # at every pixel value
+
+    def accepts(self, error: tuple[float, float], margin: float = 1.0) -> bool:
+        """Whether (p99.9, worst) errors are within ``margin`` x the tolerance."""
+        return error[0] <= margin * self.p999 and error[1] <= margin * self.worst
+
+
+TOLERANCE = Tolerance()
+# the probe is one small image: a network passes it with room to spare or not at all (the
+# shipped hokusai_great_wave probes at 1.8 / 3.4 levels and reaches 2.4 on other photos)
+PROBE_MARGIN = 0.75
+
+
+@contextlib.contextmanager
+def bf16_pass(network: nn.Module, device: torch.device) -> Iterator[None]:
+    """bf16 autocast for ``network``'s convolutions, with its normalisation layers fed fp32
+    (their statistics in fp32, as training computed them)."""
+    norms = (nn.InstanceNorm2d, nn.BatchNorm2d)
+    hooks = [
+        module.register_forward_pre_hook(lambda _, args: tuple(a.float() for a in args))
+        for module in network.modules()
+        if isinstance(module, norms)
+    ]
+    try:
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            yield
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+class Bf16Network(nn.Module):
+    """``network`` run in one pass with bf16 convolutions on channels-last maps (normalisation
+    and the output in fp32), called like the network itself, with the same ``config``. An
+    image whose pass would need more than ``max_memory`` bytes (``one_pass_bytes``) is made
+    by the banded fp32 executor (``networks.render``: bounded memory, fp32 pixels)."""
+
+    def __init__(self, network: Network, max_memory: float = math.inf) -> None:
+        super().__init__()
+        self.network = network
+        # a channels-last copy: every convolution takes the channels-last bf16 kernels (10x
+        # the others where bf16 is emulated, AMX's tiles where it is not); the fp32 network
+        # stays as it was for the exact path
+        self.fast = copy.deepcopy(network).to(memory_format=torch.channels_last)
+        self.config = network.config
+        self.max_memory = max_memory
+        self.bytes_per_pixel = one_pass_bytes(network, 1, 1, 1)
+
+    def forward(self, inputs: list[Tensor] | Tensor) -> Tensor:
+        first = inputs[0] if isinstance(inputs, list) else inputs
+        if self.bytes_per_pixel * first.shape[0] * first.shape[-2] * first.shape[-1] > (
+            self.max_memory
+        ):
+            content, noise = split_inputs(self.config, inputs)
+            return render(self.network, content, noise, max_memory=self.max_memory)
+        last = torch.channels_last
+        fed = (
+            [x.contiguous(memory_format=last) for x in inputs]
+            if isinstance(inputs, list)
+            else inputs.contiguous(memory_format=last)
+        )
+        with torch.no_grad(), bf16_pass(self.fast, first.device):
+            output = self.fast(fed)
+        return output.float().contiguous()
+
+
+def bf16_error(network: Network, side: int = PROBE_SIDE, seed: int = 0) -> tuple[float, float]:
+    """|bf16 pass - fp32 pass| of ``network`` on a probe (the built-in photo for a stylizer,
+    seeded noise), in levels of 255: (99.9th percentile, maximum)."""
+    device = next(network.parameters()).device
+    config = network.config
+    content = load_image(PROBE_PHOTO, side).to(device) if config.takes_photo else None
+    height, width = content.shape[-2:] if content is not None else (side, side)
+    noise = seeded_noise(config, 1, height, width, seed, device)
+    with torch.no_grad():
+        exact = run_network(network, content, noise).float()
+        fast = run_network(cast(Network, Bf16Network(network)), content, noise)
+    difference = (fast - exact).abs().flatten() * 255
+    return difference.quantile(0.999).item(), difference.max().item()
+
+
+def choose_bf16(precision: str, network: Network, device: torch.device) -> bool:
+    """Whether ``network`` runs in bf16 for ``precision``: ``auto`` where bf16 is fast on
+    ``device`` and the probe (``bf16_error``) is within ``PROBE_MARGIN`` x ``TOLERANCE``;
+    ``bf16`` always (with a warning where it is emulated); ``fp32`` never."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: one of {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return False
+    if precision == "bf16":
+        if not bf16_supported(device):
+            warnings.warn(
+                f"precision bf16 on {device.type} without bf16 instructions: emulated, many "
+                "times slower than fp32 (precision auto picks the fast one)",
+                stacklevel=2,
+            )
+        return True
+    return bf16_fast(device) and TOLERANCE.accepts(bf16_error(network), PROBE_MARGIN)
