@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[list[str], str]] = {
     "time_to_quality": (["--minutes", "6"], "Time to quality (texture networks vs Gatys loss)"),
     "generation_speed": ([], "Generation vs Gatys, and large outputs"),
     "inference_speed": ([], "Inference speed: the banded executor, bf16, large textures"),
+    "bf16_accuracy": ([], "bf16 inference accuracy: the shipped models, and what auto takes"),
     "demo_load": ([], "The demo under load: one photo end to end, 20 requests at once"),
     "training_speed": ([], "Training throughput"),
     "precision": ([], "Training precisions: loss and step time"),
