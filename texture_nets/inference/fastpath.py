@@ -2,8 +2,8 @@
 
 bf16 convolutions run 2-6x faster than fp32 on CPUs with AVX512-BF16 or AMX and on GPUs, but
 rounding every layer's input to 8 bits of mantissa moves some networks' pixels far: Ulyanov's
-texture generators amplify small changes of their input (docs/benchmarks.md, "bf16 inference
-accuracy": most shipped models end up tens of levels away from fp32 on some pixels). So
+generators amplify the rounding of their coarse scales (``keep_coarse_in_fp32``; the rest
+is in docs/benchmarks.md, "bf16 inference accuracy"). So
 ``auto`` takes bf16 only where it is fast (``precision.bf16_fast``) and where a probe shows
 this network within ``TOLERANCE`` of fp32; ``fp32`` is the exact path, ``bf16`` forces bf16.
 """
@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from texture_nets.image import load_image
 from texture_nets.inference.export import one_pass_bytes
 from texture_nets.nets.networks import Network, render, run_network, seeded_noise, split_inputs
+from texture_nets.nets.ulyanov import Generator
 from texture_nets.precision import PRECISIONS, bf16_fast, bf16_supported
 
 PROBE_SIDE = 128  # the probe's size: a few ms where bf16 is fast
@@ -66,9 +67,38 @@ def bf16_pass(network: nn.Module, device: torch.device) -> Iterator[None]:
             hook.remove()
 
 
+BF16_SCALES = 2  # Ulyanov's generator: scales 0 and 1 in bf16, the coarser ones in fp32
+
+
+class _Fp32(nn.Module):
+    """A module run in fp32 inside a bf16 autocast region."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        with torch.autocast(inputs[0].device.type, enabled=False):
+            return cast(Tensor, self.module(*(x.float() for x in inputs)))
+
+
+def keep_coarse_in_fp32(generator: Generator, bf16_scales: int = BF16_SCALES) -> None:
+    """Run the blocks of scales ``bf16_scales`` and coarser in fp32: their maps are small
+    (1/16 of the pixels and less: about 6% of the convolution work) and their instance norm
+    over few pixels amplifies bf16 rounding, which the finer scales then carry to every
+    pixel (tn_red_peppers at 256 px: 15.7 levels at p99.9 all in bf16, 1.1 with this)."""
+    scales = generator.config.num_scales
+    for k in range(bf16_scales, scales):
+        generator.input_blocks[k] = _Fp32(generator.input_blocks[k])
+    for j in range(scales - 1 - bf16_scales):  # the joins whose output is at scale >= that
+        generator.joins[j] = _Fp32(generator.joins[j])
+        generator.join_blocks[j] = _Fp32(generator.join_blocks[j])
+
+
 class Bf16Network(nn.Module):
-    """``network`` run in one pass with bf16 convolutions on channels-last maps (normalisation
-    and the output in fp32), called like the network itself, with the same ``config``. An
+    """``network`` run in one pass with bf16 convolutions on channels-last maps (normalisation,
+    the output and Ulyanov's coarse scales in fp32), called like the network itself, with the
+    same ``config``. An
     image whose pass would need more than ``max_memory`` bytes (``one_pass_bytes``) is made
     by the banded fp32 executor (``networks.render``: bounded memory, fp32 pixels)."""
 
@@ -79,6 +109,8 @@ class Bf16Network(nn.Module):
         # the others where bf16 is emulated, AMX's tiles where it is not); the fp32 network
         # stays as it was for the exact path
         self.fast = copy.deepcopy(network).to(memory_format=torch.channels_last)
+        if isinstance(self.fast, Generator):
+            keep_coarse_in_fp32(self.fast)
         self.config = network.config
         self.max_memory = max_memory
         self.bytes_per_pixel = one_pass_bytes(network, 1, 1, 1)
