@@ -3,7 +3,8 @@
 1. Peaks of this CPU: a 3x3 convolution in fp32 and in bf16 (channels-last, 128 channels).
 2. Per model (a shipped texture at 1024x1024, a shipped stylizer and Johnson's network with
    untrained weights on a 1024x768 photo): the plain
-   forward (``run_network``), the same under bf16 autocast, the banded executor that
+   forward (``run_network``), the same under bf16 autocast, the bf16 path that precision
+   ``auto`` takes where bf16 is fast (``fastpath.Bf16Network``), the banded executor that
    ``generate.py`` and the API use (``networks.render``), the exported graph in onnxruntime
    and ``torch.compile`` (inductor), interleaved: time (median of ``--repeats``),
    convolution GFLOP/s and share of the peak of the precision it runs in, and the largest
@@ -39,6 +40,7 @@ from texture_nets.errors import UserError
 from texture_nets.evaluation.measure import run_in_fresh_process
 from texture_nets.image import save_image
 from texture_nets.inference.export import OnnxNetwork
+from texture_nets.inference.fastpath import Bf16Network
 from texture_nets.nets.johnson import JohnsonConfig, JohnsonNet
 from texture_nets.nets.networks import Network, render, run_network, seeded_noise
 from texture_nets.nets.ulyanov import Generator, pyramid_sizes
@@ -119,6 +121,11 @@ def model_rows(name: str, height: int, width: int, args: argparse.Namespace) -> 
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
             return run_network(network, content, noise).float()
 
+    fast = cast(Network, Bf16Network(network))
+
+    def bf16_path() -> torch.Tensor:
+        return run_network(fast, content, noise)
+
     def rounded_inputs() -> torch.Tensor:
         rounded = None if noise is None else [scale.bfloat16().float() for scale in noise]
         photo_in = None if content is None else content.bfloat16().float()
@@ -132,6 +139,7 @@ def model_rows(name: str, height: int, width: int, args: argparse.Namespace) -> 
     runs: dict[str, Callable[[], torch.Tensor]] = {
         "plain forward, fp32": plain,
         "plain forward, bf16 autocast": bf16,
+        "bf16 path (precision auto where fast), one pass": bf16_path,
         "banded (generate.py, API), fp32": banded,
     }
     try:
