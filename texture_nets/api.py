@@ -12,6 +12,7 @@ tuple, whose order (PIL's (width, height) vs a tensor's (height, width)) is easy
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Self, TypeAlias, cast, overload
@@ -42,7 +43,7 @@ from texture_nets.inference.temporal import DEFAULT_TEMPORAL, Frame
 from texture_nets.nets.checkpoint import CheckpointInfo, find_checkpoint, read_checkpoint
 from texture_nets.nets.networks import Network, min_side, sample_textures
 from texture_nets.nets.ulyanov import Generator
-from texture_nets.precision import PRECISIONS, default_device
+from texture_nets.precision import check_precision, default_device
 
 # a file, builtin:NAME, a PIL image, an (H, W[, 3]) array (uint8, or float in [0, 1]) or a
 # (3, H, W) / (1, 3, H, W) tensor in [0, 1]
@@ -70,10 +71,10 @@ class PretrainedModel:
         self.info = info
         self.device = torch.device(device)
         self.network.to(self.device)
-        if precision not in PRECISIONS:
-            raise UserError(f"precision {precision!r}: one of {', '.join(PRECISIONS)}")
-        self.precision = precision
+        self.precision = check_precision(precision)
         self._bf16: bool | None = None  # decided on first use (a probe for auto)
+        self._runners: dict[float, Network] = {}  # bf16 runners by memory budget
+        self._lock = threading.Lock()  # the demo renders from several threads
 
     @property
     def name(self) -> str:
@@ -82,17 +83,21 @@ class PretrainedModel:
     @property
     def bf16(self) -> bool:
         """Whether this model renders in bf16 here (``fastpath.choose_bf16``: for ``auto``,
-        where bf16 is fast and a probe keeps this network within 2/255 of fp32)."""
-        if self._bf16 is None:
-            self._bf16 = choose_bf16(self.precision, self.network, self.device)
-        return self._bf16
+        where bf16 is fast and a probe keeps this network within ``fastpath.TOLERANCE``)."""
+        with self._lock:
+            if self._bf16 is None:
+                self._bf16 = choose_bf16(self.precision, self.network, self.device)
+            return self._bf16
 
     def runner(self, tile: int | None, max_memory: float) -> Network:
-        """The network that renders: the bf16 one-pass runner, or the exact fp32 network
-        (always for bands of a given height, ``tile=N``)."""
-        if tile is None and self.bf16:
-            return cast(Network, Bf16Network(self.network, max_memory))
-        return self.network
+        """The network that renders: the bf16 one-pass runner (built once per budget), or
+        the exact fp32 network, which also makes bands of a given height (``tile=N``)."""
+        if tile is not None or not self.bf16:
+            return self.network
+        with self._lock:
+            if max_memory not in self._runners:
+                self._runners[max_memory] = cast(Network, Bf16Network(self.network, max_memory))
+            return self._runners[max_memory]
 
     @classmethod
     def from_pretrained(
@@ -112,9 +117,12 @@ class PretrainedModel:
         return model
 
     def to(self, device: str | torch.device) -> Self:
-        self.device = torch.device(device)
-        self.network.to(self.device)
-        self._bf16 = None  # another device: decide again
+        device = torch.device(device)
+        if device != self.device:
+            with self._lock:
+                self.device = device
+                self.network.to(device)
+                self._bf16, self._runners = None, {}  # another device: decide again
         return self
 
     def export_onnx(self, path: str | Path) -> Path:
@@ -182,9 +190,9 @@ class TextureModel(PretrainedModel):
     ) -> Image.Image | list[Image.Image]:
         """One texture sample of ``size`` x ``size`` (default 512) or ``width`` x ``height``;
         with ``count``, a list of that many (sample i uses noise seed ``seed + i``). Memory
-        stays under about 2 GB at any size (the same pixels: beyond it, intermediate maps go
-        to temporary files); ``tile="off"`` keeps everything in memory, an int caps the bands
-        at that many rows (bands.band_options)."""
+        stays under about 2 GB at any size (in fp32 the same pixels: beyond it, intermediate
+        maps go to temporary files); ``tile="off"`` keeps everything in memory, an int caps
+        the bands at that many rows (bands.band_options; bands run in fp32)."""
         height, width = _sample_size(size, width, height)
         smallest = min_side(self.network.config)
         if min(height, width) < smallest:
@@ -393,8 +401,10 @@ def load(
     """A shipped model's name, a saved model folder, a training run directory or a ``.ckpt``
     -> a ``TextureModel`` (texture mode) or a ``Stylizer`` (stylize mode). For a type
     checker, ``Stylizer.from_pretrained`` / ``TextureModel.from_pretrained`` name the kind.
-    ``precision``: ``auto`` renders in bf16 where it is fast and keeps this network within
-    2/255 of fp32 (``fastpath``), ``fp32`` always exactly, ``bf16`` always in bf16."""
+    ``precision``: ``auto`` renders in one bf16 pass where bf16 is fast and a probe keeps this
+    network within ``fastpath.TOLERANCE`` of fp32, else in fp32; ``fp32`` always; ``bf16``
+    wherever the image fits in memory in one pass (images beyond it, and bands of a given
+    height, ``tile=N``, are made in fp32)."""
     device = torch.device(default_device() if device is None else device)
     path = resolve_model(name_or_path)
     if is_model_folder(path):

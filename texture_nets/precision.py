@@ -25,6 +25,14 @@ TRAIN_PRECISIONS = (*PRECISIONS, DESCRIPTOR_ONLY, *LIGHTNING_PRECISIONS)
 SHOWN_TRAIN_PRECISIONS = (*PRECISIONS, "bf16-mixed", "16-mixed")
 
 
+def check_precision(value: str) -> str:
+    """An inference precision (``tn.load(..., precision=)``): one of ``PRECISIONS``, else a
+    ``UserError``."""
+    if value not in PRECISIONS:
+        raise UserError(f"precision {value!r}: one of {', '.join(PRECISIONS)}")
+    return value
+
+
 def normalize_precision(text: str) -> str:
     """A training precision as given on the command line -> its one spelling (``32`` is
     ``fp32``); anything else is an ``argparse`` error listing the shown words."""

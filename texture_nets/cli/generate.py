@@ -42,6 +42,7 @@ from texture_nets.errors import (
 from texture_nets.image import ImageError, check_output_dir, is_builtin, list_images, save_image
 from texture_nets.inference.bands import DEFAULT_MAX_MEMORY, band_options, is_large
 from texture_nets.inference.bands.executor import LARGE_SIDE
+from texture_nets.inference.fastpath import TOLERANCE
 from texture_nets.inference.stylize import (
     StylizeOptions,
     is_out_of_memory,
@@ -141,8 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="auto: bf16 where it is fast here and keeps this model within 2/255 of fp32 (a "
-        "probe at load), else fp32; fp32: exact; bf16: always (slow where emulated)",
+        help=f"auto: one bf16 pass where bf16 is fast here and a probe at load keeps this "
+        f"model within {TOLERANCE.p999:g}/255 of fp32 (99.9 percent of pixels; "
+        f"{TOLERANCE.worst:g}/255 all), else fp32; fp32: exact; bf16: always (slow where "
+        "emulated); images beyond --max-memory and --tile N bands run in fp32",
     )
     speed.add_argument(
         "--backend",

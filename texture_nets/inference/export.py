@@ -239,10 +239,11 @@ def one_pass_bytes(network: Network, batch: int, height: int, width: int) -> flo
     hooks = [m.register_forward_hook(record) for m in leaves]
     config = network.config
     side = max(64, config.min_side)
+    device = next(network.parameters()).device
     try:
         with torch.no_grad():
-            content = torch.rand(1, 3, side, side) if config.takes_photo else None
-            config.run(network, content, config.noise(1, side, side))
+            content = torch.rand(1, 3, side, side, device=device) if config.takes_photo else None
+            config.run(network, content, config.noise(1, side, side, device=device))
     finally:
         for hook in hooks:
             hook.remove()
