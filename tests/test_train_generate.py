@@ -6,6 +6,7 @@ Tiny runs: random descriptor, 32 px, 3 scales, a few steps (seconds each).
 from __future__ import annotations
 
 import csv
+import logging
 import pickle
 import signal
 import warnings
@@ -568,15 +569,17 @@ def test_resume_auto_without_a_checkpoint_starts_a_new_run(texture: Path, tmp_pa
 
 
 def test_max_time_ends_training_with_a_checkpoint_and_samples(
-    texture: Path, tmp_path: Path
+    texture: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """``--max-time``: the budget, not ``max_steps``, ends the run; state and samples are kept,
-    and a resumed run gets only what is left of the budget."""
+    """``--max-time``: the budget, not ``max_steps``, ends the run (and the log says so);
+    state and samples are kept, and a resumed run gets only what is left of the budget."""
     run = tmp_path / "timed"
     budget = ["--max-time", "0.01", "--sample-every", "100000", "--lr-schedule", "cosine"]
-    assert train(texture, run, 100_000, *budget) == 0
+    with caplog.at_level(logging.INFO, logger="texture_nets"):
+        assert train(texture, run, 100_000, *budget) == 0
     step = read_checkpoint(run).global_step
     assert 0 < step < 100_000
+    assert f"stopped at step {step} of 100000: the time budget of 0.01 min" in caplog.text
     assert (run / "samples" / f"step_{step:06d}.png").is_file()
     assert train(texture, run, 100_000, *budget, "--resume", "auto") == 0
     assert read_checkpoint(run).global_step <= step + 1  # the budget was already spent

@@ -387,8 +387,12 @@ def train(
         signal.signal(signal.SIGINT, interrupt_handler)
     if trainer.interrupted:
         raise TrainingInterrupted(out)
-    if config.max_time is not None and trainer.global_step < config.max_steps:
-        log.info("time budget of %g min reached at step %d", config.max_time, trainer.global_step)
+    if trainer.global_step < config.max_steps:
+        timers = [c for c in trainer.callbacks if isinstance(c, StepTimer)]  # type: ignore[attr-defined]
+        why = "a callback stopped it"
+        if timers and (timers[0].time_remaining() or 0) <= 0:
+            why = f"the time budget of {config.max_time:g} min was reached"
+        log.info("stopped at step %d of %d: %s", trainer.global_step, config.max_steps, why)
     usage = "--model {out}" + ("" if config.mode == "texture" else " --content PHOTO")
     log.info(
         "done: %s (use with: python generate.py %s)",
