@@ -20,6 +20,11 @@ from PIL import Image
 from torch import Tensor, nn
 
 from texture_nets.objective.descriptor import VGGDescriptor
+from texture_nets.precision import PRECISION_ENV
+
+# the same pixels on every CPU: inference's auto renders in fp32 here (children inherit it);
+# tests/test_fastpath.py tests auto itself
+os.environ[PRECISION_ENV] = "fp32"
 from texture_nets.objective.weights import build_descriptor, resolve_weights
 
 # The real constructors, captured before any test patches ``torchvision.models``.

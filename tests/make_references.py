@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     REFERENCE_DIR.mkdir(parents=True, exist_ok=True)
     for name in names:
         path = REFERENCE_DIR / f"{name}.png"
-        reference_output(tn.load(name, device="cpu")).save(path, optimize=True)
+        reference_output(tn.load(name, device="cpu", precision="fp32")).save(path, optimize=True)
         print(f"{name} -> {path} ({path.stat().st_size} bytes)")
     return 0
 

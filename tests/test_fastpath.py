@@ -41,8 +41,17 @@ from texture_nets.nets.networks import (
     seeded_noise,
 )
 from texture_nets.nets.ulyanov import GeneratorConfig
+from texture_nets.precision import PRECISION_ENV
 
 CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def _auto_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """conftest pins auto to fp32 for the rest of the suite; here auto decides."""
+    monkeypatch.delenv(PRECISION_ENV)
+
+
 RANDOM: list[NetworkConfig] = [  # five scales: 0, 1 in bf16; 2, 3, 4 and their joins in fp32
     GeneratorConfig(num_scales=5, channels=4, noise_depth=2),
     GeneratorConfig(num_scales=5, channels=4, noise_depth=2, content_channels=3),
@@ -251,3 +260,16 @@ def test_the_probe_predicts_random_networks_errors_at_other_sizes() -> None:
             exact = run_network(network, content, noise)
         error = pixel_error(run_network(cast(Network, Bf16Network(network)), content, noise), exact)
         assert error[0] <= probe[0] / PROBE_MARGIN and error[1] <= probe[1] / PROBE_MARGIN
+
+
+def test_the_environment_pins_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    network = build_network(RANDOM[2]).eval()
+    monkeypatch.setattr(fastpath, "bf16_fast", lambda device: True)
+    monkeypatch.setattr(fastpath, "bf16_error", lambda *a: (0.0, 0.0))
+    assert choose_bf16("auto", network, CPU)
+    monkeypatch.setenv(PRECISION_ENV, "fp32")
+    assert not choose_bf16("auto", network, CPU)
+    assert choose_bf16("bf16", network, CPU)  # only auto follows it
+    monkeypatch.setenv(PRECISION_ENV, "fp16")
+    with pytest.raises(UserError, match="precision 'fp16'"):
+        choose_bf16("auto", network, CPU)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import time
 import warnings
 
@@ -25,11 +26,23 @@ TRAIN_PRECISIONS = (*PRECISIONS, DESCRIPTOR_ONLY, *LIGHTNING_PRECISIONS)
 SHOWN_TRAIN_PRECISIONS = (*PRECISIONS, "bf16-mixed", "16-mixed")
 
 
+# what inference's ``auto`` means when set: fp32 makes every machine render the same pixels
+# (the test suite sets it; bf16 is measured and chosen only where a machine has it)
+PRECISION_ENV = "TEXTURE_NETS_PRECISION"
+
+
 def check_precision(value: str) -> str:
     """An inference precision (``tn.load(..., precision=)``): one of ``PRECISIONS``, else a
     ``UserError``."""
     if value not in PRECISIONS:
         raise UserError(f"precision {value!r}: one of {', '.join(PRECISIONS)}")
+    return value
+
+
+def inference_precision(value: str) -> str:
+    """``value`` checked, with ``auto`` replaced by ``$TEXTURE_NETS_PRECISION`` if set."""
+    if check_precision(value) == "auto" and os.environ.get(PRECISION_ENV):
+        return check_precision(os.environ[PRECISION_ENV].strip().lower())
     return value
 
 

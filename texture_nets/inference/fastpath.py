@@ -25,7 +25,7 @@ from texture_nets.image import load_image
 from texture_nets.inference.export import one_pass_bytes
 from texture_nets.nets.networks import Network, render, run_network, seeded_noise, split_inputs
 from texture_nets.nets.ulyanov import Generator
-from texture_nets.precision import bf16_fast, bf16_supported, check_precision
+from texture_nets.precision import bf16_fast, bf16_supported, inference_precision
 
 PROBE_SIDE = 128  # the probe's size: a few ms where bf16 is fast
 PROBE_PHOTO = "builtin:astronaut"  # a stylizer's probe input: a real photo (faces, fabric, sky)
@@ -156,8 +156,10 @@ def bf16_error(network: Network, side: int = PROBE_SIDE, seed: int = 0) -> tuple
 def choose_bf16(precision: str, network: Network, device: torch.device) -> bool:
     """Whether ``network`` runs in bf16 for ``precision``: ``auto`` where bf16 is fast on
     ``device`` and the probe (``bf16_error``) is within ``PROBE_MARGIN`` x ``TOLERANCE``;
-    ``bf16`` always (with a warning where it is emulated); ``fp32`` never."""
-    if check_precision(precision) == "fp32":
+    ``bf16`` always (with a warning where it is emulated); ``fp32`` never. ``auto`` is
+    ``$TEXTURE_NETS_PRECISION`` where that is set (``precision.inference_precision``)."""
+    precision = inference_precision(precision)
+    if precision == "fp32":
         return False
     if precision == "bf16":
         if not bf16_supported(device):
