@@ -10,11 +10,9 @@ this network within ``TOLERANCE`` of fp32; ``fp32`` is the exact path, ``bf16`` 
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
@@ -55,24 +53,6 @@ def pixel_error(fast: Tensor, exact: Tensor) -> tuple[float, float]:
     return difference.quantile(0.999).item(), difference.max().item()
 
 
-@contextlib.contextmanager
-def bf16_pass(network: nn.Module, device: torch.device) -> Iterator[None]:
-    """bf16 autocast for ``network``'s convolutions, with its normalisation layers fed fp32
-    (their statistics in fp32, as training computed them)."""
-    norms = (nn.InstanceNorm2d, nn.BatchNorm2d)
-    hooks = [
-        module.register_forward_pre_hook(lambda _, args: tuple(a.float() for a in args))
-        for module in network.modules()
-        if isinstance(module, norms)
-    ]
-    try:
-        with torch.autocast(device.type, dtype=torch.bfloat16):
-            yield
-    finally:
-        for hook in hooks:
-            hook.remove()
-
-
 BF16_SCALES = 2  # Ulyanov's generator: scales 0 and 1 in bf16, the coarser ones in fp32
 
 
@@ -86,6 +66,16 @@ class _Fp32(nn.Module):
     def forward(self, *inputs: Tensor) -> Tensor:
         with torch.autocast(inputs[0].device.type, enabled=False):
             return cast(Tensor, self.module(*(x.float() for x in inputs)))
+
+
+def keep_norms_in_fp32(module: nn.Module) -> None:
+    """Feed every normalisation layer inside ``module`` fp32 and run it in fp32: its
+    statistics as training computed them."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.InstanceNorm2d | nn.BatchNorm2d):
+            setattr(module, name, _Fp32(child))
+        else:
+            keep_norms_in_fp32(child)
 
 
 def keep_coarse_in_fp32(generator: Generator, bf16_scales: int = BF16_SCALES) -> None:
@@ -115,6 +105,7 @@ class Bf16Network(nn.Module):
         # the others where bf16 is emulated, AMX's tiles where it is not); the fp32 network
         # stays as it was for the exact path
         self.fast = copy.deepcopy(network).to(memory_format=torch.channels_last)
+        keep_norms_in_fp32(self.fast)
         if isinstance(self.fast, Generator):
             keep_coarse_in_fp32(self.fast)
         self.config = network.config
@@ -135,7 +126,7 @@ class Bf16Network(nn.Module):
             if isinstance(inputs, list)
             else inputs.contiguous(memory_format=last)
         )
-        with torch.no_grad(), bf16_pass(self.fast, first.device):
+        with torch.no_grad(), torch.autocast(first.device.type, dtype=torch.bfloat16):
             output = self.fast(fed)
         return output.float().contiguous()
 
